@@ -1,0 +1,83 @@
+import { ErrorCode } from "./codes.js";
+import { type ClientFrame, clientFrameSchema, type RelayFrame } from "./frames.js";
+import { DEFAULT_LIMITS, type ProtocolLimits } from "./limits.js";
+import { jsonDepthExceeds } from "./wire.js";
+
+/** A frame that could not be decoded, with the documented code to answer it with. */
+export interface DecodeFailure {
+  ok: false;
+  code: ErrorCode;
+  message: string;
+  /** The frame's `id`, when one could be read, so the error can be correlated. */
+  id?: string;
+}
+export type DecodeResult<T> = { ok: true; frame: T } | DecodeFailure;
+
+/** Serializes one frame, or a batch as a JSON array. */
+export function encodeFrames(frames: RelayFrame | ClientFrame | readonly (RelayFrame | ClientFrame)[]): string {
+  return JSON.stringify(frames);
+}
+
+function failure(code: ErrorCode, message: string, raw?: unknown): DecodeFailure {
+  const id =
+    raw !== null && typeof raw === "object" && typeof (raw as { id?: unknown }).id === "string"
+      ? ((raw as { id: string }).id.slice(0, 128) as string)
+      : undefined;
+  return id === undefined ? { ok: false, code, message } : { ok: false, code, message, id };
+}
+
+const CLIENT_TYPES = new Set(["hello", "subscribe", "unsubscribe", "publish", "refresh", "ping"]);
+
+/** Validates one parsed value as a client frame. */
+export function validateClientFrame(raw: unknown): DecodeResult<ClientFrame> {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw))
+    return failure(ErrorCode.BadFrame, "a frame must be a JSON object");
+  const type = (raw as { type?: unknown }).type;
+  if (typeof type !== "string" || !CLIENT_TYPES.has(type))
+    return failure(
+      ErrorCode.UnknownType,
+      `unknown frame type ${JSON.stringify(type)?.slice(0, 40)}; expected one of ${[...CLIENT_TYPES].join(", ")}`,
+      raw,
+    );
+  const parsed = clientFrameSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? issue.path.join(".") : "frame";
+    const code = issue?.path[0] === "headers" ? ErrorCode.BadHeaders : ErrorCode.BadFrame;
+    return failure(code, `invalid ${type} frame: ${where}: ${issue?.message ?? "invalid"}`, raw);
+  }
+  return { ok: true, frame: parsed.data as ClientFrame };
+}
+
+/**
+ * Decodes the text of one WebSocket frame from a client: one frame object or a batch array.
+ * The size is checked before parsing, the depth before validation.
+ */
+export function decodeClientFrames(
+  text: string,
+  limits: Pick<ProtocolLimits, "maxFrameBytes" | "maxDepth"> = DEFAULT_LIMITS,
+  byteLength = text.length,
+): DecodeResult<ClientFrame>[] {
+  if (byteLength > limits.maxFrameBytes)
+    return [
+      failure(
+        ErrorCode.FrameTooLarge,
+        `frame is ${byteLength} bytes; the limit is ${limits.maxFrameBytes}`,
+      ),
+    ];
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    return [failure(ErrorCode.BadFrame, `invalid JSON: ${(error as Error).message.slice(0, 120)}`)];
+  }
+  // A batch is one level of nesting more than its frames.
+  if (jsonDepthExceeds(raw, limits.maxDepth + (Array.isArray(raw) ? 1 : 0)))
+    return [failure(ErrorCode.TooDeep, `frame nests deeper than ${limits.maxDepth} levels`)];
+  if (Array.isArray(raw)) {
+    if (raw.length === 0) return [failure(ErrorCode.BadFrame, "a batch must hold at least one frame")];
+    return raw.map(validateClientFrame);
+  }
+  return [validateClientFrame(raw)];
+}
+

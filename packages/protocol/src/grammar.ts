@@ -1,0 +1,58 @@
+import { DEFAULT_LIMITS, INBOX_PREFIX, type ProtocolLimits } from "./limits.js";
+import { compilePattern } from "./matcher.js";
+
+function printableAsciiError(value: string, what: string, forbidden: string): string | undefined {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x21 || code > 0x7e)
+      return `${what} must be printable ASCII without spaces (found code ${code} at ${i})`;
+    if (forbidden.includes(value[i] as string))
+      return `${what} must not contain '${value[i]}' (at ${i}); wildcards belong in patterns`;
+  }
+  return undefined;
+}
+
+/**
+ * Why a channel name is invalid, or `undefined` if it is valid: 1–255 bytes of printable ASCII
+ * without spaces or `*?[]`.
+ */
+export function channelError(
+  channel: unknown,
+  limits: Pick<ProtocolLimits, "maxChannelLength"> = DEFAULT_LIMITS,
+): string | undefined {
+  if (typeof channel !== "string") return "channel must be a string";
+  if (channel.length === 0) return "channel must not be empty";
+  if (channel.length > limits.maxChannelLength)
+    return `channel is ${channel.length} bytes; the limit is ${limits.maxChannelLength}`;
+  return printableAsciiError(channel, "channel", "*?[]");
+}
+
+/**
+ * Why a pattern is invalid, or `undefined` if it is valid: 1–255 bytes of printable ASCII without
+ * spaces and at most 16 wildcards (by default).
+ */
+export function patternError(
+  pattern: unknown,
+  limits: Pick<ProtocolLimits, "maxPatternLength" | "maxWildcards"> = DEFAULT_LIMITS,
+): string | undefined {
+  if (typeof pattern !== "string") return "pattern must be a string";
+  if (pattern.length === 0) return "pattern must not be empty";
+  if (pattern.length > limits.maxPatternLength)
+    return `pattern is ${pattern.length} bytes; the limit is ${limits.maxPatternLength}`;
+  const ascii = printableAsciiError(pattern, "pattern", "");
+  if (ascii) return ascii;
+  const { wildcards } = compilePattern(pattern);
+  if (wildcards > limits.maxWildcards)
+    return `pattern has ${wildcards} wildcards; the limit is ${limits.maxWildcards}`;
+  return undefined;
+}
+
+/** True for channels under `_inbox.`, which only reach their owner's exact subscription. */
+export function isInboxChannel(channel: string): boolean {
+  return channel.startsWith(INBOX_PREFIX);
+}
+
+/** The private inbox channel of a client id. */
+export function inboxChannel(clientId: string): string {
+  return INBOX_PREFIX + clientId;
+}

@@ -1,0 +1,40 @@
+export {
+  type CloseAdvice,
+  CloseCode,
+  closeAdvice,
+  ErrorCode,
+  parseRetryReason,
+  retryReason,
+  SUBPROTOCOL,
+} from "./codes.js";
+export { type DecodeFailure, type DecodeResult, decodeClientFrames, encodeFrames, validateClientFrame } from "./codec.js";
+export {
+  type AckFrame,
+  type AnnouncedLimits,
+  type ClientFrame,
+  type ClientFrameType,
+  clientFrameSchema,
+  type ErrorFrame,
+  type Headers,
+  type HelloFrame,
+  headersSchema,
+  type MessageFrame,
+  PING,
+  type PingFrame,
+  PONG,
+  type PongFrame,
+  type Position,
+  type PublishFrame,
+  type RefreshedFrame,
+  type RefreshFrame,
+  type RelayFrame,
+  type SubscribedFrame,
+  type SubscribeFrame,
+  type UnsubscribedFrame,
+  type UnsubscribeFrame,
+  type WelcomeFrame,
+} from "./frames.js";
+export { channelError, inboxChannel, isInboxChannel, patternError } from "./grammar.js";
+export { DEFAULT_LIMITS, INBOX_PREFIX, type ProtocolLimits } from "./limits.js";
+export { type CompiledPattern, compilePattern, matchPattern } from "./matcher.js";
+export { decodeRelayFrames, joinBatch, jsonDepthExceeds } from "./wire.js";

@@ -1,0 +1,185 @@
+/**
+ * Shell-style pattern matching with the semantics of Python's `fnmatch.fnmatchcase`:
+ * `*` any sequence (dots included), `?` one character, `[seq]` one of, `[!seq]` none of, ranges
+ * such as `[0-9]`, and an unclosed `[` is a literal. No RegExp is ever built from a pattern:
+ * a pattern compiles to tokens matched by a two-pointer walk that backtracks only to the last
+ * `*`, so the worst case is O(pattern length × channel length) with constant memory.
+ */
+
+const LITERAL = 0;
+const ANY = 1;
+const STAR = 2;
+const CLASS = 3;
+const NEVER = 4;
+
+type Token =
+  | { readonly kind: typeof LITERAL; readonly code: number }
+  | { readonly kind: typeof ANY }
+  | { readonly kind: typeof STAR }
+  | { readonly kind: typeof CLASS; readonly members: Uint8Array; readonly negated: boolean }
+  | { readonly kind: typeof NEVER };
+
+/** A compiled pattern: match channels against it without re-parsing. */
+export interface CompiledPattern {
+  /** The pattern as given. */
+  readonly source: string;
+  /** True when the pattern has no wildcard, so it matches exactly one channel name. */
+  readonly exact: boolean;
+  /** The literal characters before the first wildcard (used by subscription indexes). */
+  readonly literalPrefix: string;
+  /** Number of wildcards (`*` runs count once per `*`, `?` and closed `[...]` count once). */
+  readonly wildcards: number;
+  /** Tests one channel name. */
+  matches(channel: string): boolean;
+}
+
+const STAR_TOKEN: Token = { kind: STAR };
+const ANY_TOKEN: Token = { kind: ANY };
+
+/** Reads the `[...]` set starting after `[` at `start`; returns the token and the index after `]`, or undefined for a literal `[`. */
+function readClass(p: string, start: number): { token: Token; next: number } | undefined {
+  const n = p.length;
+  let j = start;
+  if (j < n && p[j] === "!") j++;
+  if (j < n && p[j] === "]") j++;
+  while (j < n && p[j] !== "]") j++;
+  if (j >= n) return undefined;
+  let chunks: string[];
+  const stuff = p.slice(start, j);
+  if (!stuff.includes("-")) {
+    chunks = [stuff];
+  } else {
+    // Mirrors fnmatch.translate: split at range hyphens, then drop reversed (empty) ranges.
+    chunks = [];
+    let i = start;
+    let k = p[i] === "!" ? i + 2 : i + 1;
+    for (;;) {
+      k = k < j ? p.indexOf("-", k) : -1;
+      if (k < 0 || k >= j) break;
+      chunks.push(p.slice(i, k));
+      i = k + 1;
+      k = k + 3;
+    }
+    const last = p.slice(i, j);
+    if (last) chunks.push(last);
+    else chunks[chunks.length - 1] += "-";
+    for (let c = chunks.length - 1; c > 0; c--) {
+      const prev = chunks[c - 1] as string;
+      const cur = chunks[c] as string;
+      if (prev.charCodeAt(prev.length - 1) > cur.charCodeAt(0)) {
+        chunks[c - 1] = prev.slice(0, -1) + cur.slice(1);
+        chunks.splice(c, 1);
+      }
+    }
+  }
+  const next = j + 1;
+  const first = chunks[0] as string;
+  if (chunks.length === 1 && first === "") return { token: { kind: NEVER }, next };
+  if (chunks.length === 1 && first === "!") return { token: ANY_TOKEN, next };
+  const negated = first[0] === "!";
+  if (negated) chunks[0] = first.slice(1);
+  const members = new Uint8Array(128);
+  chunks.forEach((chunk, c) => {
+    for (let i = 0; i < chunk.length; i++) {
+      const code = chunk.charCodeAt(i);
+      if (code < 128) members[code] = 1;
+    }
+    // A range joins the last character of the previous chunk to the first of this one.
+    if (c > 0) {
+      const prev = chunks[c - 1] as string;
+      const lo = prev.charCodeAt(prev.length - 1);
+      const hi = Math.min(chunk.charCodeAt(0), 127);
+      for (let code = lo; code <= hi; code++) members[code] = 1;
+    }
+  });
+  return { token: { kind: CLASS, members, negated }, next };
+}
+
+function tokenize(pattern: string): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  while (i < pattern.length) {
+    const ch = pattern[i] as string;
+    i++;
+    if (ch === "*") {
+      if (tokens[tokens.length - 1] !== STAR_TOKEN) tokens.push(STAR_TOKEN);
+    } else if (ch === "?") {
+      tokens.push(ANY_TOKEN);
+    } else if (ch === "[") {
+      const cls = readClass(pattern, i);
+      if (cls) {
+        tokens.push(cls.token);
+        i = cls.next;
+      } else {
+        tokens.push({ kind: LITERAL, code: 91 });
+      }
+    } else {
+      tokens.push({ kind: LITERAL, code: pattern.charCodeAt(i - 1) });
+    }
+  }
+  return tokens;
+}
+
+function tokenMatches(token: Token, code: number): boolean {
+  switch (token.kind) {
+    case LITERAL:
+      return token.code === code;
+    case ANY:
+      return true;
+    case CLASS:
+      return (code < 128 && token.members[code] === 1) !== token.negated;
+    default:
+      return false;
+  }
+}
+
+function matchTokens(tokens: readonly Token[], s: string): boolean {
+  let t = 0;
+  let i = 0;
+  let starT = -1;
+  let starI = 0;
+  while (i < s.length) {
+    const token = tokens[t];
+    if (token !== undefined && token.kind === STAR) {
+      starT = t++;
+      starI = i;
+    } else if (token !== undefined && tokenMatches(token, s.charCodeAt(i))) {
+      t++;
+      i++;
+    } else if (starT >= 0) {
+      t = starT + 1;
+      i = ++starI;
+    } else {
+      return false;
+    }
+  }
+  while (t < tokens.length && tokens[t]?.kind === STAR) t++;
+  return t === tokens.length;
+}
+
+/**
+ * Compiles a pattern. Call it on validated patterns (see `patternError`); it never throws.
+ * @example compilePattern("sensor.*").matches("sensor.temp") // true
+ */
+export function compilePattern(pattern: string): CompiledPattern {
+  const tokens = tokenize(pattern);
+  let prefixEnd = 0;
+  while (prefixEnd < tokens.length && tokens[prefixEnd]?.kind === LITERAL) prefixEnd++;
+  const exact = prefixEnd === tokens.length;
+  const literalPrefix = String.fromCharCode(
+    ...tokens.slice(0, prefixEnd).map((token) => (token as { code: number }).code),
+  );
+  const wildcards = tokens.filter((token) => token.kind !== LITERAL).length;
+  return {
+    source: pattern,
+    exact,
+    literalPrefix,
+    wildcards,
+    matches: exact ? (channel) => channel === literalPrefix : (channel) => matchTokens(tokens, channel),
+  };
+}
+
+/** One-off match; compile once with {@link compilePattern} when matching many channels. */
+export function matchPattern(pattern: string, channel: string): boolean {
+  return compilePattern(pattern).matches(channel);
+}

@@ -1,0 +1,48 @@
+/**
+ * The zod-free half of the codec: what a client needs to read relay frames and what both sides
+ * need to build batches. Kept apart from `codec.ts` so a client bundle never pulls in zod.
+ */
+import type { RelayFrame } from "./frames.js";
+
+/** Joins already-serialized frames into one batch frame without re-serializing them. */
+export function joinBatch(serialized: readonly string[]): string {
+  return serialized.length === 1 ? (serialized[0] as string) : `[${serialized.join(",")}]`;
+}
+
+/** Depth of a parsed JSON value (a scalar is 0, `{}` is 1), walked iteratively; stops past `max`. */
+export function jsonDepthExceeds(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop() as [unknown, number];
+    if (node === null || typeof node !== "object") continue;
+    if (depth + 1 > max) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+const RELAY_TYPES = new Set([
+  "welcome",
+  "subscribed",
+  "unsubscribed",
+  "ack",
+  "refreshed",
+  "pong",
+  "message",
+  "error",
+]);
+
+/**
+ * Decodes a frame from a relay: one frame or a batch. Frames of unknown types are dropped so a
+ * v1 client keeps working when a relay adds frame types. Throws on invalid JSON.
+ */
+export function decodeRelayFrames(text: string): RelayFrame[] {
+  const raw: unknown = JSON.parse(text);
+  const list = Array.isArray(raw) ? raw : [raw];
+  return list.filter(
+    (frame): frame is RelayFrame =>
+      frame !== null && typeof frame === "object" && RELAY_TYPES.has((frame as { type?: string }).type as string),
+  );
+}
