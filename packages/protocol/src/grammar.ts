@@ -56,3 +56,24 @@ export function isInboxChannel(channel: string): boolean {
 export function inboxChannel(clientId: string): string {
   return INBOX_PREFIX + clientId;
 }
+
+/**
+ * Why a headers map breaks the limits, or undefined: at most 32 keys of 1–64 bytes, string
+ * values of at most 1024 bytes (by default). The shape itself is checked by the frame schema.
+ */
+export function headersError(
+  headers: Record<string, unknown> | undefined,
+  limits: Pick<ProtocolLimits, "maxHeaders" | "maxHeaderKeyLength" | "maxHeaderValueLength"> = DEFAULT_LIMITS,
+): string | undefined {
+  if (headers === undefined) return undefined;
+  const keys = Object.keys(headers);
+  if (keys.length > limits.maxHeaders) return `${keys.length} headers; the limit is ${limits.maxHeaders}`;
+  for (const key of keys) {
+    if (key.length === 0 || key.length > limits.maxHeaderKeyLength)
+      return `header key ${JSON.stringify(key.slice(0, 20))} must be 1–${limits.maxHeaderKeyLength} bytes`;
+    const value = headers[key];
+    if (typeof value === "string" && value.length > limits.maxHeaderValueLength)
+      return `header ${key} is ${value.length} bytes; the limit is ${limits.maxHeaderValueLength}`;
+  }
+  return undefined;
+}

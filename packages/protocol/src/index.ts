@@ -34,7 +34,7 @@ export {
   type UnsubscribeFrame,
   type WelcomeFrame,
 } from "./frames.js";
-export { channelError, inboxChannel, isInboxChannel, patternError } from "./grammar.js";
+export { channelError, headersError, inboxChannel, isInboxChannel, patternError } from "./grammar.js";
 export { DEFAULT_LIMITS, INBOX_PREFIX, type ProtocolLimits } from "./limits.js";
 export { type CompiledPattern, compilePattern, matchPattern } from "./matcher.js";
 export { decodeRelayFrames, joinBatch, jsonDepthExceeds } from "./wire.js";

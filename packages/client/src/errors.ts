@@ -1,0 +1,44 @@
+/** Codes of the errors the client raises. Wire codes from the relay are kept in `wireCode`. */
+export const ClientErrorCode = {
+  /** No WebSocket constructor: pass the `WebSocket` option (e.g. from `ws` on Node 20). */
+  NoWebSocket: "no_websocket",
+  /** The relay refused a subscription (see `wireCode`: bad_pattern, forbidden, …). */
+  SubscribeRefused: "subscribe_refused",
+  /** The relay refused a publish (see `wireCode`: bad_channel, publish_failed, …). */
+  PublishRefused: "publish_refused",
+  /** A publish was not acknowledged within its timeout. */
+  PublishTimeout: "publish_timeout",
+  /** The offline publish queue is full; the publish was not queued. */
+  QueueFull: "queue_full",
+  /** No reply arrived within the request's timeout. */
+  RequestTimeout: "request_timeout",
+  /** The responder answered with an error. */
+  RemoteError: "remote_error",
+  /** The client was closed (by `close()` or by a close code that means do not reconnect). */
+  Closed: "closed",
+  /** The operation was aborted by its AbortSignal. */
+  Aborted: "aborted",
+  /** The relay refused the token (close 4401). */
+  Unauthorized: "unauthorized",
+  /** A bad argument, e.g. an invalid channel name. */
+  BadArgument: "bad_argument",
+} as const;
+export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
+
+/** An error raised by the client. */
+export class ClientError extends Error {
+  override readonly name = "ClientError";
+  readonly code: ClientErrorCode;
+  /** The relay's error code when the relay refused something. */
+  readonly wireCode: string | undefined;
+  constructor(code: ClientErrorCode, message: string, options?: { cause?: unknown; wireCode?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.wireCode = options?.wireCode;
+  }
+}
+
+/** True for errors thrown by PubsubBud packages. */
+export function isPubsubBudError(error: unknown): error is ClientError {
+  return error instanceof ClientError;
+}

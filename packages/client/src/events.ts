@@ -1,0 +1,35 @@
+/** Connection states: `connecting` (first attempt), `open`, `reconnecting`, `closed`. */
+export type ClientState = "connecting" | "open" | "reconnecting" | "closed";
+
+/** Details of a `gap` event: messages may have been missed and state should be reloaded. */
+export interface GapDetail {
+  /** Why: the relay could not replay everything since the last offset. */
+  reason: "not_recovered";
+  /** The new log position the client continues from. */
+  epoch: string;
+  offset: string;
+}
+
+/** Event types of the client and their `detail`. */
+export interface ClientEventMap {
+  state: {
+    state: ClientState;
+    previous: ClientState;
+    /** Close code and reason that caused a `reconnecting` or `closed` state. */
+    code?: number;
+    reason?: string;
+    /** On `open` after a resume: whether every missed message is being replayed. */
+    recovered?: boolean;
+  };
+  gap: GapDetail;
+  error: Error;
+}
+
+/** An event carrying a `detail`, usable in every runtime (CustomEvent is not everywhere). */
+export class ClientEvent<K extends keyof ClientEventMap = keyof ClientEventMap> extends Event {
+  readonly detail: ClientEventMap[K];
+  constructor(type: K, detail: ClientEventMap[K]) {
+    super(type);
+    this.detail = detail;
+  }
+}

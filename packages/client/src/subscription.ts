@@ -1,0 +1,78 @@
+import { type CompiledPattern, compilePattern, type Headers, isInboxChannel } from "@pubsubbud/protocol";
+import { ClientError } from "./errors.js";
+
+/** A delivered message. */
+export interface Message<T = unknown> {
+  channel: string;
+  /** Message id (the publisher's idempotency key). */
+  id: string;
+  data: T;
+  /** Metadata; `{}` when the publisher sent none. */
+  headers: Headers;
+  /** Milliseconds since the Unix epoch, stamped by the relay. */
+  ts: number;
+  /** Position in the namespace log; opaque. */
+  offset: string;
+}
+
+/** Receives messages of a subscription. An exception or rejection becomes an `error` event. */
+export type MessageHandler<T = unknown> = (message: Message<T>) => void | Promise<void>;
+
+/** A live subscription. */
+export interface Subscription {
+  readonly id: string;
+  readonly pattern: string;
+  /** Resolves when the relay confirmed the subscription; rejects with a ClientError if refused. */
+  readonly ready: Promise<void>;
+  /** Stops delivery at once and tells the relay. */
+  unsubscribe(): void;
+}
+
+/** The client's record of a subscription. */
+export class SubscriptionEntry implements Subscription {
+  readonly id: string;
+  readonly pattern: string;
+  readonly ready: Promise<void>;
+  readonly handler: MessageHandler;
+  readonly #compiled: CompiledPattern;
+  readonly #onUnsubscribe: (entry: SubscriptionEntry) => void;
+  #resolve!: () => void;
+  #reject!: (error: ClientError) => void;
+  #settled = false;
+
+  constructor(id: string, pattern: string, handler: MessageHandler, onUnsubscribe: (entry: SubscriptionEntry) => void) {
+    this.id = id;
+    this.pattern = pattern;
+    this.handler = handler;
+    this.#compiled = compilePattern(pattern);
+    this.#onUnsubscribe = onUnsubscribe;
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    // Callers need not await `ready`; an unobserved refusal must not crash the process.
+    this.ready.catch(() => {});
+  }
+
+  /** Inbox channels reach only an exact subscription; patterns never see them. */
+  matches(channel: string): boolean {
+    if (this.#compiled.exact) return channel === this.pattern;
+    return !isInboxChannel(channel) && this.#compiled.matches(channel);
+  }
+
+  confirm(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#resolve();
+  }
+
+  refuse(error: ClientError): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#reject(error);
+  }
+
+  unsubscribe(): void {
+    this.#onUnsubscribe(this);
+  }
+}

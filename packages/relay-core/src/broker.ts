@@ -1,0 +1,66 @@
+import type { Headers, Position } from "@pubsubbud/protocol";
+
+/** A message as it sits in a namespace log: what subscribers receive, minus the frame type. */
+export interface LogMessage {
+  channel: string;
+  /** The message id, also its idempotency key. */
+  id: string;
+  data: unknown;
+  headers?: Headers;
+  /** Milliseconds since the Unix epoch, stamped when the message entered the log. */
+  ts: number;
+  /** The broker's native position of the message, opaque to clients. */
+  offset: string;
+}
+
+/** What a relay hands a broker to publish. */
+export interface PublishInput {
+  channel: string;
+  id: string;
+  data: unknown;
+  headers?: Headers;
+}
+
+/** The broker's answer to a publish. */
+export interface PublishOutcome {
+  /** Offset of the message in the namespace log (of the first copy, for a duplicate). */
+  offset: string;
+  /** True when the id was seen inside the dedupe window: acknowledged again, not delivered again. */
+  duplicate: boolean;
+}
+
+/** Stops a live subscription. */
+export type StopListening = () => Promise<void>;
+
+/** What a broker can promise, shown in docs/brokers.md and /healthz. */
+export interface BrokerCapabilities {
+  /** True when every relay instance on this broker sees the same history (resume works anywhere). */
+  sharedHistory: boolean;
+}
+
+/**
+ * The small interface every broker implements. One namespace is one ordered log; a broker
+ * delivers a namespace's messages to its listeners in log order, each once.
+ */
+export interface Broker {
+  /** A short name for logs and metrics, e.g. `memory`, `redis`. */
+  readonly name: string;
+  readonly capabilities: BrokerCapabilities;
+  /** Appends a message to the namespace log (or recognises a duplicate id). */
+  publish(namespace: string, input: PublishInput): Promise<PublishOutcome>;
+  /**
+   * Starts live delivery of the namespace's messages. When the promise resolves, every message
+   * published afterwards reaches `listener`, in log order.
+   */
+  listen(namespace: string, listener: (message: LogMessage) => void): Promise<StopListening>;
+  /** The namespace log's epoch and newest offset (`""` when empty). */
+  head(namespace: string): Promise<Position>;
+  /**
+   * The messages strictly after `position`, oldest first, or `undefined` when the log can no
+   * longer prove it has all of them (another epoch, or trimmed by retention).
+   */
+  since(namespace: string, position: Position): Promise<LogMessage[] | undefined>;
+  /** False while the broker is unreachable. */
+  healthy(): boolean;
+  close(): Promise<void>;
+}

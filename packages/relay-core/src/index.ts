@@ -1,0 +1,20 @@
+export type { Broker, BrokerCapabilities, LogMessage, PublishInput, PublishOutcome, StopListening } from "./broker.js";
+export { isPubsubBudError, RelayError, RelayErrorCode } from "./errors.js";
+export { DEFAULT_RELAY_LIMITS, namespaceError, type RelayLimits } from "./limits.js";
+export { createMemoryBroker, type MemoryBrokerOptions } from "./memory-broker.js";
+export { DEFAULT_RETENTION, type LogRetention, MemoryLog } from "./memory-log.js";
+export { randomId } from "./random.js";
+export {
+  type Connection,
+  createRelayCore,
+  type RelayCore,
+  type RelayCoreOptions,
+  type RelayCounters,
+  type RelayStats,
+  type ServerPublish,
+  type TailEntry,
+} from "./relay.js";
+export { serializeMessage } from "./serialize.js";
+export { SubscriptionIndex } from "./subscription-index.js";
+export type { Authenticate, AuthRequest, Identity, Logger, Transport } from "./types.js";
+export { silentLogger } from "./types.js";

@@ -1,0 +1,36 @@
+import { DEFAULT_LIMITS, type ProtocolLimits } from "@pubsubbud/protocol";
+
+/** Limits and timings of a relay; docs/protocol.md and docs/operations.md list the defaults. */
+export interface RelayLimits extends ProtocolLimits {
+  /** Outbound bytes a connection may have queued before it is cut as a slow consumer (close 4001). @default 4194304 */
+  maxBufferedBytes: number;
+  /** Interval at which clients are told to ping, in ms. @default 25000 */
+  heartbeatMs: number;
+  /** A connection that sends nothing for this long is closed (4000). @default 60000 */
+  idleTimeoutMs: number;
+  /** Time allowed between connect and a valid `hello`, in ms (4003). @default 10000 */
+  handshakeTimeoutMs: number;
+  /** Error frames one connection may provoke per minute before it is closed (4400). @default 100 */
+  maxViolationsPerMinute: number;
+  /** Longest spread of the jittered reconnect delay advised on shutdown, in ms. @default 5000 */
+  shutdownRetrySpreadMs: number;
+}
+
+export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
+  ...DEFAULT_LIMITS,
+  maxBufferedBytes: 4 * 1024 * 1024,
+  heartbeatMs: 25_000,
+  idleTimeoutMs: 60_000,
+  handshakeTimeoutMs: 10_000,
+  maxViolationsPerMinute: 100,
+  shutdownRetrySpreadMs: 5_000,
+});
+
+const NAMESPACE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Why a namespace name is invalid, or undefined: 1–64 of A–Z a–z 0–9 . _ -, not starting with . _ -. */
+export function namespaceError(namespace: string): string | undefined {
+  return NAMESPACE.test(namespace)
+    ? undefined
+    : "namespace must be 1–64 characters of A–Z a–z 0–9 . _ - and start with a letter or digit";
+}

@@ -1,0 +1,66 @@
+import type { Position } from "@pubsubbud/protocol";
+import type { Broker, LogMessage, PublishInput, PublishOutcome, StopListening } from "./broker.js";
+import { DEFAULT_RETENTION, type LogRetention, MemoryLog } from "./memory-log.js";
+import { randomId } from "./random.js";
+
+/** Options of {@link createMemoryBroker}. */
+export interface MemoryBrokerOptions {
+  /** Replay window and dedupe window per namespace. @default DEFAULT_RETENTION */
+  retention?: Partial<LogRetention>;
+  /** Clock, for tests. @default Date.now */
+  now?: () => number;
+}
+
+/**
+ * The embedded broker: one process, namespace logs in memory, delivery in publish order.
+ * History lives as long as the process; a restart starts a new epoch, so resuming clients get
+ * `recovered:false` rather than a silent gap.
+ * @example const relay = await startRelay({ broker: createMemoryBroker() })
+ */
+export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
+  const retention = { ...DEFAULT_RETENTION, ...options.retention };
+  const now = options.now ?? Date.now;
+  const logs = new Map<string, MemoryLog>();
+  const listeners = new Map<string, Set<(message: LogMessage) => void>>();
+  let closed = false;
+
+  const logOf = (namespace: string): MemoryLog => {
+    let log = logs.get(namespace);
+    if (!log) {
+      log = new MemoryLog(randomId(12), retention, now);
+      logs.set(namespace, log);
+    }
+    return log;
+  };
+
+  return {
+    name: "memory",
+    capabilities: { sharedHistory: false },
+    async publish(namespace: string, input: PublishInput): Promise<PublishOutcome> {
+      if (closed) throw new Error("memory broker is closed");
+      const { outcome, message } = logOf(namespace).append(input);
+      if (message) for (const listener of listeners.get(namespace) ?? []) listener(message);
+      return outcome;
+    },
+    async listen(namespace, listener): Promise<StopListening> {
+      let set = listeners.get(namespace);
+      if (!set) listeners.set(namespace, (set = new Set()));
+      set.add(listener);
+      return async () => {
+        set.delete(listener);
+        if (set.size === 0) listeners.delete(namespace);
+      };
+    },
+    async head(namespace: string): Promise<Position> {
+      return logOf(namespace).head();
+    },
+    async since(namespace: string, position: Position): Promise<LogMessage[] | undefined> {
+      return logOf(namespace).since(position);
+    },
+    healthy: () => !closed,
+    async close() {
+      closed = true;
+      listeners.clear();
+    },
+  };
+}

@@ -1,0 +1,291 @@
+import {
+  type AnnouncedLimits,
+  CloseCode,
+  channelError,
+  ErrorCode,
+  headersError,
+  isInboxChannel,
+  type PublishFrame,
+  retryReason,
+} from "@pubsubbud/protocol";
+import type { Broker, LogMessage, PublishInput, PublishOutcome } from "./broker.js";
+import { RelayError, RelayErrorCode } from "./errors.js";
+import { DEFAULT_RELAY_LIMITS, namespaceError, type RelayLimits } from "./limits.js";
+import { NamespaceState } from "./namespace.js";
+import { randomId } from "./random.js";
+import { serializeMessage } from "./serialize.js";
+import { Session } from "./session.js";
+import type { Authenticate, Identity, Logger, Transport } from "./types.js";
+import { silentLogger } from "./types.js";
+
+/** Options of {@link createRelayCore}. */
+export interface RelayCoreOptions {
+  /** Where messages go and where the namespace logs live. */
+  broker: Broker;
+  /** Decides who may connect. @default every connection is accepted */
+  authenticate?: Authenticate;
+  /** Limits and timings; unset fields keep their defaults. */
+  limits?: Partial<RelayLimits>;
+  logger?: Logger;
+  /** Clock, for tests. @default Date.now */
+  now?: () => number;
+  /** How many recent messages `stats().tail` keeps. @default 50 */
+  tailSize?: number;
+}
+
+/** One accepted socket, as the runtime adapter sees it. */
+export interface Connection {
+  readonly session: string;
+  /** Feed the text of each inbound frame; `byteLength` lets the size check skip re-encoding. */
+  receive(text: string, byteLength?: number): void;
+  /** Tell the relay the socket closed. */
+  closed(): void;
+}
+
+/** A message as shown on the live page and in stats. */
+export interface TailEntry extends LogMessage {
+  namespace: string;
+}
+
+export interface RelayCounters {
+  framesReceived: number;
+  framesSent: number;
+  published: number;
+  duplicates: number;
+  fannedOut: number;
+  deliveries: number;
+  replayed: number;
+  resumesRecovered: number;
+  resumesLost: number;
+  connectionsOpened: number;
+}
+
+export interface RelayStats {
+  connections: number;
+  namespaces: Array<{ name: string; connections: number; subscriptions: number }>;
+  counters: Readonly<RelayCounters>;
+  errors: Readonly<Record<string, number>>;
+  closes: Readonly<Record<string, number>>;
+  broker: { name: string; healthy: boolean; sharedHistory: boolean };
+  tail: readonly TailEntry[];
+}
+
+/** What a server-side publish takes: like a client publish, the id is optional. */
+export interface ServerPublish {
+  channel: string;
+  data: unknown;
+  headers?: PublishInput["headers"];
+  /** Message id and idempotency key. @default a random id */
+  id?: string;
+}
+
+/** The runtime-agnostic relay: runtime adapters feed it sockets, it does the protocol. */
+export interface RelayCore {
+  readonly limits: Readonly<RelayLimits>;
+  readonly broker: Broker;
+  /** Registers a socket that connected to `namespace`. Throws RelayError for a bad namespace. */
+  accept(init: { namespace: string; transport: Transport; remote?: string }): Connection;
+  /** Publishes from the server side (HTTP endpoint, embedding apps). */
+  publish(namespace: string, message: ServerPublish): Promise<{ id: string; offset: string; duplicate: boolean }>;
+  /** Closes idle and stuck connections; call it every second or so. */
+  sweep(now?: number): void;
+  stats(): RelayStats;
+  /** Closes every connection with 4100 and a jittered `retry=` delay, so clients spread out. */
+  shutdown(): void;
+}
+
+/** The engine behind {@link RelayCore}; sessions and namespaces call into it. */
+export class RelayEngine implements RelayCore {
+  readonly limits: Readonly<RelayLimits>;
+  readonly broker: Broker;
+  readonly logger: Logger;
+  readonly now: () => number;
+  readonly announcedLimits: AnnouncedLimits;
+  readonly counters: RelayCounters = {
+    framesReceived: 0,
+    framesSent: 0,
+    published: 0,
+    duplicates: 0,
+    fannedOut: 0,
+    deliveries: 0,
+    replayed: 0,
+    resumesRecovered: 0,
+    resumesLost: 0,
+    connectionsOpened: 0,
+  };
+  readonly #errors: Record<string, number> = {};
+  readonly #closes: Record<string, number> = {};
+  readonly #namespaces = new Map<string, NamespaceState>();
+  readonly #sessions = new Set<Session>();
+  readonly #authenticate: Authenticate | undefined;
+  readonly #tail: TailEntry[] = [];
+  readonly #tailSize: number;
+  #dirty: Session[] = [];
+  #stamp = 0;
+
+  constructor(options: RelayCoreOptions) {
+    this.broker = options.broker;
+    this.limits = Object.freeze({ ...DEFAULT_RELAY_LIMITS, ...options.limits });
+    this.logger = options.logger ?? silentLogger;
+    this.now = options.now ?? Date.now;
+    this.#authenticate = options.authenticate;
+    this.#tailSize = options.tailSize ?? 50;
+    const { maxFrameBytes, maxSubscriptions, maxChannelLength, maxPatternLength, maxWildcards } = this.limits;
+    this.announcedLimits = { maxFrameBytes, maxSubscriptions, maxChannelLength, maxPatternLength, maxWildcards };
+  }
+
+  accept(init: { namespace: string; transport: Transport; remote?: string }): Connection {
+    const invalid = namespaceError(init.namespace);
+    if (invalid) throw new RelayError(RelayErrorCode.BadNamespace, invalid);
+    let namespace = this.#namespaces.get(init.namespace);
+    if (!namespace) this.#namespaces.set(init.namespace, (namespace = new NamespaceState(this, init.namespace)));
+    const session = new Session(this, randomId(16), namespace, init.transport, init.remote);
+    this.#sessions.add(session);
+    this.counters.connectionsOpened++;
+    return {
+      session: session.id,
+      receive: (text, byteLength) => session.receive(text, byteLength),
+      closed: () => session.dispose(),
+    };
+  }
+
+  async publish(namespace: string, message: ServerPublish): Promise<{ id: string; offset: string; duplicate: boolean }> {
+    const invalidNamespace = namespaceError(namespace);
+    if (invalidNamespace) throw new RelayError(RelayErrorCode.BadNamespace, invalidNamespace);
+    const id = message.id ?? randomId(21);
+    const invalid = this.publishError(message);
+    if (invalid) throw new RelayError(invalid.code, invalid.message);
+    const input: PublishInput =
+      message.headers === undefined
+        ? { channel: message.channel, id, data: message.data }
+        : { channel: message.channel, id, data: message.data, headers: message.headers };
+    const outcome = await this.publishTo(namespace, input);
+    return { id, ...outcome };
+  }
+
+  /** Checks a publish against the grammar and limits; undefined when it may go out. */
+  publishError(frame: Pick<PublishFrame, "channel" | "headers">): { code: typeof ErrorCode.BadChannel | typeof ErrorCode.BadHeaders; message: string } | undefined {
+    const badChannel = channelError(frame.channel, this.limits);
+    if (badChannel) return { code: ErrorCode.BadChannel, message: badChannel };
+    const badHeaders = headersError(frame.headers, this.limits);
+    if (badHeaders) return { code: ErrorCode.BadHeaders, message: badHeaders };
+    return undefined;
+  }
+
+  async publishTo(namespace: string, input: PublishInput): Promise<PublishOutcome> {
+    let outcome: PublishOutcome;
+    try {
+      outcome = await this.broker.publish(namespace, input);
+    } catch (error) {
+      throw new RelayError(RelayErrorCode.PublishFailed, `broker ${this.broker.name} did not take the message`, { cause: error });
+    }
+    if (outcome.duplicate) this.counters.duplicates++;
+    else this.counters.published++;
+    return outcome;
+  }
+
+  async authenticate(token: string | undefined, namespace: string, client: string): Promise<Identity | false> {
+    if (!this.#authenticate) return {};
+    try {
+      return await this.#authenticate({ token, namespace, client });
+    } catch (error) {
+      this.logger.info("token refused", { namespace, error: String(error) });
+      return false;
+    }
+  }
+
+  /** Delivers one log message to every session of the namespace whose subscriptions match. */
+  fanOut(namespace: NamespaceState, message: LogMessage): void {
+    this.counters.fannedOut++;
+    this.#remember(namespace.name, message);
+    const stamp = ++this.#stamp;
+    let text: string | undefined;
+    namespace.index.forEachMatch(
+      message.channel,
+      (session) => {
+        if (session.stamp === stamp) return;
+        session.stamp = stamp;
+        if (session.holding) {
+          session.held.push(message);
+          return;
+        }
+        text ??= serializeMessage(message);
+        this.counters.deliveries++;
+        session.enqueue(text);
+      },
+      isInboxChannel(message.channel),
+    );
+  }
+
+  markDirty(session: Session): void {
+    if (this.#dirty.push(session) === 1) queueMicrotask(this.#flush);
+  }
+
+  readonly #flush = (): void => {
+    const dirty = this.#dirty;
+    this.#dirty = [];
+    for (const session of dirty) session.flush();
+  };
+
+  forget(session: Session): void {
+    if (!this.#sessions.delete(session)) return;
+    if (session.namespace.detach(session)) this.#namespaces.delete(session.namespace.name);
+  }
+
+  countError(code: string): void {
+    this.#errors[code] = (this.#errors[code] ?? 0) + 1;
+  }
+
+  countClose(code: number): void {
+    this.#closes[code] = (this.#closes[code] ?? 0) + 1;
+  }
+
+  sweep(now = this.now()): void {
+    for (const session of [...this.#sessions]) {
+      if (session.state === "handshake" || session.state === "hello") {
+        if (now - session.connectedAt > this.limits.handshakeTimeoutMs)
+          session.close(CloseCode.HandshakeTimeout, "no hello in time");
+      } else if (now - session.lastSeen > this.limits.idleTimeoutMs) {
+        session.close(CloseCode.IdleTimeout, "idle: no frame within the idle timeout");
+      }
+    }
+  }
+
+  stats(): RelayStats {
+    return {
+      connections: this.#sessions.size,
+      namespaces: [...this.#namespaces.values()].map((ns) => ({
+        name: ns.name,
+        connections: ns.sessions.size,
+        subscriptions: [...ns.sessions].reduce((sum, s) => sum + s.subscriptions.size, 0),
+      })),
+      counters: { ...this.counters },
+      errors: { ...this.#errors },
+      closes: { ...this.#closes },
+      broker: { name: this.broker.name, healthy: this.broker.healthy(), ...this.broker.capabilities },
+      tail: [...this.#tail],
+    };
+  }
+
+  shutdown(): void {
+    for (const session of [...this.#sessions])
+      session.close(CloseCode.ShuttingDown, retryReason(Math.random() * this.limits.shutdownRetrySpreadMs));
+  }
+
+  #remember(namespace: string, message: LogMessage): void {
+    if (this.#tailSize === 0) return;
+    this.#tail.push({ namespace, ...message });
+    if (this.#tail.length > this.#tailSize) this.#tail.shift();
+  }
+}
+
+/**
+ * Creates the relay engine. Runtime adapters (relay-node, relay-worker) feed it sockets.
+ * @example
+ * const core = createRelayCore({ broker: createMemoryBroker() });
+ * const conn = core.accept({ namespace: "default", transport });
+ * socket.on("message", (text) => conn.receive(text));
+ */
+export function createRelayCore(options: RelayCoreOptions): RelayCore {
+  return new RelayEngine(options);
+}

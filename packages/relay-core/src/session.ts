@@ -1,0 +1,297 @@
+import {
+  type ClientFrame,
+  CloseCode,
+  type CompiledPattern,
+  compilePattern,
+  decodeClientFrames,
+  ErrorCode,
+  type HelloFrame,
+  INBOX_PREFIX,
+  inboxChannel,
+  isInboxChannel,
+  joinBatch,
+  PING,
+  PONG,
+  type PublishFrame,
+  patternError,
+  type RelayFrame,
+} from "@pubsubbud/protocol";
+import type { LogMessage } from "./broker.js";
+import type { NamespaceState } from "./namespace.js";
+import type { RelayEngine } from "./relay.js";
+import { serializeMessage } from "./serialize.js";
+import type { Identity, Transport } from "./types.js";
+
+type SessionState = "handshake" | "hello" | "open" | "closed";
+
+/** One client connection: its frames, subscriptions and outbound queue. */
+export class Session {
+  readonly id: string;
+  readonly namespace: NamespaceState;
+  readonly remote: string | undefined;
+  /** Stamp of the last fan-out that reached this session, so it gets each message once. */
+  stamp = 0;
+  /** While true, live messages wait in `held` (the handshake is writing welcome and replay). */
+  holding = true;
+  held: LogMessage[] = [];
+  client: string | undefined;
+  identity: Identity | undefined;
+  readonly connectedAt: number;
+  lastSeen: number;
+  readonly subscriptions = new Map<string, CompiledPattern>();
+
+  #state: SessionState = "handshake";
+  #outbox: string[] = [];
+  #outboxBytes = 0;
+  #dirty = false;
+  #pending: ClientFrame[] = [];
+  #violations = 0;
+  #violationWindow = 0;
+  readonly #engine: RelayEngine;
+  readonly #transport: Transport;
+
+  constructor(engine: RelayEngine, id: string, namespace: NamespaceState, transport: Transport, remote?: string) {
+    this.#engine = engine;
+    this.id = id;
+    this.namespace = namespace;
+    this.#transport = transport;
+    this.remote = remote;
+    this.connectedAt = this.lastSeen = engine.now();
+  }
+
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  /** Handles the text of one inbound WebSocket frame. */
+  receive(text: string, byteLength?: number): void {
+    if (this.#state === "closed") return;
+    this.lastSeen = this.#engine.now();
+    this.#engine.counters.framesReceived++;
+    if (text === PING && this.#state === "open") {
+      this.enqueue(PONG);
+      return;
+    }
+    for (const result of decodeClientFrames(text, this.#engine.limits, byteLength)) {
+      if (result.ok) this.#handle(result.frame);
+      else if (this.#state === "handshake") this.#refuseHandshake(result.message);
+      else this.sendError(result.code, result.message, result.id);
+      if (this.#closed()) return;
+    }
+  }
+
+  #closed(): boolean {
+    return this.#state === "closed";
+  }
+
+  /** Queues one serialized frame; frames queued in the same tick leave as one batch. */
+  enqueue(text: string): void {
+    if (this.#state === "closed") return;
+    this.#outbox.push(text);
+    this.#outboxBytes += text.length;
+    if (!this.#dirty) {
+      this.#dirty = true;
+      this.#engine.markDirty(this);
+    }
+  }
+
+  /** Writes the queued frames, or cuts the connection if its socket is too far behind. */
+  flush(): void {
+    this.#dirty = false;
+    if (this.#state === "closed" || this.#outbox.length === 0) return;
+    const text = joinBatch(this.#outbox);
+    const queued = this.#outboxBytes;
+    this.#outbox = [];
+    this.#outboxBytes = 0;
+    if (this.#transport.bufferedAmount() + queued > this.#engine.limits.maxBufferedBytes) {
+      this.close(CloseCode.SlowConsumer, "slow consumer: outbound buffer full");
+      return;
+    }
+    this.#engine.counters.framesSent++;
+    this.#transport.send(text);
+  }
+
+  sendError(code: string, message: string, id?: string): void {
+    const frame: RelayFrame = id === undefined ? { type: "error", code, message } : { type: "error", id, code, message };
+    this.#engine.countError(code);
+    this.enqueue(JSON.stringify(frame));
+    const now = this.#engine.now();
+    if (now - this.#violationWindow > 60_000) {
+      this.#violationWindow = now;
+      this.#violations = 0;
+    }
+    if (++this.#violations > this.#engine.limits.maxViolationsPerMinute)
+      this.close(CloseCode.ProtocolViolation, "too many invalid frames");
+  }
+
+  /** Flushes what is queued, closes the socket and forgets the session. */
+  close(code: number, reason: string): void {
+    if (this.#state === "closed") return;
+    if (this.#outbox.length > 0 && code !== CloseCode.SlowConsumer) {
+      this.#transport.send(joinBatch(this.#outbox));
+    }
+    this.#engine.countClose(code);
+    this.dispose();
+    this.#transport.close(code, reason);
+  }
+
+  /** Forgets the session after its socket closed (or when closing it). */
+  dispose(): void {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    this.#outbox = [];
+    for (const pattern of this.subscriptions.values()) this.namespace.index.remove(pattern, this);
+    this.subscriptions.clear();
+    this.#engine.forget(this);
+  }
+
+  /** True when one of the session's subscriptions would receive `channel` (for replay). */
+  wants(channel: string): boolean {
+    if (isInboxChannel(channel)) return this.#hasExact(channel);
+    for (const pattern of this.subscriptions.values()) if (pattern.matches(channel)) return true;
+    return false;
+  }
+
+  #hasExact(channel: string): boolean {
+    for (const pattern of this.subscriptions.values()) if (pattern.exact && pattern.source === channel) return true;
+    return false;
+  }
+
+  #refuseHandshake(reason: string): void {
+    this.sendError(ErrorCode.HelloRequired, `the first frame must be a valid hello: ${reason}`);
+    this.close(CloseCode.ProtocolViolation, "first frame must be hello");
+  }
+
+  #handle(frame: ClientFrame): void {
+    if (this.#state === "handshake") {
+      if (frame.type !== "hello") return this.#refuseHandshake(`got ${frame.type}`);
+      this.#state = "hello";
+      this.#hello(frame).catch((error: unknown) => {
+        this.#engine.logger.error("handshake failed", { session: this.id, error: String(error) });
+        this.sendError(ErrorCode.Internal, "the relay could not set up the session; reconnect");
+        this.close(CloseCode.InternalError, "handshake failed");
+      });
+      return;
+    }
+    if (this.#state === "hello") {
+      this.#pending.push(frame);
+      return;
+    }
+    this.#dispatch(frame);
+  }
+
+  #dispatch(frame: ClientFrame): void {
+    switch (frame.type) {
+      case "hello":
+        return this.sendError(ErrorCode.HelloRequired, "hello was already received on this connection");
+      case "ping":
+        return this.enqueue(PONG);
+      case "subscribe":
+        return this.enqueue(JSON.stringify(this.#subscribe(frame.id, frame.pattern)));
+      case "unsubscribe":
+        return this.#unsubscribe(frame.id);
+      case "publish":
+        return this.#publish(frame);
+      case "refresh":
+        return void this.#refresh(frame.token);
+    }
+  }
+
+  async #hello(frame: HelloFrame): Promise<void> {
+    const engine = this.#engine;
+    const identity = await engine.authenticate(frame.token, this.namespace.name, frame.client);
+    if (this.#state === "closed") return;
+    if (!identity) {
+      this.sendError(ErrorCode.Unauthorized, "the token was refused");
+      this.close(CloseCode.Unauthorized, "unauthorized");
+      return;
+    }
+    this.identity = identity;
+    this.client = frame.client;
+    const answers = (frame.subscriptions ?? []).map((sub) => this.#subscribe(sub.id, sub.pattern));
+    await this.namespace.attach(this);
+    const head = await engine.broker.head(this.namespace.name);
+    const missed = frame.resume ? await engine.broker.since(this.namespace.name, frame.resume) : undefined;
+    if (this.#closed()) return;
+    const welcome: RelayFrame = {
+      type: "welcome",
+      session: this.id,
+      epoch: head.epoch,
+      offset: head.offset,
+      ...(frame.resume ? { recovered: missed !== undefined } : {}),
+      limits: engine.announcedLimits,
+      heartbeat: engine.limits.heartbeatMs,
+    };
+    if (frame.resume) engine.counters[missed ? "resumesRecovered" : "resumesLost"]++;
+    this.enqueue(JSON.stringify(welcome));
+    for (const answer of answers) this.enqueue(JSON.stringify(answer));
+    // Replay, then the live messages that arrived meanwhile, skipping those already replayed.
+    const replayed = new Set<string>();
+    for (const message of missed ?? []) {
+      replayed.add(message.offset);
+      if (this.wants(message.channel)) {
+        engine.counters.replayed++;
+        this.enqueue(serializeMessage(message));
+      }
+    }
+    for (const message of this.held) if (!replayed.has(message.offset)) this.enqueue(serializeMessage(message));
+    this.held = [];
+    this.holding = false;
+    this.#state = "open";
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const next of pending) if (this.#state === "open") this.#dispatch(next);
+  }
+
+  #subscribe(id: string, pattern: string): RelayFrame {
+    const limits = this.#engine.limits;
+    const refuse = (code: string, message: string): RelayFrame => {
+      this.#engine.countError(code);
+      return { type: "error", id, code, message };
+    };
+    if (this.subscriptions.has(id)) return refuse(ErrorCode.DuplicateId, `subscription id ${id} is already in use`);
+    if (this.subscriptions.size >= limits.maxSubscriptions)
+      return refuse(ErrorCode.TooManySubscriptions, `at most ${limits.maxSubscriptions} subscriptions per connection`);
+    const invalid = patternError(pattern, limits);
+    if (invalid) return refuse(ErrorCode.BadPattern, invalid);
+    const compiled = compilePattern(pattern);
+    if (compiled.literalPrefix.startsWith(INBOX_PREFIX) || pattern.startsWith(INBOX_PREFIX)) {
+      if (!compiled.exact || pattern !== inboxChannel(this.client as string))
+        return refuse(ErrorCode.Forbidden, "an inbox is reachable only by its owner's exact subscription");
+    }
+    this.subscriptions.set(id, compiled);
+    this.namespace.index.add(compiled, this);
+    return { type: "subscribed", id };
+  }
+
+  #unsubscribe(id: string): void {
+    const pattern = this.subscriptions.get(id);
+    if (!pattern) return this.sendError(ErrorCode.UnknownSubscription, `no subscription with id ${id}`, id);
+    this.subscriptions.delete(id);
+    this.namespace.index.remove(pattern, this);
+    this.enqueue(JSON.stringify({ type: "unsubscribed", id }));
+  }
+
+  #publish(frame: PublishFrame): void {
+    const { id } = frame;
+    const invalid = this.#engine.publishError(frame);
+    if (invalid) return this.sendError(invalid.code, invalid.message, id);
+    this.#engine.publishTo(this.namespace.name, frame).then(
+      (outcome) => this.enqueue(`{"type":"ack","id":${JSON.stringify(id)},"offset":${JSON.stringify(outcome.offset)}}`),
+      (error: unknown) => {
+        this.#engine.logger.warn("publish failed", { session: this.id, error: String(error) });
+        this.sendError(ErrorCode.PublishFailed, "the broker did not take the message; retry with the same id", id);
+      },
+    );
+  }
+
+  async #refresh(token: string): Promise<void> {
+    const identity = await this.#engine.authenticate(token, this.namespace.name, this.client as string);
+    if (this.#state !== "open") return;
+    if (!identity) return this.sendError(ErrorCode.Unauthorized, "the refreshed token was refused");
+    this.identity = identity;
+    this.enqueue(
+      JSON.stringify(identity.expiresAt === undefined ? { type: "refreshed" } : { type: "refreshed", expiresAt: identity.expiresAt }),
+    );
+  }
+}

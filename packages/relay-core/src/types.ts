@@ -1,0 +1,41 @@
+/** What relay-core needs from a runtime's socket. */
+export interface Transport {
+  /** Sends one text frame. */
+  send(text: string): void;
+  /** Closes the socket with a code and a reason (at most 123 bytes). */
+  close(code: number, reason: string): void;
+  /** Bytes handed to `send` that the socket has not written yet. */
+  bufferedAmount(): number;
+}
+
+/** What a relay knows about an authenticated connection. */
+export interface Identity {
+  /** The user the token belongs to, if any. */
+  user?: string;
+  /** When the token expires, in ms since the Unix epoch. */
+  expiresAt?: number;
+}
+
+/** The input of the `authenticate` hook. */
+export interface AuthRequest {
+  token: string | undefined;
+  namespace: string;
+  client: string;
+}
+
+/**
+ * Decides whether a connection may use a namespace. Return an identity to accept, `false` or
+ * throw to refuse (the client gets `unauthorized` and close 4401).
+ */
+export type Authenticate = (request: AuthRequest) => Identity | false | Promise<Identity | false>;
+
+/** A structured logger; relay-core itself never writes to the console. */
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** A logger that drops everything: the default. */
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

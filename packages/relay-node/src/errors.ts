@@ -1,0 +1,18 @@
+/** Codes of relay-node's own errors. */
+export const RelayNodeErrorCode = {
+  /** A config file, environment variable or flag is invalid; the message names the field. */
+  BadConfig: "bad_config",
+  /** The broker URL has an unknown scheme or cannot be reached. */
+  BadBroker: "bad_broker",
+} as const;
+export type RelayNodeErrorCode = (typeof RelayNodeErrorCode)[keyof typeof RelayNodeErrorCode];
+
+/** An error of relay-node's setup (config, broker URL). */
+export class RelayNodeError extends Error {
+  override readonly name = "RelayNodeError";
+  readonly code: RelayNodeErrorCode;
+  constructor(code: RelayNodeErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}

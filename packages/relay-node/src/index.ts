@@ -1,0 +1,22 @@
+export type {
+  Authenticate,
+  AuthRequest,
+  Broker,
+  BrokerCapabilities,
+  Identity,
+  Logger,
+  LogMessage,
+  PublishInput,
+  PublishOutcome,
+  RelayCore,
+  RelayLimits,
+  RelayStats,
+  StopListening,
+} from "@pubsubbud/relay-core";
+export { createMemoryBroker, DEFAULT_RELAY_LIMITS, DEFAULT_RETENTION } from "@pubsubbud/relay-core";
+export { type BrokerUrlOptions, createBrokerFromUrl } from "./broker-url.js";
+export { type ConfigSources, configSchema, loadConfig, type RelayConfig } from "./config.js";
+export { RelayNodeError, RelayNodeErrorCode } from "./errors.js";
+export { createJsonLogger, type LogLevel } from "./logger.js";
+export { renderMetrics } from "./metrics.js";
+export { createRelay, type Relay, type RelayOptions, type RunningRelay, startRelay } from "./relay.js";

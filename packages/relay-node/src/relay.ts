@@ -1,0 +1,193 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import { ErrorCode, SUBPROTOCOL } from "@pubsubbud/protocol";
+import {
+  type Authenticate,
+  type Broker,
+  createMemoryBroker,
+  createRelayCore,
+  type Logger,
+  namespaceError,
+  type RelayCore,
+  type RelayLimits,
+  silentLogger,
+} from "@pubsubbud/relay-core";
+import { WebSocket, WebSocketServer } from "ws";
+import { createHttpHandler } from "./http.js";
+
+/** Options of {@link createRelay}. */
+export interface RelayOptions {
+  /** The broker. @default the in-memory broker */
+  broker?: Broker;
+  /** Decides who may connect; see relay-core. @default everyone */
+  authenticate?: Authenticate;
+  limits?: Partial<RelayLimits>;
+  logger?: Logger;
+  /** Serve the live page at `/` and `/v1/stats` (they show message contents). @default true */
+  livePage?: boolean;
+  /** How often idle and stuck connections are swept, in ms. @default 1000 */
+  sweepIntervalMs?: number;
+}
+
+/** A relay not bound to a port yet: mount it on your own server or call `listen`. */
+export interface Relay {
+  readonly core: RelayCore;
+  /** Handles an HTTP `upgrade` on `/` or `/ns/<namespace>`; other paths get 404. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Handles the relay's HTTP routes; resolves false when the path is not one of them. */
+  handleRequest(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+  /** Starts a server of its own. @default host 127.0.0.1, port 8080 */
+  listen(options?: { host?: string; port?: number }): Promise<RunningRelay>;
+  /**
+   * Graceful shutdown: every client is told to reconnect elsewhere after a jittered delay
+   * (close 4100), then the broker closes. Resolves when sockets are closed or after `timeoutMs`.
+   */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+/** A relay listening on its own port. */
+export interface RunningRelay extends AsyncDisposable {
+  readonly relay: Relay;
+  readonly core: RelayCore;
+  /** `http://host:port` */
+  readonly url: string;
+  /** `ws://host:port` (append `/ns/<namespace>` for a namespace other than `default`). */
+  readonly wsUrl: string;
+  readonly port: number;
+  close(timeoutMs?: number): Promise<void>;
+}
+
+function namespaceOf(path: string): string | undefined {
+  if (path === "/" || path === "") return "default";
+  const match = /^\/ns\/([^/]+)\/?$/.exec(path);
+  return match ? decodeURIComponent(match[1] as string) : undefined;
+}
+
+function refuseUpgrade(socket: Duplex, status: number, message: string): void {
+  const body = JSON.stringify({ code: ErrorCode.BadFrame, message });
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 404 ? "Not Found" : "Bad Request"}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * Creates a Node relay. Mount it on an existing server, or `listen` on a port of its own.
+ * @example
+ * const relay = createRelay();
+ * server.on("upgrade", relay.handleUpgrade);
+ * server.on("request", async (req, res) => { if (!(await relay.handleRequest(req, res))) app(req, res); });
+ */
+export function createRelay(options: RelayOptions = {}): Relay {
+  const logger = options.logger ?? silentLogger;
+  const core = createRelayCore({
+    broker: options.broker ?? createMemoryBroker(),
+    ...(options.authenticate ? { authenticate: options.authenticate } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
+    logger,
+  });
+  const wss = new WebSocketServer({
+    noServer: true,
+    // The protocol's own size check answers oversized frames with an error frame; ws cuts only
+    // frames far past it (close 1009) so a hostile peer cannot make the relay buffer megabytes.
+    maxPayload: core.limits.maxFrameBytes * 4,
+    perMessageDeflate: false,
+    handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+  });
+  const handleRequest = createHttpHandler({ core, livePage: options.livePage ?? true });
+  const sweep = setInterval(() => core.sweep(), options.sweepIntervalMs ?? 1000);
+  sweep.unref();
+  let servers: Server[] = [];
+
+  const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const path = (req.url ?? "/").split("?")[0] as string;
+    const namespace = namespaceOf(path);
+    if (namespace === undefined) return refuseUpgrade(socket, 404, "connect to / or /ns/<namespace>");
+    const invalid = namespaceError(namespace);
+    if (invalid) return refuseUpgrade(socket, 400, invalid);
+    const offered = req.headers["sec-websocket-protocol"];
+    if (offered && !offered.split(",").some((p) => p.trim() === SUBPROTOCOL))
+      return refuseUpgrade(socket, 400, `subprotocol ${SUBPROTOCOL} required`);
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const connection = core.accept({
+        namespace,
+        remote: req.socket.remoteAddress,
+        transport: {
+          send: (text) => ws.send(text),
+          close: (code, reason) => ws.close(code, reason),
+          bufferedAmount: () => ws.bufferedAmount,
+        },
+      });
+      ws.on("message", (data: Buffer, isBinary) => {
+        if (isBinary) connection.receive('{"type":"binary"}');
+        else connection.receive(data.toString("utf8"), data.length);
+      });
+      ws.on("close", () => connection.closed());
+      ws.on("error", (error) => logger.debug("socket error", { session: connection.session, error: String(error) }));
+    });
+  };
+
+  const relay: Relay = {
+    core,
+    handleUpgrade,
+    handleRequest,
+    async listen({ host = "127.0.0.1", port = 8080 } = {}) {
+      const server = createServer((req, res) => {
+        handleRequest(req, res).then(
+          (handled) => {
+            if (!handled) {
+              res.writeHead(404, { "content-type": "application/json" });
+              res.end(JSON.stringify({ code: "not_found", message: "see docs/operations.md for the relay's routes" }));
+            }
+          },
+          (error: unknown) => {
+            logger.error("request failed", { error: String(error) });
+            if (!res.headersSent) res.writeHead(500);
+            res.end();
+          },
+        );
+      });
+      server.on("upgrade", handleUpgrade);
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => resolve());
+      });
+      servers.push(server);
+      const address = server.address() as AddressInfo;
+      const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
+      const running: RunningRelay = {
+        relay,
+        core,
+        port: address.port,
+        url: `http://${shown}:${address.port}`,
+        wsUrl: `ws://${shown}:${address.port}`,
+        close: (timeoutMs) => relay.close(timeoutMs),
+        [Symbol.asyncDispose]: () => relay.close(),
+      };
+      return running;
+    },
+    async close(timeoutMs = 10_000) {
+      clearInterval(sweep);
+      for (const server of servers) server.close();
+      core.shutdown();
+      const deadline = Date.now() + timeoutMs;
+      while ([...wss.clients].some((ws) => ws.readyState !== WebSocket.CLOSED) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      for (const ws of wss.clients) ws.terminate();
+      for (const server of servers) server.closeAllConnections();
+      servers = [];
+      await core.broker.close();
+    },
+  };
+  return relay;
+}
+
+/**
+ * Creates a relay and listens on a port of its own (port 0 picks a free one).
+ * @example await using relay = await startRelay({ port: 0 });
+ */
+export async function startRelay(options: RelayOptions & { host?: string; port?: number } = {}): Promise<RunningRelay> {
+  const { host, port, ...relayOptions } = options;
+  return createRelay(relayOptions).listen({ ...(host ? { host } : {}), port: port ?? 8080 });
+}
