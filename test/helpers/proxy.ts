@@ -1,0 +1,56 @@
+/**
+ * A TCP proxy that can drop every connection at once and refuse new ones until restored: the
+ * network cut of the fault tests. It forwards bytes untouched (a real TCP path, not a fake).
+ */
+import { connect, createServer, type Socket } from "node:net";
+
+export interface CutProxy extends AsyncDisposable {
+  readonly port: number;
+  /** `ws://127.0.0.1:<proxy port><path>` */
+  url(path?: string): string;
+  /** Destroys every proxied connection and refuses new ones. */
+  cut(): void;
+  /** Accepts connections again. */
+  restore(): void;
+  close(): Promise<void>;
+}
+
+export async function startCutProxy(upstreamPort: number, upstreamHost = "127.0.0.1"): Promise<CutProxy> {
+  const sockets = new Set<Socket>();
+  let down = false;
+  const server = createServer((client) => {
+    if (down) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(upstreamPort, upstreamHost);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+      socket.on("error", () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  const close = async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return {
+    port,
+    url: (path = "") => `ws://127.0.0.1:${port}${path}`,
+    cut() {
+      down = true;
+      for (const socket of sockets) socket.destroy();
+    },
+    restore() {
+      down = false;
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}

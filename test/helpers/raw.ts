@@ -1,0 +1,48 @@
+/** A bare WebSocket peer that speaks frames by hand, for the protocol-level cases. */
+import { decodeRelayFrames, type RelayFrame, SUBPROTOCOL } from "@pubsubbud/protocol";
+import WebSocket from "ws";
+import { waitFor } from "./wait.js";
+
+export interface RawPeer {
+  /** Every relay frame received, batches flattened. */
+  readonly frames: RelayFrame[];
+  /** How many WebSocket frames arrived (a batch counts once). */
+  readonly wireFrames: () => number;
+  send(frame: unknown): void;
+  /** Waits for the first received frame (after `from`) that satisfies `match`. */
+  next(match: (frame: RelayFrame) => boolean, what: string, from?: number): Promise<RelayFrame>;
+  readonly closed: Promise<{ code: number; reason: string }>;
+  close(): void;
+}
+
+export async function openRaw(url: string): Promise<RawPeer> {
+  const ws = new WebSocket(url, SUBPROTOCOL);
+  const frames: RelayFrame[] = [];
+  let wire = 0;
+  ws.on("message", (data) => {
+    wire++;
+    frames.push(...decodeRelayFrames(String(data)));
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on("close", (code, reason) => resolve({ code, reason: String(reason) })),
+  );
+  await new Promise<void>((resolve, reject) => {
+    ws.once("open", () => resolve());
+    ws.once("error", reject);
+  });
+  return {
+    frames,
+    wireFrames: () => wire,
+    send: (frame) => ws.send(typeof frame === "string" ? frame : JSON.stringify(frame)),
+    async next(match, what, from = 0) {
+      let found: RelayFrame | undefined;
+      await waitFor(() => (found = frames.slice(from).find(match)) !== undefined, what);
+      return found as RelayFrame;
+    },
+    closed,
+    close: () => ws.close(),
+  };
+}
+
+/** A valid client id for hand-written hello frames. */
+export const rawClientId = (tag: string) => `raw-${tag}-${Math.random().toString(36).slice(2, 12)}`;
