@@ -12,11 +12,14 @@ export interface CutProxy extends AsyncDisposable {
   cut(): void;
   /** Accepts connections again. */
   restore(): void;
+  /** Stops forwarding on the current connections without closing them: a dead link (new ones work). */
+  freeze(): void;
   close(): Promise<void>;
 }
 
 export async function startCutProxy(upstreamPort: number, upstreamHost = "127.0.0.1"): Promise<CutProxy> {
   const sockets = new Set<Socket>();
+  const pairs = new Set<[Socket, Socket]>();
   let down = false;
   const server = createServer((client) => {
     if (down) {
@@ -33,6 +36,9 @@ export async function startCutProxy(upstreamPort: number, upstreamHost = "127.0.
       });
     }
     client.pipe(upstream).pipe(client);
+    const pair: [Socket, Socket] = [client, upstream];
+    pairs.add(pair);
+    client.on("close", () => pairs.delete(pair));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as { port: number }).port;
@@ -49,6 +55,15 @@ export async function startCutProxy(upstreamPort: number, upstreamHost = "127.0.
     },
     restore() {
       down = false;
+    },
+    freeze() {
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+      pairs.clear();
     },
     close,
     [Symbol.asyncDispose]: close,

@@ -5,6 +5,7 @@ import {
   closeAdvice,
   DEFAULT_LIMITS,
   decodeRelayFrames,
+  ErrorCode,
   type ErrorFrame,
   type Headers,
   inboxChannel,
@@ -305,7 +306,7 @@ export class PubsubBudClient extends EventTarget {
     try {
       frames = decodeRelayFrames(text);
     } catch (error) {
-      this.#emit("error", new ClientError(ClientErrorCode.BadArgument, "the relay sent invalid JSON", { cause: error }));
+      this.#emit("error", new ClientError(ClientErrorCode.RelayError, "the relay sent invalid JSON", { cause: error }));
       return;
     }
     for (const frame of frames) {
@@ -390,7 +391,9 @@ export class PubsubBudClient extends EventTarget {
       entry.refuse(new ClientError(ClientErrorCode.SubscribeRefused, frame.message, { wireCode: frame.code }));
       return;
     }
-    this.#emit("error", new ClientError(ClientErrorCode.BadArgument, `${frame.code}: ${frame.message}`, { wireCode: frame.code }));
+    // A refused token is followed by close 4401, which reports it once.
+    if (frame.code === ErrorCode.Unauthorized) return;
+    this.#emit("error", new ClientError(ClientErrorCode.RelayError, `${frame.code}: ${frame.message}`, { wireCode: frame.code }));
   }
 
   #onReply(message: Message): void {

@@ -20,6 +20,8 @@ export const ClientErrorCode = {
   Aborted: "aborted",
   /** The relay refused the token (close 4401). */
   Unauthorized: "unauthorized",
+  /** The relay reported an error not tied to a publish or subscription (see `wireCode`). */
+  RelayError: "relay_error",
   /** A bad argument, e.g. an invalid channel name. */
   BadArgument: "bad_argument",
 } as const;

@@ -1,0 +1,152 @@
+import { CloseCode } from "@pubsubbud/protocol";
+import { describe, expect, it } from "vitest";
+import { createMemoryBroker } from "./memory-broker.js";
+import { createRelayCore, type RelayCoreOptions } from "./relay.js";
+import type { Transport } from "./types.js";
+
+/** An in-memory transport: relay-core's own injection point, recording what the relay sends. */
+function fakeSocket(buffered = 0) {
+  const sent: string[] = [];
+  const closes: Array<{ code: number; reason: string }> = [];
+  const transport: Transport = {
+    send: (text) => void sent.push(text),
+    close: (code, reason) => void closes.push({ code, reason }),
+    bufferedAmount: () => buffered,
+  };
+  const frames = () => sent.flatMap((text) => [JSON.parse(text)].flat());
+  return { transport, sent, closes, frames };
+}
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+const hello = (extra: object = {}) => JSON.stringify({ type: "hello", client: "client-0001", ...extra });
+
+function setup(options: Partial<RelayCoreOptions> = {}) {
+  let now = 0;
+  const core = createRelayCore({ broker: createMemoryBroker(), now: () => now, ...options });
+  const open = (buffered = 0) => {
+    const socket = fakeSocket(buffered);
+    const connection = core.accept({ namespace: "default", transport: socket.transport });
+    return { ...socket, connection };
+  };
+  return { core, open, advance: (ms: number) => (now += ms) };
+}
+
+describe("relay-core sessions", () => {
+  it("batches the deliveries of one tick into a single socket write", async () => {
+    const { open } = setup();
+    const peer = open();
+    peer.connection.receive(hello({ subscriptions: [{ id: "s", pattern: "b.*" }] }));
+    await tick();
+    peer.sent.length = 0;
+    peer.connection.receive(
+      JSON.stringify([1, 2, 3].map((n) => ({ type: "publish", id: `m${n}`, channel: "b.x", data: n }))),
+    );
+    await tick();
+    // The three deliveries leave in one write; the acks follow once the broker has answered.
+    expect(JSON.parse(peer.sent[0] as string).map((f: { data: number }) => f.data)).toEqual([1, 2, 3]);
+    expect(peer.frames().map((f) => f.type)).toEqual(["message", "message", "message", "ack", "ack", "ack"]);
+  });
+
+  it("processes frames pipelined behind hello after welcome, in order, while authentication is pending", async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const { open } = setup({ authenticate: async () => (await gate, { user: "u" }) });
+    const peer = open();
+    peer.connection.receive(hello());
+    peer.connection.receive(JSON.stringify({ type: "subscribe", id: "s", pattern: "p.*" }));
+    peer.connection.receive(JSON.stringify({ type: "publish", id: "m", channel: "p.1", data: 1 }));
+    await tick();
+    expect(peer.sent).toEqual([]);
+    release();
+    await tick();
+    await tick();
+    expect(peer.frames().map((f) => f.type)).toEqual(["welcome", "subscribed", "message", "ack"]);
+  });
+
+  it("refuses a token with unauthorized and the no-reconnect close code", async () => {
+    const { open } = setup({ authenticate: () => false });
+    const peer = open();
+    peer.connection.receive(hello({ token: "bad" }));
+    await tick();
+    expect(peer.frames()).toMatchObject([{ type: "error", code: "unauthorized" }]);
+    expect(peer.closes).toEqual([{ code: CloseCode.Unauthorized, reason: "unauthorized" }]);
+  });
+
+  it("cuts a slow consumer whose socket is too far behind, with its documented code", async () => {
+    const { open } = setup({ limits: { maxBufferedBytes: 1000 } });
+    const slow = open(5000);
+    slow.connection.receive(hello());
+    await tick();
+    expect(slow.closes).toEqual([{ code: CloseCode.SlowConsumer, reason: "slow consumer: outbound buffer full" }]);
+  });
+
+  it("closes connections that never say hello, and those that fall silent", async () => {
+    const { core, open, advance } = setup({ limits: { handshakeTimeoutMs: 100, idleTimeoutMs: 1000 } });
+    const mute = open();
+    const quiet = open();
+    quiet.connection.receive(hello());
+    await tick();
+    advance(101);
+    core.sweep();
+    expect(mute.closes[0]?.code).toBe(CloseCode.HandshakeTimeout);
+    expect(quiet.closes).toEqual([]);
+    advance(1000);
+    core.sweep();
+    expect(quiet.closes[0]?.code).toBe(CloseCode.IdleTimeout);
+    expect(core.stats().connections).toBe(0);
+  });
+
+  it("closes a connection that keeps sending invalid frames past the threshold", async () => {
+    const { open } = setup({ limits: { maxViolationsPerMinute: 5 } });
+    const peer = open();
+    peer.connection.receive(hello());
+    await tick();
+    for (let i = 0; i < 6; i++) peer.connection.receive("{bad");
+    expect(peer.closes[0]?.code).toBe(CloseCode.ProtocolViolation);
+  });
+
+  it("tells every client to reconnect after a jittered delay on shutdown", async () => {
+    const { core, open } = setup({ limits: { shutdownRetrySpreadMs: 2000 } });
+    const peers = [open(), open(), open()];
+    for (const peer of peers) peer.connection.receive(hello());
+    await tick();
+    core.shutdown();
+    for (const peer of peers) {
+      expect(peer.closes[0]?.code).toBe(CloseCode.ShuttingDown);
+      const delay = Number(/^retry=(\d+)$/.exec(peer.closes[0]?.reason ?? "")?.[1]);
+      expect(delay).toBeGreaterThanOrEqual(0);
+      expect(delay).toBeLessThanOrEqual(2000);
+    }
+  });
+
+  it("stops listening to a namespace on the broker when its last session leaves", async () => {
+    const broker = createMemoryBroker();
+    let listening = 0;
+    const counted = {
+      ...broker,
+      listen: async (ns: string, fn: Parameters<typeof broker.listen>[1]) => {
+        listening++;
+        const stop = await broker.listen(ns, fn);
+        return async () => {
+          listening--;
+          await stop();
+        };
+      },
+    };
+    const core = createRelayCore({ broker: counted });
+    const connections = [0, 1].map(() => core.accept({ namespace: "n", transport: fakeSocket().transport }));
+    for (const c of connections) c.receive(hello());
+    await tick();
+    expect(listening).toBe(1);
+    connections[0]?.closed();
+    expect(listening).toBe(1);
+    connections[1]?.closed();
+    await tick();
+    expect(listening).toBe(0);
+  });
+
+  it("refuses a bad namespace with a clear error", () => {
+    const { core } = setup();
+    expect(() => core.accept({ namespace: "../etc", transport: fakeSocket().transport })).toThrow(/namespace must be/);
+  });
+});

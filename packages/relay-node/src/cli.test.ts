@@ -1,0 +1,65 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+import { createClient } from "@pubsubbud/client";
+import WebSocket from "ws";
+import { afterEach, describe, expect, it } from "vitest";
+
+const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill("SIGKILL");
+});
+
+function run(args: string[]) {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk) => (stdout += chunk));
+  child.stderr.on("data", (chunk) => (stderr += chunk));
+  const exited = once(child, "exit").then(([code]) => code as number);
+  const output = () => ({ stdout, stderr });
+  const line = async (pattern: RegExp): Promise<RegExpMatchArray> => {
+    for (;;) {
+      const match = pattern.exec(stdout);
+      if (match) return match;
+      await Promise.race([once(child.stdout, "data"), exited]);
+      if (child.exitCode !== null && !pattern.exec(stdout)) throw new Error(`exited: ${stderr}`);
+    }
+  };
+  return { child, exited, output, line };
+}
+
+describe("pubsubbud relay (CLI)", () => {
+  it("serves the relay and its live page, and on SIGTERM tells clients to reconnect with a delay", async () => {
+    const relay = run(["relay", "--port", "0", "--log-level", "warn"]);
+    const [, wsUrl] = await relay.line(/PubsubBud relay on (ws:\/\/\S+)/);
+    const [, pageUrl] = await relay.line(/Live page: (http:\/\/\S+)/);
+    const page = await fetch(pageUrl as string);
+    expect(await page.text()).toContain("<title>PubsubBud relay</title>");
+    const client = createClient({ url: wsUrl as string, WebSocket });
+    const closes: Array<number | undefined> = [];
+    client.addEventListener("state", (e) => e.detail.state === "reconnecting" && closes.push(e.detail.code));
+    await client.publish("cli.test", 1);
+    relay.child.kill("SIGTERM");
+    expect(await relay.exited).toBe(0);
+    expect(closes).toEqual([4100]);
+    client.close();
+  });
+
+  it("refuses an unknown broker URL and bad flags with a message that says what to fix", async () => {
+    const bad = run(["relay", "--port", "0", "--broker", "nosuch://x"]);
+    expect(await bad.exited).toBe(1);
+    expect(bad.output().stderr).toMatch(/\[bad_broker\] unknown broker URL "nosuch:\/\/x": supported schemes are memory/);
+    const port = run(["relay", "--port", "99999"]);
+    expect(await port.exited).toBe(1);
+    expect(port.output().stderr).toMatch(/port \(from flag --port\)/);
+  });
+
+  it("prints usage with --help", async () => {
+    const help = run(["--help"]);
+    expect(await help.exited).toBe(0);
+    expect(help.output().stdout).toMatch(/Usage: pubsubbud relay/);
+  });
+});

@@ -1,0 +1,119 @@
+import { type ClientState, createClient, fullJitter, type PubsubBudClient } from "@pubsubbud/client";
+import { startRelay } from "@pubsubbud/relay-node";
+import WebSocket from "ws";
+import { afterEach, describe, expect, it } from "vitest";
+import { startCutProxy } from "../helpers/proxy.js";
+import { waitFor } from "../helpers/wait.js";
+
+const clients: PubsubBudClient[] = [];
+afterEach(() => {
+  for (const client of clients.splice(0)) client.close();
+});
+const connect = (url: string, options: Partial<Parameters<typeof createClient>[0]> = {}) => {
+  const client = createClient({ url, WebSocket, reconnect: { baseDelayMs: 10, maxDelayMs: 100 }, ...options });
+  clients.push(client);
+  return client;
+};
+const stateLog = (client: PubsubBudClient) => {
+  const log: Array<{ state: ClientState; code?: number }> = [];
+  client.addEventListener("state", (e) => log.push({ state: e.detail.state, code: e.detail.code }));
+  return log;
+};
+
+describe("client", () => {
+  it("computes full-jitter backoff: uniform below a ceiling that doubles up to the cap", () => {
+    const options = { baseDelayMs: 100, maxDelayMs: 1000, connectTimeoutMs: 1 };
+    expect(fullJitter(0, options, () => 0.999)).toBe(99);
+    expect(fullJitter(3, options, () => 0.999)).toBe(799);
+    expect(fullJitter(10, options, () => 0.999)).toBe(999);
+    expect(fullJitter(10, options, () => 0)).toBe(0);
+  });
+
+  it("stops for good on a refused token: closed state, unauthorized error, pending work rejected", async () => {
+    await using relay = await startRelay({ port: 0, authenticate: ({ token }) => token === "good" && {} });
+    const client = connect(relay.wsUrl, { token: "bad" });
+    const log = stateLog(client);
+    const errors: Error[] = [];
+    client.addEventListener("error", (e) => errors.push(e.detail));
+    const publish = client.publish("x", 1);
+    await expect(publish).rejects.toMatchObject({ code: "unauthorized" });
+    expect(log.at(-1)).toEqual({ state: "closed", code: 4401 });
+    expect(errors).toMatchObject([{ code: "unauthorized" }]);
+    await expect(client.publish("x", 2)).rejects.toMatchObject({ code: "closed" });
+    expect(relay.core.stats().connections).toBe(0);
+  });
+
+  it("calls a token function on every connect", async () => {
+    const presented: Array<string | undefined> = [];
+    await using relay = await startRelay({ port: 0, authenticate: ({ token }) => (presented.push(token), {}) });
+    await using proxy = await startCutProxy(relay.port);
+    let calls = 0;
+    const client = connect(proxy.url(), { token: async () => `t${++calls}` });
+    await client.publish("a", 1);
+    proxy.cut();
+    await waitFor(() => client.state === "reconnecting", "reconnecting");
+    proxy.restore();
+    await client.publish("a", 2);
+    // Attempts while the link is down call it too; each hello carries the newest token.
+    expect(presented).toEqual(["t1", `t${calls}`]);
+    expect(calls).toBeGreaterThanOrEqual(2);
+  });
+
+  it("holds publishes made while disconnected and sends them, once each and in order, on reconnect", async () => {
+    await using relay = await startRelay({ port: 0 });
+    await using proxy = await startCutProxy(relay.port);
+    const watcher = connect(relay.wsUrl);
+    const seen: unknown[] = [];
+    await watcher.subscribe("q.*", (m) => void seen.push(m.data)).ready;
+    const publisher = connect(proxy.url(), { maxQueuedPublishes: 20 });
+    await publisher.publish("q.a", "online");
+    proxy.cut();
+    await waitFor(() => publisher.state === "reconnecting", "reconnecting");
+    const queued = Array.from({ length: 20 }, (_, i) => publisher.publish("q.a", i));
+    await expect(publisher.publish("q.a", "one too many")).rejects.toMatchObject({ code: "queue_full" });
+    proxy.restore();
+    const acks = await Promise.all(queued);
+    expect(new Set(acks.map((a) => a.offset)).size).toBe(20);
+    await waitFor(() => seen.length === 21, "21 deliveries");
+    expect(seen).toEqual(["online", ...Array.from({ length: 20 }, (_, i) => i)]);
+  });
+
+  it("detects a dead link with pings and reconnects without losing messages", async () => {
+    await using relay = await startRelay({ port: 0, limits: { heartbeatMs: 100 } });
+    await using proxy = await startCutProxy(relay.port);
+    const client = connect(proxy.url());
+    const log = stateLog(client);
+    const seen: unknown[] = [];
+    await client.subscribe("live.*", (m) => void seen.push(m.data)).ready;
+    const publisher = connect(relay.wsUrl);
+    await publisher.publish("live.a", 1);
+    await waitFor(() => seen.length === 1, "first message");
+    proxy.freeze();
+    await publisher.publish("live.a", 2);
+    await waitFor(() => log.some((s) => s.state === "reconnecting"), "the dead link to be noticed");
+    await waitFor(() => seen.length === 2, "the missed message");
+    expect(seen).toEqual([1, 2]);
+    expect(log.find((s) => s.state === "reconnecting")?.code).toBe(4000);
+  });
+
+  it("follows a relay's shutdown advice to another relay and reports the gap of a new log", async () => {
+    const first = await startRelay({ port: 0, limits: { shutdownRetrySpreadMs: 100 } });
+    const port = first.port;
+    const client = connect(first.wsUrl);
+    const gaps: unknown[] = [];
+    client.addEventListener("gap", (e) => gaps.push(e.detail));
+    await client.subscribe("s.*", () => {}).ready;
+    await first.close(1000);
+    await using second = await startRelay({ port });
+    await waitFor(() => gaps.length === 1 && client.state === "open", "reconnect to the new relay");
+    await expect(client.publish("s.a", 1)).resolves.toMatchObject({ offset: "1" });
+    expect(second.core.stats().connections).toBe(1);
+  });
+
+  it.runIf(typeof (globalThis as { WebSocket?: unknown }).WebSocket === "undefined")(
+    "explains how to pass a WebSocket where the runtime has none (Node 20)",
+    () => {
+      expect(() => createClient({ url: "ws://127.0.0.1:1" })).toThrow(/pass the WebSocket option/);
+    },
+  );
+});
