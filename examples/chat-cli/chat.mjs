@@ -22,7 +22,8 @@ const channel = `chat.${room}`;
 
 client.addEventListener("state", (event) => {
   if (event.detail.state === "reconnecting") console.log("* connection lost, reconnecting…");
-  if (event.detail.state === "open" && event.detail.previous === "reconnecting") console.log("* back online");
+  if (event.detail.state === "open" && event.detail.previous === "reconnecting")
+    console.log("* back online");
 });
 client.addEventListener("gap", () => console.log("* some messages were missed while offline"));
 

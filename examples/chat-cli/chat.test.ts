@@ -11,7 +11,9 @@ afterEach(() => {
 });
 
 function chat(name: string, url: string) {
-  const child = spawn(process.execPath, [CHAT, "--name", name, "--url", url], { stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [CHAT, "--name", name, "--url", url], {
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   children.push(child);
   let out = "";
   child.stdout.on("data", (chunk) => (out += chunk));

@@ -1,4 +1,9 @@
-import { type ClientState, createClient, fullJitter, type PubsubBudClient } from "@pubsubbud/client";
+import {
+  type ClientState,
+  createClient,
+  fullJitter,
+  type PubsubBudClient,
+} from "@pubsubbud/client";
 import { startRelay } from "@pubsubbud/relay-node";
 import WebSocket from "ws";
 import { afterEach, describe, expect, it } from "vitest";
@@ -10,7 +15,12 @@ afterEach(() => {
   for (const client of clients.splice(0)) client.close();
 });
 const connect = (url: string, options: Partial<Parameters<typeof createClient>[0]> = {}) => {
-  const client = createClient({ url, WebSocket, reconnect: { baseDelayMs: 10, maxDelayMs: 100 }, ...options });
+  const client = createClient({
+    url,
+    WebSocket,
+    reconnect: { baseDelayMs: 10, maxDelayMs: 100 },
+    ...options,
+  });
   clients.push(client);
   return client;
 };
@@ -30,7 +40,10 @@ describe("client", () => {
   });
 
   it("stops for good on a refused token: closed state, unauthorized error, pending work rejected", async () => {
-    await using relay = await startRelay({ port: 0, authenticate: ({ token }) => token === "good" && {} });
+    await using relay = await startRelay({
+      port: 0,
+      authenticate: ({ token }) => token === "good" && {},
+    });
     const client = connect(relay.wsUrl, { token: "bad" });
     const log = stateLog(client);
     const errors: Error[] = [];
@@ -45,7 +58,13 @@ describe("client", () => {
 
   it("calls a token function on every connect", async () => {
     const presented: Array<string | undefined> = [];
-    await using relay = await startRelay({ port: 0, authenticate: ({ token }) => (presented.push(token), {}) });
+    await using relay = await startRelay({
+      port: 0,
+      authenticate: ({ token }) => {
+        presented.push(token);
+        return {};
+      },
+    });
     await using proxy = await startCutProxy(relay.port);
     let calls = 0;
     const client = connect(proxy.url(), { token: async () => `t${++calls}` });
@@ -70,7 +89,9 @@ describe("client", () => {
     proxy.cut();
     await waitFor(() => publisher.state === "reconnecting", "reconnecting");
     const queued = Array.from({ length: 20 }, (_, i) => publisher.publish("q.a", i));
-    await expect(publisher.publish("q.a", "one too many")).rejects.toMatchObject({ code: "queue_full" });
+    await expect(publisher.publish("q.a", "one too many")).rejects.toMatchObject({
+      code: "queue_full",
+    });
     proxy.restore();
     const acks = await Promise.all(queued);
     expect(new Set(acks.map((a) => a.offset)).size).toBe(20);

@@ -1,4 +1,9 @@
-import { type ClientState, createClient, type Message, type PubsubBudClient } from "@pubsubbud/client";
+import {
+  type ClientState,
+  createClient,
+  type Message,
+  type PubsubBudClient,
+} from "@pubsubbud/client";
 import type { MessageFrame } from "@pubsubbud/protocol";
 import WebSocket from "ws";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -32,7 +37,11 @@ describe.each(targets)("conformance: $name", (factory) => {
 
   const url = (base = relay.wsUrl) => `${base}/ns/${ns}`;
   const connect = (base?: string): PubsubBudClient => {
-    const client = createClient({ url: url(base), WebSocket, reconnect: { baseDelayMs: 10, maxDelayMs: 100 } });
+    const client = createClient({
+      url: url(base),
+      WebSocket,
+      reconnect: { baseDelayMs: 10, maxDelayMs: 100 },
+    });
     clients.push(client);
     return client;
   };
@@ -48,7 +57,9 @@ describe.each(targets)("conformance: $name", (factory) => {
   };
   const states = (client: PubsubBudClient) => {
     const seen: Array<{ state: ClientState; recovered?: boolean }> = [];
-    client.addEventListener("state", (e) => seen.push({ state: e.detail.state, recovered: e.detail.recovered }));
+    client.addEventListener("state", (e) =>
+      seen.push({ state: e.detail.state, recovered: e.detail.recovered }),
+    );
     return seen;
   };
 
@@ -64,12 +75,26 @@ describe.each(targets)("conformance: $name", (factory) => {
     };
     await Promise.all(Object.values(cases).map((c) => c.sub.ready));
     const pub = connect();
-    const channels = ["sensor.temp", "sensor.", "sensor", "sensor.a.b", "room.1", "room.x", "room.12", "a.b", "a.bc", "x.y.temp", "end"];
+    const channels = [
+      "sensor.temp",
+      "sensor.",
+      "sensor",
+      "sensor.a.b",
+      "room.1",
+      "room.x",
+      "room.12",
+      "a.b",
+      "a.bc",
+      "x.y.temp",
+      "end",
+    ];
     for (const channel of channels) await pub.publish(channel, channel);
     await waitFor(() => cases.exact.messages.length === 1 && sub.state === "open", "the end");
     await pub.publish("a.b", "marker");
     await waitFor(() => cases.exact.messages.length === 2, "marker");
-    const got = Object.fromEntries(Object.entries(cases).map(([k, c]) => [k, c.messages.map((m) => m.channel)]));
+    const got = Object.fromEntries(
+      Object.entries(cases).map(([k, c]) => [k, c.messages.map((m) => m.channel)]),
+    );
     expect(got).toEqual({
       star: ["sensor.temp", "sensor.", "sensor.a.b"],
       one: ["room.1", "room.x"],
@@ -99,8 +124,13 @@ describe.each(targets)("conformance: $name", (factory) => {
     await peer.next((f) => f.type === "message", "message");
     await waitFor(() => both.every((c) => c.messages.length === 1), "client routing");
     await connect().publish("news.sport", 2);
-    await waitFor(() => peer.frames.filter((f) => f.type === "message").length === 2, "second message");
-    expect(peer.frames.filter((f) => f.type === "message").map((f) => (f as MessageFrame).data)).toEqual([1, 2]);
+    await waitFor(
+      () => peer.frames.filter((f) => f.type === "message").length === 2,
+      "second message",
+    );
+    expect(
+      peer.frames.filter((f) => f.type === "message").map((f) => (f as MessageFrame).data),
+    ).toEqual([1, 2]);
   });
 
   it("gives every subscriber the same order, with offsets matching the publishers' acks", async () => {
@@ -134,7 +164,11 @@ describe.each(targets)("conformance: $name", (factory) => {
     const { messages, sub } = collect(connect(), "h.*");
     await sub.ready;
     const before = Date.now();
-    const ack = await connect().publish("h.x", { n: 1 }, { headers: { "content-type": "json", n: 2, ok: true, z: null } });
+    const ack = await connect().publish(
+      "h.x",
+      { n: 1 },
+      { headers: { "content-type": "json", n: 2, ok: true, z: null } },
+    );
     await waitFor(() => messages.length === 1, "message");
     expect(messages[0]).toMatchObject({
       channel: "h.x",
@@ -155,8 +189,12 @@ describe.each(targets)("conformance: $name", (factory) => {
     const caller = connect();
     const answer = await caller.request("math.add", { a: 1, b: 2 }, { timeout: 5000 });
     expect(answer.data).toBe(3);
-    await expect(caller.request("math.fail", { a: 1, b: 0 })).rejects.toMatchObject({ code: "remote_error" });
-    await expect(caller.request("nobody.home", {}, { timeout: 200 })).rejects.toMatchObject({ code: "request_timeout" });
+    await expect(caller.request("math.fail", { a: 1, b: 0 })).rejects.toMatchObject({
+      code: "remote_error",
+    });
+    await expect(caller.request("nobody.home", {}, { timeout: 200 })).rejects.toMatchObject({
+      code: "request_timeout",
+    });
   });
 
   it("keeps inboxes private: no foreign subscription, no pattern delivery", async () => {
@@ -165,12 +203,18 @@ describe.each(targets)("conformance: $name", (factory) => {
     const everything = collect(spy, "*");
     await everything.sub.ready;
     const stolen = spy.subscribe(owner.inbox, () => {});
-    await expect(stolen.ready).rejects.toMatchObject({ code: "subscribe_refused", wireCode: "forbidden" });
+    await expect(stolen.ready).rejects.toMatchObject({
+      code: "subscribe_refused",
+      wireCode: "forbidden",
+    });
     const mine = collect(owner, owner.inbox);
     await mine.sub.ready;
     await spy.publish(owner.inbox, "secret");
     await spy.publish("public", "marker");
-    await waitFor(() => mine.messages.length === 1 && everything.messages.some((m) => m.data === "marker"), "delivery");
+    await waitFor(
+      () => mine.messages.length === 1 && everything.messages.some((m) => m.data === "marker"),
+      "delivery",
+    );
     expect(everything.messages.map((m) => m.data)).toEqual(["marker"]);
   });
 
@@ -191,7 +235,11 @@ describe.each(targets)("conformance: $name", (factory) => {
 
   it("registers hello subscriptions and pipelined frames in order: welcome, subscribed, ack, message", async () => {
     const peer = await raw();
-    peer.send({ type: "hello", client: rawClientId("pipe"), subscriptions: [{ id: "s", pattern: "pipe.*" }] });
+    peer.send({
+      type: "hello",
+      client: rawClientId("pipe"),
+      subscriptions: [{ id: "s", pattern: "pipe.*" }],
+    });
     peer.send({ type: "publish", id: "m1", channel: "pipe.x", data: 1 });
     peer.send({ type: "ping" });
     await peer.next((f) => f.type === "pong", "pong");
@@ -199,7 +247,11 @@ describe.each(targets)("conformance: $name", (factory) => {
     expect(types.slice(0, 2)).toEqual(["welcome", "subscribed"]);
     expect(types).toContain("ack");
     expect(types).toContain("message");
-    expect(peer.frames[0]).toMatchObject({ type: "welcome", offset: "", heartbeat: expect.any(Number) });
+    expect(peer.frames[0]).toMatchObject({
+      type: "welcome",
+      offset: "",
+      heartbeat: expect.any(Number),
+    });
   });
 
   it("answers bad frames with their documented codes and keeps the connection working", async () => {
@@ -209,14 +261,22 @@ describe.each(targets)("conformance: $name", (factory) => {
     const cases: Array<[unknown, string, string | undefined]> = [
       ["{not json", "bad_frame", undefined],
       [{ type: "launch", id: "x1" }, "unknown_type", "x1"],
-      [`{"type":"publish","id":"big","channel":"a","data":"${"x".repeat(70_000)}"}`, "frame_too_large", undefined],
+      [
+        `{"type":"publish","id":"big","channel":"a","data":"${"x".repeat(70_000)}"}`,
+        "frame_too_large",
+        undefined,
+      ],
       [{ type: "subscribe", id: "p1", pattern: "?".repeat(17) }, "bad_pattern", "p1"],
       [{ type: "subscribe", id: "p2", pattern: "a b" }, "bad_pattern", "p2"],
       [{ type: "publish", id: "c1", channel: "with*star", data: 1 }, "bad_channel", "c1"],
       [{ type: "publish", id: "c2" }, "bad_frame", "c2"],
       [{ type: "unsubscribe", id: "nope" }, "unknown_subscription", "nope"],
       [{ type: "hello", client: rawClientId("again") }, "hello_required", undefined],
-      [`{"type":"publish","id":"d","channel":"a","data":${"[".repeat(64)}${"]".repeat(64)}}`, "too_deep", undefined],
+      [
+        `{"type":"publish","id":"d","channel":"a","data":${"[".repeat(64)}${"]".repeat(64)}}`,
+        "too_deep",
+        undefined,
+      ],
     ];
     for (const [frame, code, id] of cases) {
       const from = peer.frames.length;
@@ -227,7 +287,9 @@ describe.each(targets)("conformance: $name", (factory) => {
     }
     const from = peer.frames.length;
     peer.send({ type: "publish", id: "ok1", channel: "still.fine", data: true });
-    await expect(peer.next((f) => f.type === "ack", "ack", from)).resolves.toMatchObject({ id: "ok1" });
+    await expect(peer.next((f) => f.type === "ack", "ack", from)).resolves.toMatchObject({
+      id: "ok1",
+    });
   });
 
   it("closes a connection whose first frame is not hello, with the no-reconnect code", async () => {
@@ -248,7 +310,8 @@ describe.each(targets)("conformance: $name", (factory) => {
     const publisher = connect();
     const sent: string[] = [];
     const publish = async (n: number) => {
-      for (let i = 0; i < n; i++) sent.push((await publisher.publish(`feed.${i % 4}`, sent.length)).id);
+      for (let i = 0; i < n; i++)
+        sent.push((await publisher.publish(`feed.${i % 4}`, sent.length)).id);
     };
     await publish(40);
     await waitFor(() => messages.length === 40, "40 before the cut");
@@ -262,7 +325,10 @@ describe.each(targets)("conformance: $name", (factory) => {
     await waitFor(() => messages.some((m) => m.data === "end"), "end marker");
     expect(messages.slice(0, -1).map((m) => m.id)).toEqual(sent);
     expect(gaps).toEqual([]);
-    expect(seen.filter((s) => s.state === "open").at(-1)).toEqual({ state: "open", recovered: true });
+    expect(seen.filter((s) => s.state === "open").at(-1)).toEqual({
+      state: "open",
+      recovered: true,
+    });
   });
 
   it("reports recovered:false and a gap event after a cut longer than the recovery window", async () => {
@@ -278,10 +344,15 @@ describe.each(targets)("conformance: $name", (factory) => {
     await waitFor(() => messages.length === 1, "first message");
     proxy.cut();
     await waitFor(() => subscriber.state !== "open", "the client to notice the cut");
-    await Promise.all(Array.from({ length: WINDOW + 100 }, (_, i) => publisher.publish("flood.a", i)));
+    await Promise.all(
+      Array.from({ length: WINDOW + 100 }, (_, i) => publisher.publish("flood.a", i)),
+    );
     proxy.restore();
     await waitFor(() => gaps.length === 1, "the gap event");
-    expect(seen.filter((s) => s.state === "open").at(-1)).toEqual({ state: "open", recovered: false });
+    expect(seen.filter((s) => s.state === "open").at(-1)).toEqual({
+      state: "open",
+      recovered: false,
+    });
     await publisher.publish("flood.a", "after");
     await waitFor(() => messages.some((m) => m.data === "after"), "live delivery after the gap");
     expect(messages.map((m) => m.data)).toEqual(["before", "after"]);
@@ -293,13 +364,25 @@ describe.each(targets)("conformance: $name", (factory) => {
     const response = await fetch(`${relay.httpUrl}/v1/ns/${ns}/publish`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ channel: "http.in", data: { from: "curl" }, headers: { trace: "t1" } }),
+      body: JSON.stringify({
+        channel: "http.in",
+        data: { from: "curl" },
+        headers: { trace: "t1" },
+      }),
     });
     expect(response.status).toBe(200);
     const ack = (await response.json()) as { id: string; offset: string };
     await waitFor(() => messages.length === 1, "HTTP-published message");
-    expect(messages[0]).toMatchObject({ channel: "http.in", id: ack.id, offset: ack.offset, headers: { trace: "t1" } });
-    const bad = await fetch(`${relay.httpUrl}/v1/ns/${ns}/publish`, { method: "POST", body: '{"channel":"a b","data":1}' });
+    expect(messages[0]).toMatchObject({
+      channel: "http.in",
+      id: ack.id,
+      offset: ack.offset,
+      headers: { trace: "t1" },
+    });
+    const bad = await fetch(`${relay.httpUrl}/v1/ns/${ns}/publish`, {
+      method: "POST",
+      body: '{"channel":"a b","data":1}',
+    });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ code: "bad_channel" });
     const health = await fetch(`${relay.httpUrl}/healthz`);

@@ -28,8 +28,16 @@ export const targets: TargetFactory[] = [
   {
     name: "relay-node + memory broker",
     async start({ window }) {
-      const relay = await startRelay({ port: 0, broker: createMemoryBroker({ retention: { maxMessages: window } }) });
-      return { wsUrl: relay.wsUrl, httpUrl: relay.url, port: relay.port, close: () => relay.close(1000) };
+      const relay = await startRelay({
+        port: 0,
+        broker: createMemoryBroker({ retention: { maxMessages: window } }),
+      });
+      return {
+        wsUrl: relay.wsUrl,
+        httpUrl: relay.url,
+        port: relay.port,
+        close: () => relay.close(1000),
+      };
     },
   },
 ];

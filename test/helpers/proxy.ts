@@ -17,7 +17,10 @@ export interface CutProxy extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-export async function startCutProxy(upstreamPort: number, upstreamHost = "127.0.0.1"): Promise<CutProxy> {
+export async function startCutProxy(
+  upstreamPort: number,
+  upstreamHost = "127.0.0.1",
+): Promise<CutProxy> {
   const sockets = new Set<Socket>();
   const pairs = new Set<[Socket, Socket]>();
   let down = false;

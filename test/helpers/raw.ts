@@ -36,7 +36,10 @@ export async function openRaw(url: string): Promise<RawPeer> {
     send: (frame) => ws.send(typeof frame === "string" ? frame : JSON.stringify(frame)),
     async next(match, what, from = 0) {
       let found: RelayFrame | undefined;
-      await waitFor(() => (found = frames.slice(from).find(match)) !== undefined, what);
+      await waitFor(() => {
+        found = frames.slice(from).find(match);
+        return found !== undefined;
+      }, what);
       return found as RelayFrame;
     },
     closed,

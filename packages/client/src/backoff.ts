@@ -18,7 +18,11 @@ export const DEFAULT_RECONNECT: Required<ReconnectOptions> = {
  * Exponential backoff with full jitter: a uniform delay between 0 and min(max, base × 2^attempt),
  * so clients cut at the same moment do not come back at the same moment.
  */
-export function fullJitter(attempt: number, options: Required<ReconnectOptions>, random = Math.random): number {
+export function fullJitter(
+  attempt: number,
+  options: Required<ReconnectOptions>,
+  random = Math.random,
+): number {
   const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** Math.min(attempt, 30));
   return Math.floor(random() * ceiling);
 }

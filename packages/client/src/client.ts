@@ -23,10 +23,15 @@ import ReconnectingWebSocket from "partysocket/ws";
 import { DEFAULT_RECONNECT, fullJitter, type ReconnectOptions } from "./backoff.js";
 import { ClientError, ClientErrorCode } from "./errors.js";
 import { ClientEvent, type ClientEventMap, type ClientState } from "./events.js";
-import { type Message, type MessageHandler, type Subscription, SubscriptionEntry } from "./subscription.js";
+import {
+  type Message,
+  type MessageHandler,
+  type Subscription,
+  SubscriptionEntry,
+} from "./subscription.js";
 
 /** A WebSocket constructor: the global one, or `ws`'s on Node 20. */
-export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocket;
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => object;
 
 /** Options of {@link createClient}. */
 export interface ClientOptions {
@@ -105,7 +110,8 @@ export class PubsubBudClient extends EventTarget {
 
   constructor(options: ClientOptions) {
     super();
-    const WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    const WebSocketImpl =
+      options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!WebSocketImpl)
       throw new ClientError(
         ClientErrorCode.NoWebSocket,
@@ -141,15 +147,24 @@ export class PubsubBudClient extends EventTarget {
    * @example const sub = client.subscribe("sensor.*", (msg) => console.log(msg.channel, msg.data)); await sub.ready;
    */
   subscribe<T = unknown>(pattern: string, handler: MessageHandler<T>): Subscription {
-    return this.#addSubscription(`s${++this.#nextSubscription}`, pattern, handler as MessageHandler);
+    return this.#addSubscription(
+      `s${++this.#nextSubscription}`,
+      pattern,
+      handler as MessageHandler,
+    );
   }
 
   /**
    * Publishes to one channel; resolves with the relay's acknowledgement. While disconnected the
    * publish waits in a bounded queue and goes out, with the same id, after reconnecting.
    */
-  publish(channel: string, data: unknown, options: PublishOptions = {}): Promise<{ id: string; offset: string }> {
-    if (this.#userClosed) return Promise.reject(new ClientError(ClientErrorCode.Closed, "the client is closed"));
+  publish(
+    channel: string,
+    data: unknown,
+    options: PublishOptions = {},
+  ): Promise<{ id: string; offset: string }> {
+    if (this.#userClosed)
+      return Promise.reject(new ClientError(ClientErrorCode.Closed, "the client is closed"));
     const invalid = channelError(channel, this.#limits);
     if (invalid) return Promise.reject(new ClientError(ClientErrorCode.BadArgument, invalid));
     const id = options.id ?? nanoid();
@@ -160,16 +175,32 @@ export class PubsubBudClient extends EventTarget {
     );
     if (frame.length > this.#limits.maxFrameBytes)
       return Promise.reject(
-        new ClientError(ClientErrorCode.BadArgument, `message is ${frame.length} bytes; the relay takes at most ${this.#limits.maxFrameBytes}`),
+        new ClientError(
+          ClientErrorCode.BadArgument,
+          `message is ${frame.length} bytes; the relay takes at most ${this.#limits.maxFrameBytes}`,
+        ),
       );
     const existing = this.#pending.get(id);
-    if (existing) existing.reject(new ClientError(ClientErrorCode.PublishRefused, `publish ${id} was superseded by a retry`));
+    if (existing)
+      existing.reject(
+        new ClientError(ClientErrorCode.PublishRefused, `publish ${id} was superseded by a retry`),
+      );
     else if (this.#pending.size >= (this.#options.maxQueuedPublishes ?? 1000))
-      return Promise.reject(new ClientError(ClientErrorCode.QueueFull, "too many unacknowledged publishes; wait for acks"));
+      return Promise.reject(
+        new ClientError(
+          ClientErrorCode.QueueFull,
+          "too many unacknowledged publishes; wait for acks",
+        ),
+      );
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
-        reject(new ClientError(ClientErrorCode.PublishTimeout, `no ack for publish ${id}; retrying with the same id is safe`));
+        reject(
+          new ClientError(
+            ClientErrorCode.PublishTimeout,
+            `no ack for publish ${id}; retrying with the same id is safe`,
+          ),
+        );
       }, this.#options.publishTimeoutMs ?? 30_000);
       this.#pending.set(id, { frame, resolve, reject, timer });
       if (this.#helloSent) this.#send(frame);
@@ -180,15 +211,26 @@ export class PubsubBudClient extends EventTarget {
    * Sends a request and resolves with the reply message (`answer.data`).
    * @example const answer = await client.request("math.add", { a: 1, b: 2 }, { timeout: 5000 });
    */
-  async request<T = unknown>(channel: string, data: unknown, options: RequestOptions = {}): Promise<Message<T>> {
-    const inbox = this.#subscriptions.get(INBOX_SUBSCRIPTION) ?? this.#addSubscription(INBOX_SUBSCRIPTION, this.inbox, (m) => this.#onReply(m));
+  async request<T = unknown>(
+    channel: string,
+    data: unknown,
+    options: RequestOptions = {},
+  ): Promise<Message<T>> {
+    const inbox =
+      this.#subscriptions.get(INBOX_SUBSCRIPTION) ??
+      this.#addSubscription(INBOX_SUBSCRIPTION, this.inbox, (m) => this.#onReply(m));
     await inbox.ready;
     const correlation = nanoid();
     const timeout = options.timeout ?? this.#options.requestTimeoutMs ?? 10_000;
     return new Promise<Message<T>>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#requests.delete(correlation);
-        reject(new ClientError(ClientErrorCode.RequestTimeout, `no reply on ${channel} within ${timeout} ms`));
+        reject(
+          new ClientError(
+            ClientErrorCode.RequestTimeout,
+            `no reply on ${channel} within ${timeout} ms`,
+          ),
+        );
       }, timeout);
       this.#requests.set(correlation, { resolve: resolve as (m: Message) => void, reject, timer });
       this.publish(channel, data, {
@@ -227,7 +269,11 @@ export class PubsubBudClient extends EventTarget {
     if (this.#userClosed) return;
     this.#userClosed = true;
     this.#ws.close(1000, "client closed");
-    this.#shutdown(new ClientError(ClientErrorCode.Closed, "the client was closed"), 1000, "client closed");
+    this.#shutdown(
+      new ClientError(ClientErrorCode.Closed, "the client was closed"),
+      1000,
+      "client closed",
+    );
   }
 
   [Symbol.dispose](): void {
@@ -238,7 +284,9 @@ export class PubsubBudClient extends EventTarget {
     const entry = new SubscriptionEntry(id, pattern, handler, (e) => this.#removeSubscription(e));
     const invalid = patternError(pattern, this.#limits);
     if (invalid) {
-      entry.refuse(new ClientError(ClientErrorCode.SubscribeRefused, invalid, { wireCode: "bad_pattern" }));
+      entry.refuse(
+        new ClientError(ClientErrorCode.SubscribeRefused, invalid, { wireCode: "bad_pattern" }),
+      );
       return entry;
     }
     if (this.#userClosed) {
@@ -253,7 +301,9 @@ export class PubsubBudClient extends EventTarget {
   #removeSubscription(entry: SubscriptionEntry): void {
     if (this.#subscriptions.get(entry.id) !== entry) return;
     this.#subscriptions.delete(entry.id);
-    entry.refuse(new ClientError(ClientErrorCode.Closed, "unsubscribed before the relay confirmed"));
+    entry.refuse(
+      new ClientError(ClientErrorCode.Closed, "unsubscribed before the relay confirmed"),
+    );
     if (this.#helloSent) this.#send(JSON.stringify({ type: "unsubscribe", id: entry.id }));
   }
 
@@ -271,7 +321,12 @@ export class PubsubBudClient extends EventTarget {
         this.#token = await source();
         return this.#options.url;
       } catch (error) {
-        this.#emit("error", new ClientError(ClientErrorCode.Unauthorized, "the token function failed", { cause: error }));
+        this.#emit(
+          "error",
+          new ClientError(ClientErrorCode.Unauthorized, "the token function failed", {
+            cause: error,
+          }),
+        );
         this.#nextDelay = fullJitter(this.#attempt++, this.#reconnect);
       }
     }
@@ -282,7 +337,9 @@ export class PubsubBudClient extends EventTarget {
       type: "hello",
       client: this.id,
       ...(this.#token !== undefined ? { token: this.#token } : {}),
-      ...(this.#epoch !== undefined ? { resume: { epoch: this.#epoch, offset: this.#offset } } : {}),
+      ...(this.#epoch !== undefined
+        ? { resume: { epoch: this.#epoch, offset: this.#offset } }
+        : {}),
       subscriptions: [...this.#subscriptions.values()].map(({ id, pattern }) => ({ id, pattern })),
     };
     this.#lastReceived = Date.now();
@@ -306,7 +363,12 @@ export class PubsubBudClient extends EventTarget {
     try {
       frames = decodeRelayFrames(text);
     } catch (error) {
-      this.#emit("error", new ClientError(ClientErrorCode.RelayError, "the relay sent invalid JSON", { cause: error }));
+      this.#emit(
+        "error",
+        new ClientError(ClientErrorCode.RelayError, "the relay sent invalid JSON", {
+          cause: error,
+        }),
+      );
       return;
     }
     for (const frame of frames) {
@@ -344,7 +406,8 @@ export class PubsubBudClient extends EventTarget {
       const lost = frame.recovered === false;
       this.#epoch = frame.epoch;
       this.#offset = frame.offset;
-      if (lost) this.#emit("gap", { reason: "not_recovered", epoch: frame.epoch, offset: frame.offset });
+      if (lost)
+        this.#emit("gap", { reason: "not_recovered", epoch: frame.epoch, offset: frame.offset });
     }
     this.#startHeartbeat(frame.heartbeat);
     this.#everOpen = true;
@@ -365,7 +428,8 @@ export class PubsubBudClient extends EventTarget {
       if (!entry.matches(frame.channel)) continue;
       try {
         const result = entry.handler(message);
-        if (result instanceof Promise) result.catch((error: unknown) => this.#handlerFailed(entry, error));
+        if (result instanceof Promise)
+          result.catch((error: unknown) => this.#handlerFailed(entry, error));
       } catch (error) {
         this.#handlerFailed(entry, error);
       }
@@ -373,7 +437,12 @@ export class PubsubBudClient extends EventTarget {
   }
 
   #handlerFailed(entry: SubscriptionEntry, error: unknown): void {
-    this.#emit("error", error instanceof Error ? error : new Error(`handler of ${entry.pattern} failed: ${String(error)}`));
+    this.#emit(
+      "error",
+      error instanceof Error
+        ? error
+        : new Error(`handler of ${entry.pattern} failed: ${String(error)}`),
+    );
   }
 
   #onError(frame: ErrorFrame): void {
@@ -382,18 +451,27 @@ export class PubsubBudClient extends EventTarget {
     if (id !== undefined && pending) {
       this.#pending.delete(id);
       clearTimeout(pending.timer);
-      pending.reject(new ClientError(ClientErrorCode.PublishRefused, frame.message, { wireCode: frame.code }));
+      pending.reject(
+        new ClientError(ClientErrorCode.PublishRefused, frame.message, { wireCode: frame.code }),
+      );
       return;
     }
     const entry = id === undefined ? undefined : this.#subscriptions.get(id);
     if (entry) {
       this.#subscriptions.delete(entry.id);
-      entry.refuse(new ClientError(ClientErrorCode.SubscribeRefused, frame.message, { wireCode: frame.code }));
+      entry.refuse(
+        new ClientError(ClientErrorCode.SubscribeRefused, frame.message, { wireCode: frame.code }),
+      );
       return;
     }
     // A refused token is followed by close 4401, which reports it once.
     if (frame.code === ErrorCode.Unauthorized) return;
-    this.#emit("error", new ClientError(ClientErrorCode.RelayError, `${frame.code}: ${frame.message}`, { wireCode: frame.code }));
+    this.#emit(
+      "error",
+      new ClientError(ClientErrorCode.RelayError, `${frame.code}: ${frame.message}`, {
+        wireCode: frame.code,
+      }),
+    );
   }
 
   #onReply(message: Message): void {
@@ -404,7 +482,12 @@ export class PubsubBudClient extends EventTarget {
     clearTimeout(request.timer);
     if (message.headers.error !== undefined) {
       const detail = (message.data as { message?: unknown } | null)?.message;
-      request.reject(new ClientError(ClientErrorCode.RemoteError, `the responder failed: ${String(detail ?? message.headers.error)}`));
+      request.reject(
+        new ClientError(
+          ClientErrorCode.RemoteError,
+          `the responder failed: ${String(detail ?? message.headers.error)}`,
+        ),
+      );
     } else {
       request.resolve(message);
     }
@@ -419,7 +502,10 @@ export class PubsubBudClient extends EventTarget {
       const error =
         code === CloseCode.Unauthorized
           ? new ClientError(ClientErrorCode.Unauthorized, `the relay refused the token: ${reason}`)
-          : new ClientError(ClientErrorCode.Closed, `the relay closed the connection for good (${code} ${reason})`);
+          : new ClientError(
+              ClientErrorCode.Closed,
+              `the relay closed the connection for good (${code} ${reason})`,
+            );
       this.#userClosed = true;
       this.#emit("error", error);
       this.#shutdown(error, code, reason);
@@ -451,7 +537,8 @@ export class PubsubBudClient extends EventTarget {
     this.#stopHeartbeat();
     this.#heartbeat = setInterval(() => {
       // Nothing heard for two intervals: the link is dead even if no close arrived.
-      if (Date.now() - this.#lastReceived > intervalMs * 2) this.#ws.reconnect(CloseCode.IdleTimeout, "no pong");
+      if (Date.now() - this.#lastReceived > intervalMs * 2)
+        this.#ws.reconnect(CloseCode.IdleTimeout, "no pong");
       else this.#send(PING);
     }, intervalMs);
     (this.#heartbeat as { unref?: () => void }).unref?.();
@@ -486,13 +573,21 @@ export interface PubsubBudClient {
     listener: (event: ClientEvent<K>) => void,
     options?: boolean | AddEventListenerOptions,
   ): void;
-  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
   removeEventListener<K extends keyof ClientEventMap>(
     type: K,
     listener: (event: ClientEvent<K>) => void,
     options?: boolean | EventListenerOptions,
   ): void;
-  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+  removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
 }
 
 /**

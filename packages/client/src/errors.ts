@@ -33,7 +33,11 @@ export class ClientError extends Error {
   readonly code: ClientErrorCode;
   /** The relay's error code when the relay refused something. */
   readonly wireCode: string | undefined;
-  constructor(code: ClientErrorCode, message: string, options?: { cause?: unknown; wireCode?: string }) {
+  constructor(
+    code: ClientErrorCode,
+    message: string,
+    options?: { cause?: unknown; wireCode?: string },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.wireCode = options?.wireCode;

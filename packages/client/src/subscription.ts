@@ -1,5 +1,10 @@
-import { type CompiledPattern, compilePattern, type Headers, isInboxChannel } from "@pubsubbud/protocol";
-import { ClientError } from "./errors.js";
+import {
+  type CompiledPattern,
+  compilePattern,
+  type Headers,
+  isInboxChannel,
+} from "@pubsubbud/protocol";
+import type { ClientError } from "./errors.js";
 
 /** A delivered message. */
 export interface Message<T = unknown> {
@@ -40,7 +45,12 @@ export class SubscriptionEntry implements Subscription {
   #reject!: (error: ClientError) => void;
   #settled = false;
 
-  constructor(id: string, pattern: string, handler: MessageHandler, onUnsubscribe: (entry: SubscriptionEntry) => void) {
+  constructor(
+    id: string,
+    pattern: string,
+    handler: MessageHandler,
+    onUnsubscribe: (entry: SubscriptionEntry) => void,
+  ) {
     this.id = id;
     this.pattern = pattern;
     this.handler = handler;

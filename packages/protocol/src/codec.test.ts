@@ -26,9 +26,14 @@ describe("client frame decoding", () => {
       id: "p1",
     });
     expect(
-      decodeClientFrames('{"type":"publish","id":"p2","channel":"a","data":1,"headers":{"k":{"x":1}}}')[0],
+      decodeClientFrames(
+        '{"type":"publish","id":"p2","channel":"a","data":1,"headers":{"k":{"x":1}}}',
+      )[0],
     ).toMatchObject({ ok: false, code: "bad_headers", id: "p2" });
-    expect(decodeClientFrames("x".repeat(70_000))[0]).toMatchObject({ ok: false, code: "frame_too_large" });
+    expect(decodeClientFrames("x".repeat(70_000))[0]).toMatchObject({
+      ok: false,
+      code: "frame_too_large",
+    });
     const deep = `{"type":"publish","id":"d","channel":"a","data":${"[".repeat(40)}${"]".repeat(40)}}`;
     expect(decodeClientFrames(deep)[0]).toMatchObject({ ok: false, code: "too_deep" });
   });
@@ -44,8 +49,15 @@ describe("client frame decoding", () => {
 
 describe("relay frame decoding", () => {
   it("accepts batches and drops unknown frame types", () => {
-    const text = joinBatch(['{"type":"pong"}', '{"type":"future","x":1}', '{"type":"ack","id":"a","offset":"1"}']);
-    expect(decodeRelayFrames(text)).toEqual([{ type: "pong" }, { type: "ack", id: "a", offset: "1" }]);
+    const text = joinBatch([
+      '{"type":"pong"}',
+      '{"type":"future","x":1}',
+      '{"type":"ack","id":"a","offset":"1"}',
+    ]);
+    expect(decodeRelayFrames(text)).toEqual([
+      { type: "pong" },
+      { type: "ack", id: "a", offset: "1" },
+    ]);
   });
 });
 

@@ -14,7 +14,9 @@ export interface DecodeFailure {
 export type DecodeResult<T> = { ok: true; frame: T } | DecodeFailure;
 
 /** Serializes one frame, or a batch as a JSON array. */
-export function encodeFrames(frames: RelayFrame | ClientFrame | readonly (RelayFrame | ClientFrame)[]): string {
+export function encodeFrames(
+  frames: RelayFrame | ClientFrame | readonly (RelayFrame | ClientFrame)[],
+): string {
   return JSON.stringify(frames);
 }
 
@@ -75,9 +77,9 @@ export function decodeClientFrames(
   if (jsonDepthExceeds(raw, limits.maxDepth + (Array.isArray(raw) ? 1 : 0)))
     return [failure(ErrorCode.TooDeep, `frame nests deeper than ${limits.maxDepth} levels`)];
   if (Array.isArray(raw)) {
-    if (raw.length === 0) return [failure(ErrorCode.BadFrame, "a batch must hold at least one frame")];
+    if (raw.length === 0)
+      return [failure(ErrorCode.BadFrame, "a batch must hold at least one frame")];
     return raw.map(validateClientFrame);
   }
   return [validateClientFrame(raw)];
 }
-

@@ -13,7 +13,8 @@ describe("channel grammar", () => {
     expect(channelError("a b")).toMatch(/printable ASCII/);
     expect(channelError("é")).toMatch(/printable ASCII/);
     expect(channelError("a\n")).toMatch(/printable ASCII/);
-    for (const bad of ["a*", "a?", "a[", "a]"]) expect(channelError(bad)).toMatch(/wildcards belong in patterns/);
+    for (const bad of ["a*", "a?", "a[", "a]"])
+      expect(channelError(bad)).toMatch(/wildcards belong in patterns/);
     expect(channelError(42)).toMatch(/string/);
   });
 });
@@ -29,7 +30,9 @@ describe("pattern grammar", () => {
     expect(patternError("a".repeat(256))).toMatch(/limit is 255/);
     expect(patternError("")).toMatch(/empty/);
     expect(patternError("a *")).toMatch(/printable ASCII/);
-    expect(patternError("?".repeat(17), { maxPatternLength: 255, maxWildcards: 32 })).toBeUndefined();
+    expect(
+      patternError("?".repeat(17), { maxPatternLength: 255, maxWildcards: 32 }),
+    ).toBeUndefined();
   });
 
   it("recognises private inbox channels", () => {

@@ -63,11 +63,15 @@ export function inboxChannel(clientId: string): string {
  */
 export function headersError(
   headers: Record<string, unknown> | undefined,
-  limits: Pick<ProtocolLimits, "maxHeaders" | "maxHeaderKeyLength" | "maxHeaderValueLength"> = DEFAULT_LIMITS,
+  limits: Pick<
+    ProtocolLimits,
+    "maxHeaders" | "maxHeaderKeyLength" | "maxHeaderValueLength"
+  > = DEFAULT_LIMITS,
 ): string | undefined {
   if (headers === undefined) return undefined;
   const keys = Object.keys(headers);
-  if (keys.length > limits.maxHeaders) return `${keys.length} headers; the limit is ${limits.maxHeaders}`;
+  if (keys.length > limits.maxHeaders)
+    return `${keys.length} headers; the limit is ${limits.maxHeaders}`;
   for (const key of keys) {
     if (key.length === 0 || key.length > limits.maxHeaderKeyLength)
       return `header key ${JSON.stringify(key.slice(0, 20))} must be 1–${limits.maxHeaderKeyLength} bytes`;

@@ -7,7 +7,13 @@ export {
   retryReason,
   SUBPROTOCOL,
 } from "./codes.js";
-export { type DecodeFailure, type DecodeResult, decodeClientFrames, encodeFrames, validateClientFrame } from "./codec.js";
+export {
+  type DecodeFailure,
+  type DecodeResult,
+  decodeClientFrames,
+  encodeFrames,
+  validateClientFrame,
+} from "./codec.js";
 export {
   type AckFrame,
   type AnnouncedLimits,
@@ -34,7 +40,13 @@ export {
   type UnsubscribeFrame,
   type WelcomeFrame,
 } from "./frames.js";
-export { channelError, headersError, inboxChannel, isInboxChannel, patternError } from "./grammar.js";
+export {
+  channelError,
+  headersError,
+  inboxChannel,
+  isInboxChannel,
+  patternError,
+} from "./grammar.js";
 export { DEFAULT_LIMITS, INBOX_PREFIX, type ProtocolLimits } from "./limits.js";
 export { type CompiledPattern, compilePattern, matchPattern } from "./matcher.js";
 export { decodeRelayFrames, joinBatch, jsonDepthExceeds } from "./wire.js";

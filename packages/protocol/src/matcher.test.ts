@@ -30,7 +30,10 @@ describe("matcher", () => {
     const pairs = fc.sample(fc.tuple(pattern, name), { numRuns: 40_000, seed: 20261122 });
     // Add pairs where the name is built to match, so positives are well represented.
     const derived = pairs.slice(0, 10_000).map(([p]) => {
-      const n = p.replace(/\*/g, "ab").replace(/\?/g, "z").replace(/\[!?\]?[^\]]*\]/g, "a");
+      const n = p
+        .replace(/\*/g, "ab")
+        .replace(/\?/g, "z")
+        .replace(/\[!?\]?[^\]]*\]/g, "a");
       return [p, n || "a"] as const;
     });
     const corpus = [...pairs, ...derived];
@@ -83,8 +86,16 @@ describe("matcher", () => {
   });
 
   it("reports exactness, literal prefix and wildcard count", () => {
-    expect(compilePattern("chat.room1")).toMatchObject({ exact: true, literalPrefix: "chat.room1", wildcards: 0 });
-    expect(compilePattern("chat.*.msg")).toMatchObject({ exact: false, literalPrefix: "chat.", wildcards: 1 });
+    expect(compilePattern("chat.room1")).toMatchObject({
+      exact: true,
+      literalPrefix: "chat.room1",
+      wildcards: 0,
+    });
+    expect(compilePattern("chat.*.msg")).toMatchObject({
+      exact: false,
+      literalPrefix: "chat.",
+      wildcards: 1,
+    });
     expect(compilePattern("a[b").exact).toBe(true);
     expect(compilePattern("a**b?[cd]").wildcards).toBe(3);
   });

@@ -175,7 +175,9 @@ export function compilePattern(pattern: string): CompiledPattern {
     exact,
     literalPrefix,
     wildcards,
-    matches: exact ? (channel) => channel === literalPrefix : (channel) => matchTokens(tokens, channel),
+    matches: exact
+      ? (channel) => channel === literalPrefix
+      : (channel) => matchTokens(tokens, channel),
   };
 }
 

@@ -43,6 +43,8 @@ export function decodeRelayFrames(text: string): RelayFrame[] {
   const list = Array.isArray(raw) ? raw : [raw];
   return list.filter(
     (frame): frame is RelayFrame =>
-      frame !== null && typeof frame === "object" && RELAY_TYPES.has((frame as { type?: string }).type as string),
+      frame !== null &&
+      typeof frame === "object" &&
+      RELAY_TYPES.has((frame as { type?: string }).type as string),
   );
 }

@@ -1,4 +1,11 @@
-export type { Broker, BrokerCapabilities, LogMessage, PublishInput, PublishOutcome, StopListening } from "./broker.js";
+export type {
+  Broker,
+  BrokerCapabilities,
+  LogMessage,
+  PublishInput,
+  PublishOutcome,
+  StopListening,
+} from "./broker.js";
 export { isPubsubBudError, RelayError, RelayErrorCode } from "./errors.js";
 export { DEFAULT_RELAY_LIMITS, namespaceError, type RelayLimits } from "./limits.js";
 export { createMemoryBroker, type MemoryBrokerOptions } from "./memory-broker.js";

@@ -1,6 +1,7 @@
 import type { Position } from "@pubsubbud/protocol";
 import type { Broker, LogMessage, PublishInput, PublishOutcome, StopListening } from "./broker.js";
 import { DEFAULT_RETENTION, type LogRetention, MemoryLog } from "./memory-log.js";
+import { getOrCreate } from "./map.js";
 import { randomId } from "./random.js";
 
 /** Options of {@link createMemoryBroker}. */
@@ -24,14 +25,8 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
   const listeners = new Map<string, Set<(message: LogMessage) => void>>();
   let closed = false;
 
-  const logOf = (namespace: string): MemoryLog => {
-    let log = logs.get(namespace);
-    if (!log) {
-      log = new MemoryLog(randomId(12), retention, now);
-      logs.set(namespace, log);
-    }
-    return log;
-  };
+  const logOf = (namespace: string): MemoryLog =>
+    getOrCreate(logs, namespace, () => new MemoryLog(randomId(12), retention, now));
 
   return {
     name: "memory",
@@ -43,8 +38,7 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
       return outcome;
     },
     async listen(namespace, listener): Promise<StopListening> {
-      let set = listeners.get(namespace);
-      if (!set) listeners.set(namespace, (set = new Set()));
+      const set = getOrCreate(listeners, namespace, () => new Set<(message: LogMessage) => void>());
       set.add(listener);
       return async () => {
         set.delete(listener);

@@ -50,7 +50,14 @@ export class MemoryLog {
     const message: LogMessage =
       input.headers === undefined
         ? { channel: input.channel, id: input.id, data: input.data, ts: now, offset }
-        : { channel: input.channel, id: input.id, data: input.data, headers: input.headers, ts: now, offset };
+        : {
+            channel: input.channel,
+            id: input.id,
+            data: input.data,
+            headers: input.headers,
+            ts: now,
+            offset,
+          };
     this.#messages.push(message);
     this.#seen.set(input.id, { offset, ts: now });
     return { outcome: { offset, duplicate: false }, message };

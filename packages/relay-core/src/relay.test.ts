@@ -18,7 +18,8 @@ function fakeSocket(buffered = 0) {
 }
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
-const hello = (extra: object = {}) => JSON.stringify({ type: "hello", client: "client-0001", ...extra });
+const hello = (extra: object = {}) =>
+  JSON.stringify({ type: "hello", client: "client-0001", ...extra });
 
 function setup(options: Partial<RelayCoreOptions> = {}) {
   let now = 0;
@@ -39,18 +40,34 @@ describe("relay-core sessions", () => {
     await tick();
     peer.sent.length = 0;
     peer.connection.receive(
-      JSON.stringify([1, 2, 3].map((n) => ({ type: "publish", id: `m${n}`, channel: "b.x", data: n }))),
+      JSON.stringify(
+        [1, 2, 3].map((n) => ({ type: "publish", id: `m${n}`, channel: "b.x", data: n })),
+      ),
     );
     await tick();
     // The three deliveries leave in one write; the acks follow once the broker has answered.
-    expect(JSON.parse(peer.sent[0] as string).map((f: { data: number }) => f.data)).toEqual([1, 2, 3]);
-    expect(peer.frames().map((f) => f.type)).toEqual(["message", "message", "message", "ack", "ack", "ack"]);
+    expect(JSON.parse(peer.sent[0] as string).map((f: { data: number }) => f.data)).toEqual([
+      1, 2, 3,
+    ]);
+    expect(peer.frames().map((f) => f.type)).toEqual([
+      "message",
+      "message",
+      "message",
+      "ack",
+      "ack",
+      "ack",
+    ]);
   });
 
   it("processes frames pipelined behind hello after welcome, in order, while authentication is pending", async () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const { open } = setup({ authenticate: async () => (await gate, { user: "u" }) });
+    const { open } = setup({
+      authenticate: async () => {
+        await gate;
+        return { user: "u" };
+      },
+    });
     const peer = open();
     peer.connection.receive(hello());
     peer.connection.receive(JSON.stringify({ type: "subscribe", id: "s", pattern: "p.*" }));
@@ -77,11 +94,15 @@ describe("relay-core sessions", () => {
     const slow = open(5000);
     slow.connection.receive(hello());
     await tick();
-    expect(slow.closes).toEqual([{ code: CloseCode.SlowConsumer, reason: "slow consumer: outbound buffer full" }]);
+    expect(slow.closes).toEqual([
+      { code: CloseCode.SlowConsumer, reason: "slow consumer: outbound buffer full" },
+    ]);
   });
 
   it("closes connections that never say hello, and those that fall silent", async () => {
-    const { core, open, advance } = setup({ limits: { handshakeTimeoutMs: 100, idleTimeoutMs: 1000 } });
+    const { core, open, advance } = setup({
+      limits: { handshakeTimeoutMs: 100, idleTimeoutMs: 1000 },
+    });
     const mute = open();
     const quiet = open();
     quiet.connection.receive(hello());
@@ -134,7 +155,9 @@ describe("relay-core sessions", () => {
       },
     };
     const core = createRelayCore({ broker: counted });
-    const connections = [0, 1].map(() => core.accept({ namespace: "n", transport: fakeSocket().transport }));
+    const connections = [0, 1].map(() =>
+      core.accept({ namespace: "n", transport: fakeSocket().transport }),
+    );
     for (const c of connections) c.receive(hello());
     await tick();
     expect(listening).toBe(1);
@@ -147,6 +170,8 @@ describe("relay-core sessions", () => {
 
   it("refuses a bad namespace with a clear error", () => {
     const { core } = setup();
-    expect(() => core.accept({ namespace: "../etc", transport: fakeSocket().transport })).toThrow(/namespace must be/);
+    expect(() => core.accept({ namespace: "../etc", transport: fakeSocket().transport })).toThrow(
+      /namespace must be/,
+    );
   });
 });

@@ -11,6 +11,7 @@ import {
 import type { Broker, LogMessage, PublishInput, PublishOutcome } from "./broker.js";
 import { RelayError, RelayErrorCode } from "./errors.js";
 import { DEFAULT_RELAY_LIMITS, namespaceError, type RelayLimits } from "./limits.js";
+import { getOrCreate } from "./map.js";
 import { NamespaceState } from "./namespace.js";
 import { randomId } from "./random.js";
 import { serializeMessage } from "./serialize.js";
@@ -86,7 +87,10 @@ export interface RelayCore {
   /** Registers a socket that connected to `namespace`. Throws RelayError for a bad namespace. */
   accept(init: { namespace: string; transport: Transport; remote?: string }): Connection;
   /** Publishes from the server side (HTTP endpoint, embedding apps). */
-  publish(namespace: string, message: ServerPublish): Promise<{ id: string; offset: string; duplicate: boolean }>;
+  publish(
+    namespace: string,
+    message: ServerPublish,
+  ): Promise<{ id: string; offset: string; duplicate: boolean }>;
   /** Closes idle and stuck connections; call it every second or so. */
   sweep(now?: number): void;
   stats(): RelayStats;
@@ -130,15 +134,25 @@ export class RelayEngine implements RelayCore {
     this.now = options.now ?? Date.now;
     this.#authenticate = options.authenticate;
     this.#tailSize = options.tailSize ?? 50;
-    const { maxFrameBytes, maxSubscriptions, maxChannelLength, maxPatternLength, maxWildcards } = this.limits;
-    this.announcedLimits = { maxFrameBytes, maxSubscriptions, maxChannelLength, maxPatternLength, maxWildcards };
+    const { maxFrameBytes, maxSubscriptions, maxChannelLength, maxPatternLength, maxWildcards } =
+      this.limits;
+    this.announcedLimits = {
+      maxFrameBytes,
+      maxSubscriptions,
+      maxChannelLength,
+      maxPatternLength,
+      maxWildcards,
+    };
   }
 
   accept(init: { namespace: string; transport: Transport; remote?: string }): Connection {
     const invalid = namespaceError(init.namespace);
     if (invalid) throw new RelayError(RelayErrorCode.BadNamespace, invalid);
-    let namespace = this.#namespaces.get(init.namespace);
-    if (!namespace) this.#namespaces.set(init.namespace, (namespace = new NamespaceState(this, init.namespace)));
+    const namespace = getOrCreate(
+      this.#namespaces,
+      init.namespace,
+      () => new NamespaceState(this, init.namespace),
+    );
     const session = new Session(this, randomId(16), namespace, init.transport, init.remote);
     this.#sessions.add(session);
     this.counters.connectionsOpened++;
@@ -149,7 +163,10 @@ export class RelayEngine implements RelayCore {
     };
   }
 
-  async publish(namespace: string, message: ServerPublish): Promise<{ id: string; offset: string; duplicate: boolean }> {
+  async publish(
+    namespace: string,
+    message: ServerPublish,
+  ): Promise<{ id: string; offset: string; duplicate: boolean }> {
     const invalidNamespace = namespaceError(namespace);
     if (invalidNamespace) throw new RelayError(RelayErrorCode.BadNamespace, invalidNamespace);
     const id = message.id ?? randomId(21);
@@ -164,7 +181,11 @@ export class RelayEngine implements RelayCore {
   }
 
   /** Checks a publish against the grammar and limits; undefined when it may go out. */
-  publishError(frame: Pick<PublishFrame, "channel" | "headers">): { code: typeof ErrorCode.BadChannel | typeof ErrorCode.BadHeaders; message: string } | undefined {
+  publishError(
+    frame: Pick<PublishFrame, "channel" | "headers">,
+  ):
+    | { code: typeof ErrorCode.BadChannel | typeof ErrorCode.BadHeaders; message: string }
+    | undefined {
     const badChannel = channelError(frame.channel, this.limits);
     if (badChannel) return { code: ErrorCode.BadChannel, message: badChannel };
     const badHeaders = headersError(frame.headers, this.limits);
@@ -177,14 +198,22 @@ export class RelayEngine implements RelayCore {
     try {
       outcome = await this.broker.publish(namespace, input);
     } catch (error) {
-      throw new RelayError(RelayErrorCode.PublishFailed, `broker ${this.broker.name} did not take the message`, { cause: error });
+      throw new RelayError(
+        RelayErrorCode.PublishFailed,
+        `broker ${this.broker.name} did not take the message`,
+        { cause: error },
+      );
     }
     if (outcome.duplicate) this.counters.duplicates++;
     else this.counters.published++;
     return outcome;
   }
 
-  async authenticate(token: string | undefined, namespace: string, client: string): Promise<Identity | false> {
+  async authenticate(
+    token: string | undefined,
+    namespace: string,
+    client: string,
+  ): Promise<Identity | false> {
     if (!this.#authenticate) return {};
     try {
       return await this.#authenticate({ token, namespace, client });
@@ -262,14 +291,21 @@ export class RelayEngine implements RelayCore {
       counters: { ...this.counters },
       errors: { ...this.#errors },
       closes: { ...this.#closes },
-      broker: { name: this.broker.name, healthy: this.broker.healthy(), ...this.broker.capabilities },
+      broker: {
+        name: this.broker.name,
+        healthy: this.broker.healthy(),
+        ...this.broker.capabilities,
+      },
       tail: [...this.#tail],
     };
   }
 
   shutdown(): void {
     for (const session of [...this.#sessions])
-      session.close(CloseCode.ShuttingDown, retryReason(Math.random() * this.limits.shutdownRetrySpreadMs));
+      session.close(
+        CloseCode.ShuttingDown,
+        retryReason(Math.random() * this.limits.shutdownRetrySpreadMs),
+      );
   }
 
   #remember(namespace: string, message: LogMessage): void {

@@ -4,7 +4,14 @@ import type { LogMessage } from "./broker.js";
 export function serializeMessage(message: LogMessage): string {
   return JSON.stringify(
     message.headers === undefined
-      ? { type: "message", channel: message.channel, id: message.id, data: message.data, ts: message.ts, offset: message.offset }
+      ? {
+          type: "message",
+          channel: message.channel,
+          id: message.id,
+          data: message.data,
+          ts: message.ts,
+          offset: message.offset,
+        }
       : {
           type: "message",
           channel: message.channel,

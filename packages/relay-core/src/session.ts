@@ -50,7 +50,13 @@ export class Session {
   readonly #engine: RelayEngine;
   readonly #transport: Transport;
 
-  constructor(engine: RelayEngine, id: string, namespace: NamespaceState, transport: Transport, remote?: string) {
+  constructor(
+    engine: RelayEngine,
+    id: string,
+    namespace: NamespaceState,
+    transport: Transport,
+    remote?: string,
+  ) {
     this.#engine = engine;
     this.id = id;
     this.namespace = namespace;
@@ -112,7 +118,8 @@ export class Session {
   }
 
   sendError(code: string, message: string, id?: string): void {
-    const frame: RelayFrame = id === undefined ? { type: "error", code, message } : { type: "error", id, code, message };
+    const frame: RelayFrame =
+      id === undefined ? { type: "error", code, message } : { type: "error", id, code, message };
     this.#engine.countError(code);
     this.enqueue(JSON.stringify(frame));
     const now = this.#engine.now();
@@ -153,7 +160,8 @@ export class Session {
   }
 
   #hasExact(channel: string): boolean {
-    for (const pattern of this.subscriptions.values()) if (pattern.exact && pattern.source === channel) return true;
+    for (const pattern of this.subscriptions.values())
+      if (pattern.exact && pattern.source === channel) return true;
     return false;
   }
 
@@ -183,7 +191,10 @@ export class Session {
   #dispatch(frame: ClientFrame): void {
     switch (frame.type) {
       case "hello":
-        return this.sendError(ErrorCode.HelloRequired, "hello was already received on this connection");
+        return this.sendError(
+          ErrorCode.HelloRequired,
+          "hello was already received on this connection",
+        );
       case "ping":
         return this.enqueue(PONG);
       case "subscribe":
@@ -211,7 +222,9 @@ export class Session {
     const answers = (frame.subscriptions ?? []).map((sub) => this.#subscribe(sub.id, sub.pattern));
     await this.namespace.attach(this);
     const head = await engine.broker.head(this.namespace.name);
-    const missed = frame.resume ? await engine.broker.since(this.namespace.name, frame.resume) : undefined;
+    const missed = frame.resume
+      ? await engine.broker.since(this.namespace.name, frame.resume)
+      : undefined;
     if (this.#closed()) return;
     const welcome: RelayFrame = {
       type: "welcome",
@@ -234,7 +247,8 @@ export class Session {
         this.enqueue(serializeMessage(message));
       }
     }
-    for (const message of this.held) if (!replayed.has(message.offset)) this.enqueue(serializeMessage(message));
+    for (const message of this.held)
+      if (!replayed.has(message.offset)) this.enqueue(serializeMessage(message));
     this.held = [];
     this.holding = false;
     this.#state = "open";
@@ -249,15 +263,22 @@ export class Session {
       this.#engine.countError(code);
       return { type: "error", id, code, message };
     };
-    if (this.subscriptions.has(id)) return refuse(ErrorCode.DuplicateId, `subscription id ${id} is already in use`);
+    if (this.subscriptions.has(id))
+      return refuse(ErrorCode.DuplicateId, `subscription id ${id} is already in use`);
     if (this.subscriptions.size >= limits.maxSubscriptions)
-      return refuse(ErrorCode.TooManySubscriptions, `at most ${limits.maxSubscriptions} subscriptions per connection`);
+      return refuse(
+        ErrorCode.TooManySubscriptions,
+        `at most ${limits.maxSubscriptions} subscriptions per connection`,
+      );
     const invalid = patternError(pattern, limits);
     if (invalid) return refuse(ErrorCode.BadPattern, invalid);
     const compiled = compilePattern(pattern);
     if (compiled.literalPrefix.startsWith(INBOX_PREFIX) || pattern.startsWith(INBOX_PREFIX)) {
       if (!compiled.exact || pattern !== inboxChannel(this.client as string))
-        return refuse(ErrorCode.Forbidden, "an inbox is reachable only by its owner's exact subscription");
+        return refuse(
+          ErrorCode.Forbidden,
+          "an inbox is reachable only by its owner's exact subscription",
+        );
     }
     this.subscriptions.set(id, compiled);
     this.namespace.index.add(compiled, this);
@@ -266,7 +287,8 @@ export class Session {
 
   #unsubscribe(id: string): void {
     const pattern = this.subscriptions.get(id);
-    if (!pattern) return this.sendError(ErrorCode.UnknownSubscription, `no subscription with id ${id}`, id);
+    if (!pattern)
+      return this.sendError(ErrorCode.UnknownSubscription, `no subscription with id ${id}`, id);
     this.subscriptions.delete(id);
     this.namespace.index.remove(pattern, this);
     this.enqueue(JSON.stringify({ type: "unsubscribed", id }));
@@ -277,21 +299,36 @@ export class Session {
     const invalid = this.#engine.publishError(frame);
     if (invalid) return this.sendError(invalid.code, invalid.message, id);
     this.#engine.publishTo(this.namespace.name, frame).then(
-      (outcome) => this.enqueue(`{"type":"ack","id":${JSON.stringify(id)},"offset":${JSON.stringify(outcome.offset)}}`),
+      (outcome) =>
+        this.enqueue(
+          `{"type":"ack","id":${JSON.stringify(id)},"offset":${JSON.stringify(outcome.offset)}}`,
+        ),
       (error: unknown) => {
         this.#engine.logger.warn("publish failed", { session: this.id, error: String(error) });
-        this.sendError(ErrorCode.PublishFailed, "the broker did not take the message; retry with the same id", id);
+        this.sendError(
+          ErrorCode.PublishFailed,
+          "the broker did not take the message; retry with the same id",
+          id,
+        );
       },
     );
   }
 
   async #refresh(token: string): Promise<void> {
-    const identity = await this.#engine.authenticate(token, this.namespace.name, this.client as string);
+    const identity = await this.#engine.authenticate(
+      token,
+      this.namespace.name,
+      this.client as string,
+    );
     if (this.#state !== "open") return;
     if (!identity) return this.sendError(ErrorCode.Unauthorized, "the refreshed token was refused");
     this.identity = identity;
     this.enqueue(
-      JSON.stringify(identity.expiresAt === undefined ? { type: "refreshed" } : { type: "refreshed", expiresAt: identity.expiresAt }),
+      JSON.stringify(
+        identity.expiresAt === undefined
+          ? { type: "refreshed" }
+          : { type: "refreshed", expiresAt: identity.expiresAt },
+      ),
     );
   }
 }

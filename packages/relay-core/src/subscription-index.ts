@@ -1,4 +1,5 @@
 import type { CompiledPattern } from "@pubsubbud/protocol";
+import { getOrCreate } from "./map.js";
 
 interface PatternEntry<S> {
   readonly pattern: CompiledPattern;
@@ -30,14 +31,17 @@ export class SubscriptionIndex<S> {
   }
 
   add(pattern: CompiledPattern, subscriber: S): void {
-    const subscribers = pattern.exact ? this.#exactSubscribers(pattern.source) : this.#entry(pattern).subscribers;
+    const subscribers = pattern.exact
+      ? this.#exactSubscribers(pattern.source)
+      : this.#entry(pattern).subscribers;
     subscribers.set(subscriber, (subscribers.get(subscriber) ?? 0) + 1);
   }
 
   remove(pattern: CompiledPattern, subscriber: S): void {
     if (pattern.exact) {
       const subscribers = this.#exact.get(pattern.source);
-      if (subscribers && decrement(subscribers, subscriber) === 0) this.#exact.delete(pattern.source);
+      if (subscribers && decrement(subscribers, subscriber) === 0)
+        this.#exact.delete(pattern.source);
       return;
     }
     const path: TrieNode<S>[] = [this.#root];
@@ -71,25 +75,21 @@ export class SubscriptionIndex<S> {
     let i = 0;
     while (node) {
       for (const entry of node.patterns.values())
-        if (entry.pattern.matches(channel)) for (const subscriber of entry.subscribers.keys()) visit(subscriber);
+        if (entry.pattern.matches(channel))
+          for (const subscriber of entry.subscribers.keys()) visit(subscriber);
       if (i >= channel.length) break;
       node = node.children.get(channel.charCodeAt(i++));
     }
   }
 
   #exactSubscribers(channel: string): Map<S, number> {
-    let subscribers = this.#exact.get(channel);
-    if (!subscribers) this.#exact.set(channel, (subscribers = new Map()));
-    return subscribers;
+    return getOrCreate(this.#exact, channel, () => new Map<S, number>());
   }
 
   #entry(pattern: CompiledPattern): PatternEntry<S> {
     let node = this.#root;
     for (let i = 0; i < pattern.literalPrefix.length; i++) {
-      const code = pattern.literalPrefix.charCodeAt(i);
-      let child = node.children.get(code);
-      if (!child) node.children.set(code, (child = newNode()));
-      node = child;
+      node = getOrCreate(node.children, pattern.literalPrefix.charCodeAt(i), newNode<S>);
     }
     let entry = node.patterns.get(pattern.source);
     if (!entry) {

@@ -11,7 +11,10 @@ export interface BrokerUrlOptions {
  * Builds a broker from its URL. `memory` (or `memory://`) is the embedded default.
  * @example const broker = await createBrokerFromUrl("memory")
  */
-export async function createBrokerFromUrl(url: string, options: BrokerUrlOptions = {}): Promise<Broker> {
+export async function createBrokerFromUrl(
+  url: string,
+  options: BrokerUrlOptions = {},
+): Promise<Broker> {
   const scheme = url.includes(":") ? url.slice(0, url.indexOf(":")) : url;
   switch (scheme) {
     case "memory":

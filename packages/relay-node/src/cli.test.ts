@@ -40,7 +40,10 @@ describe("pubsubbud relay (CLI)", () => {
     expect(await page.text()).toContain("<title>PubsubBud relay</title>");
     const client = createClient({ url: wsUrl as string, WebSocket });
     const closes: Array<number | undefined> = [];
-    client.addEventListener("state", (e) => e.detail.state === "reconnecting" && closes.push(e.detail.code));
+    client.addEventListener(
+      "state",
+      (e) => e.detail.state === "reconnecting" && closes.push(e.detail.code),
+    );
     await client.publish("cli.test", 1);
     relay.child.kill("SIGTERM");
     expect(await relay.exited).toBe(0);
@@ -51,7 +54,9 @@ describe("pubsubbud relay (CLI)", () => {
   it("refuses an unknown broker URL and bad flags with a message that says what to fix", async () => {
     const bad = run(["relay", "--port", "0", "--broker", "nosuch://x"]);
     expect(await bad.exited).toBe(1);
-    expect(bad.output().stderr).toMatch(/\[bad_broker\] unknown broker URL "nosuch:\/\/x": supported schemes are memory/);
+    expect(bad.output().stderr).toMatch(
+      /\[bad_broker\] unknown broker URL "nosuch:\/\/x": supported schemes are memory/,
+    );
     const port = run(["relay", "--port", "99999"]);
     expect(await port.exited).toBe(1);
     expect(port.output().stderr).toMatch(/port \(from flag --port\)/);

@@ -6,10 +6,16 @@ import { LOG_LEVELS } from "./logger.js";
 
 const positiveInt = z.number().int().positive();
 const limitsSchema = z
-  .object(Object.fromEntries(Object.keys(DEFAULT_RELAY_LIMITS).map((key) => [key, positiveInt.optional()])))
+  .object(
+    Object.fromEntries(
+      Object.keys(DEFAULT_RELAY_LIMITS).map((key) => [key, positiveInt.optional()]),
+    ),
+  )
   .strict();
 const retentionSchema = z
-  .object(Object.fromEntries(Object.keys(DEFAULT_RETENTION).map((key) => [key, positiveInt.optional()])))
+  .object(
+    Object.fromEntries(Object.keys(DEFAULT_RETENTION).map((key) => [key, positiveInt.optional()])),
+  )
   .strict();
 
 /** The relay's configuration: file, then environment, then flags; docs/operations.md lists it. */
@@ -48,7 +54,12 @@ const ENV = {
 function coerce(key: string, value: string | boolean): unknown {
   if (typeof value === "boolean") return value;
   if (key === "port") return /^\d+$/.test(value) ? Number(value) : value;
-  if (key === "livePage") return value === "true" || value === "1" ? true : value === "false" || value === "0" ? false : value;
+  if (key === "livePage")
+    return value === "true" || value === "1"
+      ? true
+      : value === "false" || value === "0"
+        ? false
+        : value;
   return value;
 }
 
@@ -68,7 +79,9 @@ export function loadConfig(sources: ConfigSources = {}): RelayConfig {
     try {
       text = readFileSync(sources.file, "utf8");
     } catch (error) {
-      fail(`config file ${sources.file} cannot be read (${(error as NodeJS.ErrnoException).code}); check the path given to --config`);
+      fail(
+        `config file ${sources.file} cannot be read (${(error as NodeJS.ErrnoException).code}); check the path given to --config`,
+      );
     }
     let raw: unknown;
     try {
@@ -97,7 +110,9 @@ export function loadConfig(sources: ConfigSources = {}): RelayConfig {
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
-      const field = issue.path.join(".") || (issue.code === "unrecognized_keys" ? issue.keys.join(", ") : "config");
+      const field =
+        issue.path.join(".") ||
+        (issue.code === "unrecognized_keys" ? issue.keys.join(", ") : "config");
       const from = origin[String(issue.path[0] ?? "")] ?? "the configuration";
       const hint =
         issue.code === "unrecognized_keys"

@@ -8,7 +8,9 @@ import { renderMetrics } from "./metrics.js";
 const publishBody = z.object({
   channel: z.string(),
   data: z.unknown(),
-  headers: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
+  headers: z
+    .record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]))
+    .optional(),
   id: z.string().min(1).max(128).optional(),
 });
 
@@ -48,11 +50,19 @@ export function createHttpHandler({ core, livePage }: HttpOptions) {
     const path = (req.url ?? "/").split("?")[0] as string;
     if (path === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
       const healthy = core.broker.healthy();
-      send(res, healthy ? 200 : 503, { status: healthy ? "ok" : "broker unavailable", broker: core.broker.name });
+      send(res, healthy ? 200 : 503, {
+        status: healthy ? "ok" : "broker unavailable",
+        broker: core.broker.name,
+      });
       return true;
     }
     if (path === "/metrics" && req.method === "GET") {
-      send(res, 200, renderMetrics(core.stats(), process.memoryUsage.rss()), "text/plain; version=0.0.4");
+      send(
+        res,
+        200,
+        renderMetrics(core.stats(), process.memoryUsage.rss()),
+        "text/plain; version=0.0.4",
+      );
       return true;
     }
     const publish = PUBLISH_PATH.exec(path);
@@ -76,33 +86,56 @@ export function createHttpHandler({ core, livePage }: HttpOptions) {
   };
 }
 
-async function handlePublish(core: RelayCore, namespace: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handlePublish(
+  core: RelayCore,
+  namespace: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const text = await readBody(req, core.limits.maxFrameBytes);
   if (text === undefined) {
-    send(res, 413, { code: ErrorCode.FrameTooLarge, message: `body is larger than ${core.limits.maxFrameBytes} bytes` });
+    send(res, 413, {
+      code: ErrorCode.FrameTooLarge,
+      message: `body is larger than ${core.limits.maxFrameBytes} bytes`,
+    });
     return;
   }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch {
-    send(res, 400, { code: ErrorCode.BadFrame, message: 'body must be JSON: {"channel","data","headers"?,"id"?}' });
+    send(res, 400, {
+      code: ErrorCode.BadFrame,
+      message: 'body must be JSON: {"channel","data","headers"?,"id"?}',
+    });
     return;
   }
   const parsed = publishBody.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    send(res, 400, { code: ErrorCode.BadFrame, message: `${issue?.path.join(".") || "body"}: ${issue?.message}` });
+    send(res, 400, {
+      code: ErrorCode.BadFrame,
+      message: `${issue?.path.join(".") || "body"}: ${issue?.message}`,
+    });
     return;
   }
   try {
-    const result = await core.publish(namespace, parsed.data as Parameters<RelayCore["publish"]>[1]);
+    const result = await core.publish(
+      namespace,
+      parsed.data as Parameters<RelayCore["publish"]>[1],
+    );
     send(res, 200, result);
   } catch (error) {
     if (error instanceof RelayError && error.code !== "publish_failed") {
-      send(res, error.code === "bad_namespace" ? 404 : 400, { code: error.code, message: error.message });
+      send(res, error.code === "bad_namespace" ? 404 : 400, {
+        code: error.code,
+        message: error.message,
+      });
     } else {
-      send(res, 503, { code: ErrorCode.PublishFailed, message: "the broker did not take the message; retry with the same id" });
+      send(res, 503, {
+        code: ErrorCode.PublishFailed,
+        message: "the broker did not take the message; retry with the same id",
+      });
     }
   }
 }

@@ -19,4 +19,10 @@ export { type ConfigSources, configSchema, loadConfig, type RelayConfig } from "
 export { RelayNodeError, RelayNodeErrorCode } from "./errors.js";
 export { createJsonLogger, type LogLevel } from "./logger.js";
 export { renderMetrics } from "./metrics.js";
-export { createRelay, type Relay, type RelayOptions, type RunningRelay, startRelay } from "./relay.js";
+export {
+  createRelay,
+  type Relay,
+  type RelayOptions,
+  type RunningRelay,
+  startRelay,
+} from "./relay.js";

@@ -14,7 +14,9 @@ export function createJsonLogger(level: LogLevel, write: (line: string) => void)
     (name: Exclude<LogLevel, "silent">) =>
     (message: string, fields?: Record<string, unknown>): void => {
       if (LOG_LEVELS.indexOf(name) < min) return;
-      write(`${JSON.stringify({ time: new Date().toISOString(), level: name, message, ...fields })}\n`);
+      write(
+        `${JSON.stringify({ time: new Date().toISOString(), level: name, message, ...fields })}\n`,
+      );
     };
   return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 }

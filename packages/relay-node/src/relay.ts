@@ -102,7 +102,8 @@ export function createRelay(options: RelayOptions = {}): Relay {
   const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const path = (req.url ?? "/").split("?")[0] as string;
     const namespace = namespaceOf(path);
-    if (namespace === undefined) return refuseUpgrade(socket, 404, "connect to / or /ns/<namespace>");
+    if (namespace === undefined)
+      return refuseUpgrade(socket, 404, "connect to / or /ns/<namespace>");
     const invalid = namespaceError(namespace);
     if (invalid) return refuseUpgrade(socket, 400, invalid);
     const offered = req.headers["sec-websocket-protocol"];
@@ -123,7 +124,9 @@ export function createRelay(options: RelayOptions = {}): Relay {
         else connection.receive(data.toString("utf8"), data.length);
       });
       ws.on("close", () => connection.closed());
-      ws.on("error", (error) => logger.debug("socket error", { session: connection.session, error: String(error) }));
+      ws.on("error", (error) =>
+        logger.debug("socket error", { session: connection.session, error: String(error) }),
+      );
     });
   };
 
@@ -137,7 +140,12 @@ export function createRelay(options: RelayOptions = {}): Relay {
           (handled) => {
             if (!handled) {
               res.writeHead(404, { "content-type": "application/json" });
-              res.end(JSON.stringify({ code: "not_found", message: "see docs/operations.md for the relay's routes" }));
+              res.end(
+                JSON.stringify({
+                  code: "not_found",
+                  message: "see docs/operations.md for the relay's routes",
+                }),
+              );
             }
           },
           (error: unknown) => {
@@ -171,7 +179,10 @@ export function createRelay(options: RelayOptions = {}): Relay {
       for (const server of servers) server.close();
       core.shutdown();
       const deadline = Date.now() + timeoutMs;
-      while ([...wss.clients].some((ws) => ws.readyState !== WebSocket.CLOSED) && Date.now() < deadline) {
+      while (
+        [...wss.clients].some((ws) => ws.readyState !== WebSocket.CLOSED) &&
+        Date.now() < deadline
+      ) {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       for (const ws of wss.clients) ws.terminate();
@@ -187,7 +198,9 @@ export function createRelay(options: RelayOptions = {}): Relay {
  * Creates a relay and listens on a port of its own (port 0 picks a free one).
  * @example await using relay = await startRelay({ port: 0 });
  */
-export async function startRelay(options: RelayOptions & { host?: string; port?: number } = {}): Promise<RunningRelay> {
+export async function startRelay(
+  options: RelayOptions & { host?: string; port?: number } = {},
+): Promise<RunningRelay> {
   const { host, port, ...relayOptions } = options;
   return createRelay(relayOptions).listen({ ...(host ? { host } : {}), port: port ?? 8080 });
 }
