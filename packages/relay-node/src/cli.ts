@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util";
 import { createBrokerFromUrl } from "./broker-url.js";
 import { isLoopback, loadConfig } from "./config.js";
+import { RelayNodeError, RelayNodeErrorCode } from "./errors.js";
 import { createJsonLogger } from "./logger.js";
 import { createRelay } from "./relay.js";
 
@@ -55,7 +56,17 @@ async function main(argv: string[]): Promise<number> {
   const broker = await createBrokerFromUrl(config.broker, { retention: config.retention });
   const livePage = config.livePage ?? isLoopback(config.host);
   const relay = createRelay({ broker, limits: config.limits, logger, livePage });
-  const running = await relay.listen({ host: config.host, port: config.port });
+  const running = await relay
+    .listen({ host: config.host, port: config.port })
+    .catch((error: NodeJS.ErrnoException) => {
+      throw error.code === "EADDRINUSE" || error.code === "EACCES"
+        ? new RelayNodeError(
+            RelayNodeErrorCode.BadConfig,
+            `cannot listen on ${config.host}:${config.port} (${error.code}): pass --port <free port> or set PUBSUBBUD_PORT`,
+            { cause: error },
+          )
+        : error;
+    });
   logger.info("relay listening", { url: running.url, broker: broker.name, livePage });
   process.stdout.write(
     `PubsubBud relay on ${running.wsUrl} (broker: ${broker.name})\n` +
