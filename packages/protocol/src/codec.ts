@@ -1,7 +1,7 @@
 import { ErrorCode } from "./codes.js";
 import { type ClientFrame, clientFrameSchema, type RelayFrame } from "./frames.js";
 import { DEFAULT_LIMITS, type ProtocolLimits } from "./limits.js";
-import { jsonDepthExceeds } from "./wire.js";
+import { bracketCount, jsonDepthExceeds } from "./wire.js";
 
 /** A frame that could not be decoded, with the documented code to answer it with. */
 export interface DecodeFailure {
@@ -73,8 +73,10 @@ export function decodeClientFrames(
   } catch (error) {
     return [failure(ErrorCode.BadFrame, `invalid JSON: ${(error as Error).message.slice(0, 120)}`)];
   }
-  // A batch is one level of nesting more than its frames.
-  if (jsonDepthExceeds(raw, limits.maxDepth + (Array.isArray(raw) ? 1 : 0)))
+  // A batch is one level of nesting more than its frames. Counting brackets first skips the
+  // walk for the common frame that cannot be too deep.
+  const maxDepth = limits.maxDepth + (Array.isArray(raw) ? 1 : 0);
+  if (bracketCount(text) > maxDepth && jsonDepthExceeds(raw, maxDepth))
     return [failure(ErrorCode.TooDeep, `frame nests deeper than ${limits.maxDepth} levels`)];
   if (Array.isArray(raw)) {
     if (raw.length === 0)

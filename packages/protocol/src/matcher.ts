@@ -35,6 +35,9 @@ export interface CompiledPattern {
 
 const STAR_TOKEN: Token = { kind: STAR };
 const ANY_TOKEN: Token = { kind: ANY };
+/** One shared token per character code, so literal characters allocate nothing per pattern. */
+const LITERAL_TOKENS: Token[] = Array.from({ length: 128 }, (_, code) => ({ kind: LITERAL, code }));
+const literalToken = (code: number): Token => LITERAL_TOKENS[code] ?? { kind: LITERAL, code };
 
 /** Reads the `[...]` set starting after `[` at `start`; returns the token and the index after `]`, or undefined for a literal `[`. */
 function readClass(p: string, start: number): { token: Token; next: number } | undefined {
@@ -111,10 +114,10 @@ function tokenize(pattern: string): Token[] {
         tokens.push(cls.token);
         i = cls.next;
       } else {
-        tokens.push({ kind: LITERAL, code: 91 });
+        tokens.push(literalToken(91));
       }
     } else {
-      tokens.push({ kind: LITERAL, code: pattern.charCodeAt(i - 1) });
+      tokens.push(literalToken(pattern.charCodeAt(i - 1)));
     }
   }
   return tokens;
@@ -170,14 +173,35 @@ export function compilePattern(pattern: string): CompiledPattern {
     ...tokens.slice(0, prefixEnd).map((token) => (token as { code: number }).code),
   );
   const wildcards = tokens.filter((token) => token.kind !== LITERAL).length;
+  return exact
+    ? exactPattern(pattern, literalPrefix)
+    : wildcardPattern(pattern, literalPrefix, wildcards, tokens);
+}
+
+// Separate factories, so an exact pattern's closure does not keep the token array alive
+// (closures created in one scope share that scope's context in V8).
+function exactPattern(source: string, literal: string): CompiledPattern {
   return {
-    source: pattern,
-    exact,
+    source,
+    exact: true,
+    literalPrefix: literal,
+    wildcards: 0,
+    matches: (channel) => channel === literal,
+  };
+}
+
+function wildcardPattern(
+  source: string,
+  literalPrefix: string,
+  wildcards: number,
+  tokens: Token[],
+): CompiledPattern {
+  return {
+    source,
+    exact: false,
     literalPrefix,
     wildcards,
-    matches: exact
-      ? (channel) => channel === literalPrefix
-      : (channel) => matchTokens(tokens, channel),
+    matches: (channel) => matchTokens(tokens, channel),
   };
 }
 

@@ -9,18 +9,36 @@ export function joinBatch(serialized: readonly string[]): string {
   return serialized.length === 1 ? (serialized[0] as string) : `[${serialized.join(",")}]`;
 }
 
-/** Depth of a parsed JSON value (a scalar is 0, `{}` is 1), walked iteratively; stops past `max`. */
+/**
+ * True when a parsed JSON value nests deeper than `max` (a scalar is depth 0, `{}` depth 1).
+ * Walked iteratively, so hostile nesting cannot overflow the stack.
+ */
 export function jsonDepthExceeds(value: unknown, max: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 0]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop() as [unknown, number];
+  const values: unknown[] = [value];
+  const depths: number[] = [0];
+  while (values.length > 0) {
+    const node = values.pop();
+    const depth = depths.pop() as number;
     if (node === null || typeof node !== "object") continue;
     if (depth + 1 > max) return true;
     for (const child of Array.isArray(node) ? node : Object.values(node)) {
-      if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
+      if (child !== null && typeof child === "object") {
+        values.push(child);
+        depths.push(depth + 1);
+      }
     }
   }
   return false;
+}
+
+/** Upper bound of a JSON text's nesting: its count of `{` and `[` (strings included). */
+export function bracketCount(text: string): number {
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 123 || code === 91) count++;
+  }
+  return count;
 }
 
 const RELAY_TYPES = new Set([

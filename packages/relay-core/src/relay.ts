@@ -32,6 +32,12 @@ export interface RelayCoreOptions {
   now?: () => number;
   /** How many recent messages `stats().tail` keeps. @default 50 */
   tailSize?: number;
+  /**
+   * Schedules the flush of queued frames. Frames queued before it runs leave as one batch per
+   * connection. relay-node passes `setImmediate` (the end of the I/O phase, so publishes read
+   * from many sockets share one write per recipient). @default queueMicrotask
+   */
+  scheduleFlush?: (flush: () => void) => void;
 }
 
 /** One accepted socket, as the runtime adapter sees it. */
@@ -122,9 +128,11 @@ export class RelayEngine implements RelayCore {
   readonly #namespaces = new Map<string, NamespaceState>();
   readonly #sessions = new Set<Session>();
   readonly #authenticate: Authenticate | undefined;
-  readonly #tail: TailEntry[] = [];
+  readonly #tail: Array<[string, LogMessage]> = [];
+  #tailNext = 0;
   readonly #tailSize: number;
   #dirty: Session[] = [];
+  readonly #scheduleFlush: (flush: () => void) => void;
   #stamp = 0;
 
   constructor(options: RelayCoreOptions) {
@@ -134,6 +142,7 @@ export class RelayEngine implements RelayCore {
     this.now = options.now ?? Date.now;
     this.#authenticate = options.authenticate;
     this.#tailSize = options.tailSize ?? 50;
+    this.#scheduleFlush = options.scheduleFlush ?? queueMicrotask;
     const { maxFrameBytes, maxSubscriptions, maxChannelLength, maxPatternLength, maxWildcards } =
       this.limits;
     this.announcedLimits = {
@@ -247,7 +256,7 @@ export class RelayEngine implements RelayCore {
   }
 
   markDirty(session: Session): void {
-    if (this.#dirty.push(session) === 1) queueMicrotask(this.#flush);
+    if (this.#dirty.push(session) === 1) this.#scheduleFlush(this.#flush);
   }
 
   readonly #flush = (): void => {
@@ -296,7 +305,9 @@ export class RelayEngine implements RelayCore {
         healthy: this.broker.healthy(),
         ...this.broker.capabilities,
       },
-      tail: [...this.#tail],
+      tail: [...this.#tail.slice(this.#tailNext), ...this.#tail.slice(0, this.#tailNext)].map(
+        ([namespace, message]) => ({ namespace, ...message }),
+      ),
     };
   }
 
@@ -310,8 +321,9 @@ export class RelayEngine implements RelayCore {
 
   #remember(namespace: string, message: LogMessage): void {
     if (this.#tailSize === 0) return;
-    this.#tail.push({ namespace, ...message });
-    if (this.#tail.length > this.#tailSize) this.#tail.shift();
+    // A ring of references: the hot path neither copies messages nor shifts arrays.
+    this.#tail[this.#tailNext] = [namespace, message];
+    this.#tailNext = (this.#tailNext + 1) % this.#tailSize;
   }
 }
 

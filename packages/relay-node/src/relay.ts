@@ -85,6 +85,9 @@ export function createRelay(options: RelayOptions = {}): Relay {
     ...(options.authenticate ? { authenticate: options.authenticate } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
     logger,
+    // Flush once per event-loop turn, after every readable socket was read: publishes that
+    // arrived on many sockets leave as one batched write per recipient.
+    scheduleFlush: setImmediate,
   });
   const wss = new WebSocketServer({
     noServer: true,

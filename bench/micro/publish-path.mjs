@@ -1,0 +1,45 @@
+// JS-only cost of one publish + one delivery through relay-core (no sockets): node bench/micro/publish-path.mjs
+import { createRelayCore, createMemoryBroker } from "@pubsubbud/relay-core";
+const core = createRelayCore({ broker: createMemoryBroker(), scheduleFlush: setImmediate });
+let sends = 0;
+const mk = () =>
+  core.accept({
+    namespace: "default",
+    transport: { send: () => sends++, close() {}, bufferedAmount: () => 0 },
+  });
+const subs = Array.from({ length: 1000 }, (_, i) => {
+  const c = mk();
+  c.receive(
+    JSON.stringify({
+      type: "hello",
+      client: `client-${i}-xxxx`,
+      subscriptions: [{ id: "s", pattern: `user.${i}` }],
+    }),
+  );
+  return c;
+});
+const pub = mk();
+pub.receive(JSON.stringify({ type: "hello", client: "publisher-0001" }));
+await new Promise((r) => setTimeout(r, 50));
+const N = 100000;
+const frames = Array.from({ length: N }, (_, i) =>
+  JSON.stringify({
+    type: "publish",
+    id: `p${i}-abcdefghijklmnop`,
+    channel: `user.${i % 1000}`,
+    data: { t: 123.456, pad: "x".repeat(64) },
+  }),
+);
+const t0 = performance.now();
+const c0 = process.cpuUsage();
+for (let i = 0; i < N; i += 100) {
+  for (let j = i; j < i + 100; j++) pub.receive(frames[j]);
+  await new Promise((r) => setImmediate(r));
+}
+const c = process.cpuUsage(c0);
+console.log(
+  "µs per publish+delivery (JS only):",
+  ((c.user + c.system) / N).toFixed(2),
+  "sends",
+  sends,
+);

@@ -1,0 +1,256 @@
+// npm run bench: PubsubBud next to a minimal raw ws relay and Socket.IO, same workloads, one run.
+// Each system runs in its own server process (CPU and RSS are measured there); this process is
+// the load generator. Writes bench/results/latest.md and .json.
+// Knobs: BENCH_SCALE=0.2 (quick run), BENCH_ONLY="raw ws,PubsubBud (wire)" (systems),
+// BENCH_WORKLOADS=0,1 (workload indexes; 3 = connect storm), BENCH_PROFILE=1 (CPU profiles of
+// the measured phase into bench/results/profiles/), BENCH_NODE_FLAGS="--max-semi-space-size=64".
+import { fork } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { fileURLToPath } from "node:url";
+import { targets } from "./targets.mjs";
+
+const SCALE = Number(process.env.BENCH_SCALE ?? 1);
+const only = process.env.BENCH_ONLY?.split(",");
+const PAD = "x".repeat(64);
+const now = () => performance.now();
+
+function startServer(file) {
+  const child = fork(fileURLToPath(new URL(`./servers/${file}`, import.meta.url)), {
+    execArgv: ["--expose-gc", ...(process.env.BENCH_NODE_FLAGS?.split(" ") ?? [])],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const next = (type) =>
+    new Promise((resolve) => child.once("message", (m) => m.type === type && resolve(m)));
+  return {
+    ready: next("ready"),
+    async mark() {
+      child.send({ type: "mark" });
+      return next("marked");
+    },
+    async probe() {
+      child.send({ type: "probe" });
+      return next("probe");
+    },
+    stop: () => child.kill("SIGKILL"),
+  };
+}
+
+/** Counts deliveries and resolves `until(n)` once n have arrived. */
+function counter(capacity) {
+  const latencies = new Float64Array(capacity);
+  let count = 0;
+  let target = Number.POSITIVE_INFINITY;
+  let resolve = () => {};
+  return {
+    latencies,
+    get count() {
+      return count;
+    },
+    record(data) {
+      if (count < capacity) latencies[count] = now() - data.t;
+      if (++count >= target) resolve();
+    },
+    until(n) {
+      if (count >= n) return Promise.resolve();
+      target = n;
+      return new Promise((r) => {
+        resolve = r;
+      });
+    },
+  };
+}
+
+async function connectMany(target, port, n, batch = 100) {
+  const conns = [];
+  for (let i = 0; i < n; i += batch)
+    conns.push(
+      ...(await Promise.all(
+        Array.from({ length: Math.min(batch, n - i) }, () => target.connect(port)),
+      )),
+    );
+  return conns;
+}
+
+const percentile = (values, p) => {
+  const sorted = Float64Array.from(values).sort();
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+};
+
+const workloads = [
+  {
+    name: "fan-out: 200 subscribers × 5,000 messages on one channel",
+    async run(target, port) {
+      const subscribers = 200;
+      const messages = Math.round(5000 * SCALE);
+      const wave = 25;
+      const subs = await connectMany(target, port, subscribers);
+      const seen = counter(subscribers * messages);
+      await Promise.all(subs.map((c) => c.subscribe("bench.room", (d) => seen.record(d))));
+      const pub = await target.connect(port);
+      return {
+        conns: [...subs, pub],
+        seen,
+        load: async () => {
+          for (let sent = 0; sent < messages; ) {
+            for (let j = 0; j < wave && sent < messages; j++, sent++)
+              pub.publish("bench.room", { t: now(), pad: PAD });
+            await seen.until(sent * subscribers);
+          }
+        },
+      };
+    },
+  },
+  {
+    name: "1,000 connections on their own channels × 5 messages each",
+    patterns: 0,
+    async run(target, port) {
+      return ownChannels(target, port, 0);
+    },
+  },
+  {
+    name: "the same + 100 `user.*` pattern subscribers",
+    async run(target, port) {
+      return ownChannels(target, port, 100);
+    },
+  },
+];
+
+async function ownChannels(target, port, patternSubs) {
+  const n = 1000;
+  const rounds = Math.max(1, Math.round(5 * SCALE));
+  const owners = await connectMany(target, port, n);
+  const watchers = await connectMany(target, port, patternSubs);
+  const perMessage = 1 + patternSubs;
+  const seen = counter(n * rounds * perMessage);
+  await Promise.all(owners.map((c, i) => c.subscribe(`user.${i}`, (d) => seen.record(d))));
+  await Promise.all(watchers.map((c) => c.subscribe("user.*", (d) => seen.record(d))));
+  const pub = await target.connect(port);
+  return {
+    conns: [...owners, ...watchers, pub],
+    seen,
+    load: async () => {
+      let sent = 0;
+      for (let r = 0; r < rounds; r++)
+        for (let i = 0; i < n; i += 100) {
+          for (let j = i; j < i + 100; j++, sent++)
+            pub.publish(`user.${j}`, { t: now(), pad: PAD });
+          await seen.until(sent * perMessage);
+        }
+    },
+  };
+}
+
+async function measureWorkload(workload, target) {
+  const server = startServer(target.server);
+  const { port } = await server.ready;
+  try {
+    const { conns, seen, load } = await workload.run(target, port);
+    await server.mark();
+    const start = now();
+    await load();
+    const seconds = (now() - start) / 1000;
+    const { cpuMicros } = await server.probe();
+    for (const c of conns) c.close();
+    const deliveries = seen.count;
+    const latencies = seen.latencies.subarray(0, Math.min(deliveries, seen.latencies.length));
+    return {
+      deliveries,
+      perSecond: deliveries / seconds,
+      cpuPerDelivery: cpuMicros / deliveries,
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+    };
+  } finally {
+    server.stop();
+  }
+}
+
+async function measureConnectStorm(target) {
+  const n = 2000;
+  const server = startServer(target.server);
+  const { port } = await server.ready;
+  try {
+    const before = await server.mark();
+    const start = now();
+    const conns = await Promise.all(
+      Array.from({ length: n }, async (_, i) => {
+        const c = await target.connect(port);
+        await c.subscribe(`user.${i}`, () => {});
+        return c;
+      }),
+    );
+    const seconds = (now() - start) / 1000;
+    const { cpuMicros, rss, heap } = await server.probe();
+    for (const c of conns) c.close();
+    return {
+      connections: n,
+      seconds,
+      cpuPerConnection: cpuMicros / n,
+      rssPerConnection: (rss - before.rss) / n,
+      heapPerConnection: (heap - before.heap) / n,
+    };
+  } finally {
+    server.stop();
+  }
+}
+
+const chosen = targets.filter((t) => !only || only.includes(t.name));
+const results = {
+  machine: `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+  scale: SCALE,
+  workloads: [],
+  storm: {},
+};
+const fmt = (n, digits = 1) =>
+  n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(digits);
+const lines = [`Machine: ${results.machine}; scale ${SCALE}`, ""];
+
+const onlyWorkloads = process.env.BENCH_WORKLOADS?.split(",").map(Number);
+for (const [index, workload] of workloads.entries()) {
+  if (onlyWorkloads && !onlyWorkloads.includes(index)) continue;
+  const rows = {};
+  for (const target of chosen) {
+    process.stderr.write(`${workload.name} — ${target.name}… `);
+    rows[target.name] = await measureWorkload(workload, target);
+    process.stderr.write("done\n");
+  }
+  results.workloads.push({ name: workload.name, rows });
+  const raw = rows["raw ws"];
+  lines.push(
+    `### ${workload.name}`,
+    "",
+    "| system | deliveries/s | relay CPU µs/delivery | × raw | p50 ms | p99 ms |",
+    "|---|---|---|---|---|---|",
+  );
+  for (const [name, r] of Object.entries(rows))
+    lines.push(
+      `| ${name} | ${fmt(r.perSecond)} | ${r.cpuPerDelivery.toFixed(2)} | ${raw ? (r.cpuPerDelivery / raw.cpuPerDelivery).toFixed(2) : "–"} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`,
+    );
+  lines.push("");
+}
+
+lines.push(
+  "### 2,000 clients connecting at once (each subscribes to its own channel)",
+  "",
+  "| system | time s | relay CPU µs/connection | × raw | RSS KiB/connection | × raw | heap KiB/connection | × raw |",
+  "|---|---|---|---|---|---|---|---|",
+);
+for (const target of onlyWorkloads && !onlyWorkloads.includes(3) ? [] : chosen) {
+  process.stderr.write(`connect storm — ${target.name}… `);
+  results.storm[target.name] = await measureConnectStorm(target);
+  process.stderr.write("done\n");
+}
+const rawStorm = results.storm["raw ws"];
+for (const [name, r] of Object.entries(results.storm))
+  lines.push(
+    `| ${name} | ${r.seconds.toFixed(2)} | ${fmt(r.cpuPerConnection)} | ${rawStorm ? (r.cpuPerConnection / rawStorm.cpuPerConnection).toFixed(2) : "–"} | ${(r.rssPerConnection / 1024).toFixed(1)} | ${rawStorm ? (r.rssPerConnection / rawStorm.rssPerConnection).toFixed(2) : "–"} | ${(r.heapPerConnection / 1024).toFixed(1)} | ${rawStorm ? (r.heapPerConnection / rawStorm.heapPerConnection).toFixed(2) : "–"} |`,
+  );
+
+const report = lines.join("\n");
+console.log(report);
+const dir = fileURLToPath(new URL("./results/", import.meta.url));
+mkdirSync(dir, { recursive: true });
+writeFileSync(`${dir}latest.md`, `${report}\n`);
+writeFileSync(`${dir}latest.json`, JSON.stringify(results, null, 2));
+process.exit(0);

@@ -1,0 +1,116 @@
+// One load-side adapter per system under test: connect, subscribe (one per connection), publish.
+import { createClient } from "@pubsubbud/client";
+import { io } from "socket.io-client";
+import WebSocket from "ws";
+
+const opened = (ws) =>
+  new Promise((resolve, reject) => {
+    ws.once("open", resolve);
+    ws.once("error", reject);
+  });
+
+/** PubsubBud spoken by a bare ws peer: isolates the relay's cost from @pubsubbud/client's. */
+const wirePeer = {
+  name: "PubsubBud (wire)",
+  server: "pubsubbud.mjs",
+  async connect(port) {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}`, "pubsubbud.v1", {
+      perMessageDeflate: false,
+    });
+    await opened(ws);
+    ws.send(
+      JSON.stringify({ type: "hello", client: `bench-${Math.random().toString(36).slice(2, 14)}` }),
+    );
+    let onMessage = () => {};
+    const acks = [];
+    let next = 0;
+    const handle = (frame) => {
+      if (frame.type === "message") onMessage(frame.data);
+      else if (frame.type === "subscribed") acks.shift()();
+    };
+    ws.on("message", (raw) => {
+      const parsed = JSON.parse(raw);
+      if (Array.isArray(parsed)) for (const frame of parsed) handle(frame);
+      else handle(parsed);
+    });
+    return {
+      subscribe(pattern, handler) {
+        onMessage = handler;
+        ws.send(JSON.stringify({ type: "subscribe", id: `s${++next}`, pattern }));
+        return new Promise((resolve) => acks.push(resolve));
+      },
+      publish: (channel, data) =>
+        ws.send(
+          JSON.stringify({ type: "publish", id: `p${++next}-${Math.random()}`, channel, data }),
+        ),
+      close: () => ws.terminate(),
+    };
+  },
+};
+
+export const targets = [
+  {
+    name: "raw ws",
+    server: "raw-ws.mjs",
+    async connect(port) {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false });
+      await opened(ws);
+      let onMessage = () => {};
+      const acks = [];
+      ws.on("message", (raw) => {
+        const msg = JSON.parse(raw);
+        if (msg.t === "k") acks.shift()();
+        else onMessage(msg.d);
+      });
+      return {
+        subscribe(channel, handler) {
+          onMessage = handler;
+          ws.send(JSON.stringify({ t: "s", c: channel }));
+          return new Promise((resolve) => acks.push(resolve));
+        },
+        publish: (channel, data) => ws.send(JSON.stringify({ t: "p", c: channel, d: data })),
+        close: () => ws.terminate(),
+      };
+    },
+  },
+  {
+    name: "Socket.IO",
+    server: "socketio.mjs",
+    async connect(port) {
+      const socket = io(`http://127.0.0.1:${port}`, {
+        transports: ["websocket"],
+        reconnection: false,
+        forceNew: true,
+      });
+      await new Promise((resolve, reject) => {
+        socket.once("connect", resolve);
+        socket.once("connect_error", reject);
+      });
+      return {
+        subscribe(channel, handler) {
+          socket.on("m", (_channel, data) => handler(data));
+          return new Promise((resolve) => socket.emit("sub", channel, resolve));
+        },
+        publish: (channel, data) => socket.emit("pub", channel, data),
+        close: () => socket.disconnect(),
+      };
+    },
+  },
+  wirePeer,
+  {
+    name: "PubsubBud (client)",
+    server: "pubsubbud.mjs",
+    async connect(port) {
+      const client = createClient({ url: `ws://127.0.0.1:${port}`, WebSocket });
+      await new Promise((resolve) =>
+        client.addEventListener("state", (e) => e.detail.state === "open" && resolve()),
+      );
+      return {
+        subscribe: (pattern, handler) =>
+          client.subscribe(pattern, (msg) => handler(msg.data)).ready,
+        publish: (channel, data) => void client.publish(channel, data).catch(() => {}),
+        close: () => client.close(),
+      };
+    },
+  },
+];
