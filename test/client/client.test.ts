@@ -131,10 +131,20 @@ describe("client", () => {
     expect(second.core.stats().connections).toBe(1);
   });
 
-  it.runIf(typeof (globalThis as { WebSocket?: unknown }).WebSocket === "undefined")(
-    "explains how to pass a WebSocket where the runtime has none (Node 20)",
-    () => {
-      expect(() => createClient({ url: "ws://127.0.0.1:1" })).toThrow(/pass the WebSocket option/);
-    },
-  );
+  it("uses the runtime's global WebSocket where there is one, and explains the option where not", async () => {
+    await using relay = await startRelay({ port: 0 });
+    if (typeof (globalThis as { WebSocket?: unknown }).WebSocket !== "function") {
+      // Node 20: no global WebSocket.
+      expect(() => createClient({ url: relay.wsUrl })).toThrow(/pass the WebSocket option/);
+      return;
+    }
+    // Node 22+, browsers, workers.
+    const client = createClient({ url: relay.wsUrl });
+    clients.push(client);
+    const got: unknown[] = [];
+    await client.subscribe("g.*", (m) => void got.push(m.data)).ready;
+    await client.publish("g.x", "via the global WebSocket");
+    await waitFor(() => got.length === 1, "delivery");
+    expect(got).toEqual(["via the global WebSocket"]);
+  });
 });

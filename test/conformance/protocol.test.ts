@@ -7,7 +7,7 @@ import {
 import type { MessageFrame } from "@pubsubbud/protocol";
 import WebSocket from "ws";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startCutProxy } from "../helpers/proxy.js";
+import { type CutProxy, startCutProxy } from "../helpers/proxy.js";
 import { openRaw, type RawPeer, rawClientId } from "../helpers/raw.js";
 import { waitFor } from "../helpers/wait.js";
 import { type RelayTarget, targets } from "./targets.js";
@@ -61,6 +61,17 @@ describe.each(targets)("conformance: $name", (factory) => {
       seen.push({ state: e.detail.state, recovered: e.detail.recovered }),
     );
     return seen;
+  };
+
+  /** A subscriber connected through a cut proxy, recording its states, gaps and messages. */
+  const behind = async (proxy: CutProxy, pattern: string) => {
+    const subscriber = connect(proxy.url());
+    const seen = states(subscriber);
+    const gaps: unknown[] = [];
+    subscriber.addEventListener("gap", (e) => gaps.push(e.detail));
+    const { messages, sub } = collect(subscriber, pattern);
+    await sub.ready;
+    return { subscriber, seen, gaps, messages };
   };
 
   it("delivers by fnmatch pattern semantics: *, ?, [seq], [!seq], exact", async () => {
@@ -301,12 +312,7 @@ describe.each(targets)("conformance: $name", (factory) => {
 
   it("recovers every message exactly once, in order, after a TCP cut inside the recovery window", async () => {
     await using proxy = await startCutProxy(relay.port);
-    const subscriber = connect(proxy.url());
-    const seen = states(subscriber);
-    const gaps: unknown[] = [];
-    subscriber.addEventListener("gap", (e) => gaps.push(e.detail));
-    const { messages, sub } = collect(subscriber, "feed.*");
-    await sub.ready;
+    const { subscriber, seen, gaps, messages } = await behind(proxy, "feed.*");
     const publisher = connect();
     const sent: string[] = [];
     const publish = async (n: number) => {
@@ -333,12 +339,7 @@ describe.each(targets)("conformance: $name", (factory) => {
 
   it("reports recovered:false and a gap event after a cut longer than the recovery window", async () => {
     await using proxy = await startCutProxy(relay.port);
-    const subscriber = connect(proxy.url());
-    const seen = states(subscriber);
-    const gaps: unknown[] = [];
-    subscriber.addEventListener("gap", (e) => gaps.push(e.detail));
-    const { messages, sub } = collect(subscriber, "flood.*");
-    await sub.ready;
+    const { subscriber, seen, gaps, messages } = await behind(proxy, "flood.*");
     const publisher = connect();
     await publisher.publish("flood.a", "before");
     await waitFor(() => messages.length === 1, "first message");

@@ -1,3 +1,5 @@
+import { PubsubBudError } from "@pubsubbud/protocol";
+
 /** Codes of the errors the client raises. Wire codes from the relay are kept in `wireCode`. */
 export const ClientErrorCode = {
   /** No WebSocket constructor: pass the `WebSocket` option (e.g. from `ws` on Node 20). */
@@ -28,9 +30,8 @@ export const ClientErrorCode = {
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
 
 /** An error raised by the client. */
-export class ClientError extends Error {
+export class ClientError extends PubsubBudError<ClientErrorCode> {
   override readonly name = "ClientError";
-  readonly code: ClientErrorCode;
   /** The relay's error code when the relay refused something. */
   readonly wireCode: string | undefined;
   constructor(
@@ -38,13 +39,7 @@ export class ClientError extends Error {
     message: string,
     options?: { cause?: unknown; wireCode?: string },
   ) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super(code, message, options);
     this.wireCode = options?.wireCode;
   }
-}
-
-/** True for errors thrown by PubsubBud packages. */
-export function isPubsubBudError(error: unknown): error is ClientError {
-  return error instanceof ClientError;
 }

@@ -7,7 +7,8 @@ export {
   type RequestOptions,
   type WebSocketConstructor,
 } from "./client.js";
-export { ClientError, ClientErrorCode, isPubsubBudError } from "./errors.js";
+export { ClientError, ClientErrorCode } from "./errors.js";
+export { isPubsubBudError, PubsubBudError } from "@pubsubbud/protocol";
 export { ClientEvent, type ClientEventMap, type ClientState, type GapDetail } from "./events.js";
 export type { Message, MessageHandler, Subscription } from "./subscription.js";
 export type { Headers } from "@pubsubbud/protocol";

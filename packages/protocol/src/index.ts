@@ -14,6 +14,7 @@ export {
   encodeFrames,
   validateClientFrame,
 } from "./codec.js";
+export { isPubsubBudError, PubsubBudError } from "./errors.js";
 export {
   type AckFrame,
   type AnnouncedLimits,

@@ -1,17 +1,10 @@
-import type { Headers, Position } from "@pubsubbud/protocol";
+import type { Headers, MessageFrame, Position } from "@pubsubbud/protocol";
 
-/** A message as it sits in a namespace log: what subscribers receive, minus the frame type. */
-export interface LogMessage {
-  channel: string;
-  /** The message id, also its idempotency key. */
-  id: string;
-  data: unknown;
-  headers?: Headers;
-  /** Milliseconds since the Unix epoch, stamped when the message entered the log. */
-  ts: number;
-  /** The broker's native position of the message, opaque to clients. */
-  offset: string;
-}
+/**
+ * A message as it sits in a namespace log: the `message` frame without its type. The `offset` is
+ * the broker's native position of the message, opaque to clients.
+ */
+export type LogMessage = Omit<MessageFrame, "type">;
 
 /** What a relay hands a broker to publish. */
 export interface PublishInput {

@@ -6,7 +6,8 @@ export type {
   PublishOutcome,
   StopListening,
 } from "./broker.js";
-export { isPubsubBudError, RelayError, RelayErrorCode } from "./errors.js";
+export { isPubsubBudError, PubsubBudError } from "@pubsubbud/protocol";
+export { RelayError, RelayErrorCode } from "./errors.js";
 export { DEFAULT_RELAY_LIMITS, namespaceError, type RelayLimits } from "./limits.js";
 export { createMemoryBroker, type MemoryBrokerOptions } from "./memory-broker.js";
 export { DEFAULT_RETENTION, type LogRetention, MemoryLog } from "./memory-log.js";

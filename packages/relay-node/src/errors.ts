@@ -1,3 +1,5 @@
+import { PubsubBudError } from "@pubsubbud/protocol";
+
 /** Codes of relay-node's own errors. */
 export const RelayNodeErrorCode = {
   /** A config file, environment variable or flag is invalid; the message names the field. */
@@ -8,11 +10,6 @@ export const RelayNodeErrorCode = {
 export type RelayNodeErrorCode = (typeof RelayNodeErrorCode)[keyof typeof RelayNodeErrorCode];
 
 /** An error of relay-node's setup (config, broker URL). */
-export class RelayNodeError extends Error {
+export class RelayNodeError extends PubsubBudError<RelayNodeErrorCode> {
   override readonly name = "RelayNodeError";
-  readonly code: RelayNodeErrorCode;
-  constructor(code: RelayNodeErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 }
