@@ -11,5 +11,6 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: "node20",
+  silent: true,
   platform: "node",
 });

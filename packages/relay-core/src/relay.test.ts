@@ -99,6 +99,54 @@ describe("relay-core sessions", () => {
     ]);
   });
 
+  it("lets a replay larger than the buffer limit through, yet cuts live data piling up behind it", async () => {
+    const { core, open } = setup({ limits: { maxBufferedBytes: 2000 } });
+    const writer = open();
+    writer.connection.receive(hello());
+    await tick();
+    const publishes = Array.from({ length: 40 }, (_, i) => ({
+      type: "publish",
+      id: `m${i}`,
+      channel: "r.x",
+      data: "x".repeat(100),
+    }));
+    writer.connection.receive(JSON.stringify(publishes));
+    await tick();
+    const welcome = writer.frames().find((f) => f.type === "welcome");
+    // A reader resumes from the start of the log: ~6 KB of replay against a 2 KB limit.
+    let unwritten = 0;
+    const sent: string[] = [];
+    const reader = core.accept({
+      namespace: "default",
+      transport: {
+        send: (text) => {
+          sent.push(text);
+          unwritten += text.length;
+        },
+        close: (code) => sent.push(`closed ${code}`),
+        bufferedAmount: () => unwritten,
+      },
+    });
+    reader.receive(
+      hello({
+        client: "reader-0001",
+        resume: { epoch: welcome.epoch, offset: "" },
+        subscriptions: [{ id: "s", pattern: "r.*" }],
+      }),
+    );
+    await tick();
+    await tick();
+    const replayed = sent
+      .flatMap((t) => [JSON.parse(t)].flat())
+      .filter((f) => f.type === "message");
+    expect(replayed).toHaveLength(40);
+    expect(sent.some((t) => t.startsWith("closed"))).toBe(false);
+    // The socket never drains; live messages beyond the limit cut the connection.
+    writer.connection.receive(JSON.stringify(publishes.map((p) => ({ ...p, id: `live-${p.id}` }))));
+    await tick();
+    expect(sent.at(-1)).toBe(`closed ${CloseCode.SlowConsumer}`);
+  });
+
   it("closes connections that never say hello, and those that fall silent", async () => {
     const { core, open, advance } = setup({
       limits: { handshakeTimeoutMs: 100, idleTimeoutMs: 1000 },

@@ -30,7 +30,7 @@ export interface RelayCoreOptions {
   logger?: Logger;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
-  /** How many recent messages `stats().tail` keeps. @default 50 */
+  /** How many recent messages `stats().tail` keeps (delivered by this relay, or accepted for a namespace it does not listen to). @default 50 */
   tailSize?: number;
   /**
    * Schedules the flush of queued frames. Frames queued before it runs leave as one batch per
@@ -215,6 +215,10 @@ export class RelayEngine implements RelayCore {
     }
     if (outcome.duplicate) this.counters.duplicates++;
     else this.counters.published++;
+    // Messages for namespaces this relay does not listen to never pass fanOut; the live page
+    // should still show what this relay accepted (stamped with this relay's clock).
+    if (!outcome.duplicate && !this.#namespaces.has(namespace))
+      this.#remember(namespace, { ...input, ts: this.now(), offset: outcome.offset });
     return outcome;
   }
 

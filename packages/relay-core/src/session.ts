@@ -43,6 +43,8 @@ export class Session {
   #state: SessionState = "handshake";
   #outbox: string[] = [];
   #outboxBytes = 0;
+  /** Bytes of replay not yet written by the socket (excused from the slow-consumer limit). */
+  #replayBytes = 0;
   #dirty = false;
   #pending: ClientFrame[] = [];
   #violations = 0;
@@ -109,12 +111,17 @@ export class Session {
     const queued = this.#outboxBytes;
     this.#outbox = [];
     this.#outboxBytes = 0;
-    if (this.#transport.bufferedAmount() + queued > this.#engine.limits.maxBufferedBytes) {
+    const pending = this.#transport.bufferedAmount() + queued;
+    // A resume's replay may exceed the limit on its own; its bytes are excused until the socket
+    // has written them, so only live data piling up behind it can cut the connection.
+    if (pending - Math.min(this.#replayBytes, pending) > this.#engine.limits.maxBufferedBytes) {
       this.close(CloseCode.SlowConsumer, "slow consumer: outbound buffer full");
       return;
     }
     this.#engine.counters.framesSent++;
     this.#transport.send(text);
+    if (this.#replayBytes > 0)
+      this.#replayBytes = Math.min(this.#replayBytes, this.#transport.bufferedAmount());
   }
 
   sendError(code: string, message: string, id?: string): void {
@@ -244,7 +251,9 @@ export class Session {
       replayed.add(message.offset);
       if (this.wants(message.channel)) {
         engine.counters.replayed++;
-        this.enqueue(serializeMessage(message));
+        const text = serializeMessage(message);
+        this.#replayBytes += text.length;
+        this.enqueue(text);
       }
     }
     for (const message of this.held)

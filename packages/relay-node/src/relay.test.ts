@@ -45,4 +45,29 @@ describe("createRelay", () => {
     expect(await attempt("/ns/ok", "mqtt")).toBe(400);
     expect(await attempt("/ns/ok", "pubsubbud.v1")).toBe(101);
   });
+
+  it("shows accepted and delivered messages in the live page's stats tail, oldest first", async () => {
+    await using relay = await startRelay({ port: 0 });
+    const post = (channel: string, data: unknown) =>
+      fetch(`${relay.url}/v1/ns/default/publish`, {
+        method: "POST",
+        body: JSON.stringify({ channel, data }),
+      });
+    await post("nobody.listens", 1);
+    const client = createClient({ url: relay.wsUrl, WebSocket });
+    await client.subscribe("seen.*", () => {}).ready;
+    await post("seen.here", 2);
+    await expect
+      .poll(async () => {
+        const stats = (await (await fetch(`${relay.url}/v1/stats`)).json()) as {
+          tail: Array<{ channel: string; data: unknown }>;
+        };
+        return stats.tail.map((m) => [m.channel, m.data]);
+      })
+      .toEqual([
+        ["nobody.listens", 1],
+        ["seen.here", 2],
+      ]);
+    client.close();
+  });
 });
