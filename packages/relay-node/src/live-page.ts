@@ -21,7 +21,7 @@ input{background:#0f172a;color:#e2e8f0;border:1px solid #334155;border-radius:4p
 <div><div class="num" id="deliveries">–</div>deliveries</div></div>
 <h2 style="margin-top:16px">Namespaces</h2>
 <table><thead><tr><th>namespace</th><th>connections</th><th>subscriptions</th></tr></thead><tbody id="namespaces"></tbody></table>
-<h2 style="margin-top:16px">Publish</h2>
+<h2 style="margin-top:16px">Publish (namespace default)</h2>
 <form id="publish"><input id="channel" value="chat.lobby" size="14" aria-label="channel"><input id="data" value='{"text":"hello"}' size="18" aria-label="data"><button>publish</button></form>
 </section>
 <section><h2>Message tail</h2>
