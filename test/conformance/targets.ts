@@ -3,7 +3,9 @@
  * a `start` that returns where clients connect. Every target must honour `window` (the count of
  * messages kept for replay) so the recovery cases can cut a client for less and more than it.
  */
+import { fileURLToPath } from "node:url";
 import { createMemoryBroker, startRelay } from "@pubsubbud/relay-node";
+import { Miniflare } from "miniflare";
 
 export interface RelayTarget {
   /** `ws://host:port` of the namespace `default`; append `/ns/<name>` for others. */
@@ -11,6 +13,8 @@ export interface RelayTarget {
   /** `http://host:port` for the HTTP surface. */
   readonly httpUrl: string;
   readonly port: number;
+  /** Whether it serves `GET /metrics` (relay-node does; a Worker's objects have no shared process). */
+  readonly metrics: boolean;
   close(): Promise<void>;
 }
 
@@ -36,7 +40,34 @@ export const targets: TargetFactory[] = [
         wsUrl: relay.wsUrl,
         httpUrl: relay.url,
         port: relay.port,
+        metrics: true,
         close: () => relay.close(1000),
+      };
+    },
+  },
+  {
+    name: "relay-worker in workerd (Miniflare)",
+    async start({ window }) {
+      const worker = new Miniflare({
+        modules: true,
+        scriptPath: fileURLToPath(
+          new URL("../../packages/relay-worker/dist/worker.js", import.meta.url),
+        ),
+        compatibilityDate: "2026-04-01",
+        durableObjects: { NAMESPACES: { className: "NamespaceObject", useSQLite: true } },
+        bindings: { RETENTION_MAX_MESSAGES: String(window) },
+        // No request.cf lookup: the tests run without internet.
+        cf: false,
+        host: "127.0.0.1",
+        port: 0,
+      });
+      const url = await worker.ready;
+      return {
+        wsUrl: `ws://127.0.0.1:${url.port}`,
+        httpUrl: `http://127.0.0.1:${url.port}`,
+        port: Number(url.port),
+        metrics: false,
+        close: () => worker.dispose(),
       };
     },
   },

@@ -41,6 +41,7 @@ export {
   type UnsubscribeFrame,
   type WelcomeFrame,
 } from "./frames.js";
+export { type HttpPublish, httpPublishSchema } from "./http.js";
 export {
   channelError,
   headersError,

@@ -7,6 +7,13 @@ export type {
   StopListening,
 } from "./broker.js";
 export { isPubsubBudError, PubsubBudError } from "@pubsubbud/protocol";
+export {
+  type HttpAnswer,
+  publishNamespace,
+  publishOverHttp,
+  socketNamespace,
+  subprotocolError,
+} from "./http.js";
 export { RelayError, RelayErrorCode } from "./errors.js";
 export { DEFAULT_RELAY_LIMITS, namespaceError, type RelayLimits } from "./limits.js";
 export { createMemoryBroker, type MemoryBrokerOptions } from "./memory-broker.js";
@@ -24,5 +31,12 @@ export {
 } from "./relay.js";
 export { serializeMessage } from "./serialize.js";
 export { SubscriptionIndex } from "./subscription-index.js";
-export type { Authenticate, AuthRequest, Identity, Logger, Transport } from "./types.js";
+export type {
+  Authenticate,
+  AuthRequest,
+  Identity,
+  Logger,
+  SessionSnapshot,
+  Transport,
+} from "./types.js";
 export { silentLogger } from "./types.js";

@@ -16,7 +16,7 @@ import { NamespaceState } from "./namespace.js";
 import { randomId } from "./random.js";
 import { serializeMessage } from "./serialize.js";
 import { Session } from "./session.js";
-import type { Authenticate, Identity, Logger, Transport } from "./types.js";
+import type { Authenticate, Identity, Logger, SessionSnapshot, Transport } from "./types.js";
 import { silentLogger } from "./types.js";
 
 /** Options of {@link createRelayCore}. */
@@ -92,6 +92,11 @@ export interface RelayCore {
   readonly broker: Broker;
   /** Registers a socket that connected to `namespace`. Throws RelayError for a bad namespace. */
   accept(init: { namespace: string; transport: Transport; remote?: string }): Connection;
+  /**
+   * Rebuilds an open session from its snapshot, around a socket that outlived the relay's
+   * memory (Durable Object hibernation). No `welcome` is sent: the client never noticed.
+   */
+  restore(init: { snapshot: SessionSnapshot; transport: Transport }): Connection;
   /** Publishes from the server side (HTTP endpoint, embedding apps). */
   publish(
     namespace: string,
@@ -142,7 +147,8 @@ export class RelayEngine implements RelayCore {
     this.now = options.now ?? Date.now;
     this.#authenticate = options.authenticate;
     this.#tailSize = options.tailSize ?? 50;
-    this.#scheduleFlush = options.scheduleFlush ?? queueMicrotask;
+    // Wrapped: some runtimes (workerd) refuse queueMicrotask called with another `this`.
+    this.#scheduleFlush = options.scheduleFlush ?? ((flush) => queueMicrotask(flush));
     const { maxFrameBytes, maxSubscriptions, maxChannelLength, maxPatternLength, maxWildcards } =
       this.limits;
     this.announcedLimits = {
@@ -155,16 +161,42 @@ export class RelayEngine implements RelayCore {
   }
 
   accept(init: { namespace: string; transport: Transport; remote?: string }): Connection {
-    const invalid = namespaceError(init.namespace);
-    if (invalid) throw new RelayError(RelayErrorCode.BadNamespace, invalid);
-    const namespace = getOrCreate(
-      this.#namespaces,
-      init.namespace,
-      () => new NamespaceState(this, init.namespace),
+    const session = new Session(
+      this,
+      randomId(16),
+      this.#namespace(init.namespace),
+      init.transport,
+      init.remote,
     );
-    const session = new Session(this, randomId(16), namespace, init.transport, init.remote);
-    this.#sessions.add(session);
     this.counters.connectionsOpened++;
+    return this.#register(session);
+  }
+
+  restore({
+    snapshot,
+    transport,
+  }: {
+    snapshot: SessionSnapshot;
+    transport: Transport;
+  }): Connection {
+    const session = new Session(
+      this,
+      snapshot.session,
+      this.#namespace(snapshot.namespace),
+      transport,
+    );
+    session.restore(snapshot);
+    return this.#register(session);
+  }
+
+  #namespace(name: string): NamespaceState {
+    const invalid = namespaceError(name);
+    if (invalid) throw new RelayError(RelayErrorCode.BadNamespace, invalid);
+    return getOrCreate(this.#namespaces, name, () => new NamespaceState(this, name));
+  }
+
+  #register(session: Session): Connection {
+    this.#sessions.add(session);
     return {
       session: session.id,
       receive: (text, byteLength) => session.receive(text, byteLength),

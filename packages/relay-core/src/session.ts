@@ -20,7 +20,7 @@ import type { LogMessage } from "./broker.js";
 import type { NamespaceState } from "./namespace.js";
 import type { RelayEngine } from "./relay.js";
 import { serializeMessage } from "./serialize.js";
-import type { Identity, Transport } from "./types.js";
+import type { Identity, SessionSnapshot, Transport } from "./types.js";
 
 type SessionState = "handshake" | "hello" | "open" | "closed";
 
@@ -90,6 +90,34 @@ export class Session {
 
   #closed(): boolean {
     return this.#state === "closed";
+  }
+
+  /** Makes this an open session again, from a snapshot taken before the relay lost its memory. */
+  restore(snapshot: SessionSnapshot): void {
+    this.client = snapshot.client;
+    this.identity = snapshot.identity;
+    for (const [id, pattern] of snapshot.subscriptions) {
+      const compiled = compilePattern(pattern);
+      this.subscriptions.set(id, compiled);
+      this.namespace.index.add(compiled, this);
+    }
+    this.holding = false;
+    this.#state = "open";
+    this.namespace.attach(this).catch((error: unknown) => {
+      this.#engine.logger.error("restore failed", { session: this.id, error: String(error) });
+      this.close(CloseCode.InternalError, "restore failed");
+    });
+  }
+
+  /** Hands the durable part of the session to the transport, if it keeps one. */
+  #persist(): void {
+    this.#transport.persist?.({
+      session: this.id,
+      namespace: this.namespace.name,
+      client: this.client as string,
+      identity: this.identity ?? {},
+      subscriptions: [...this.subscriptions].map(([id, pattern]) => [id, pattern.source]),
+    });
   }
 
   /** Queues one serialized frame; frames queued in the same tick leave as one batch. */
@@ -204,8 +232,11 @@ export class Session {
         );
       case "ping":
         return this.enqueue(PONG);
-      case "subscribe":
-        return this.enqueue(JSON.stringify(this.#subscribe(frame.id, frame.pattern)));
+      case "subscribe": {
+        const answer = this.#subscribe(frame.id, frame.pattern);
+        if (answer.type === "subscribed") this.#persist();
+        return this.enqueue(JSON.stringify(answer));
+      }
       case "unsubscribe":
         return this.#unsubscribe(frame.id);
       case "publish":
@@ -261,6 +292,7 @@ export class Session {
     this.held = [];
     this.holding = false;
     this.#state = "open";
+    this.#persist();
     const pending = this.#pending;
     this.#pending = [];
     for (const next of pending) if (this.#state === "open") this.#dispatch(next);
@@ -300,6 +332,7 @@ export class Session {
       return this.sendError(ErrorCode.UnknownSubscription, `no subscription with id ${id}`, id);
     this.subscriptions.delete(id);
     this.namespace.index.remove(pattern, this);
+    this.#persist();
     this.enqueue(JSON.stringify({ type: "unsubscribed", id }));
   }
 
@@ -332,6 +365,7 @@ export class Session {
     if (this.#state !== "open") return;
     if (!identity) return this.sendError(ErrorCode.Unauthorized, "the refreshed token was refused");
     this.identity = identity;
+    this.#persist();
     this.enqueue(
       JSON.stringify(
         identity.expiresAt === undefined

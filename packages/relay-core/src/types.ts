@@ -6,6 +6,22 @@ export interface Transport {
   close(code: number, reason: string): void;
   /** Bytes handed to `send` that the socket has not written yet. */
   bufferedAmount(): number;
+  /**
+   * Called whenever the session's durable state changes (after `hello`, subscribe, unsubscribe,
+   * refresh), so a runtime that evicts the relay's memory (a hibernating Durable Object) can
+   * store it beside the socket and `restore` the session later.
+   */
+  persist?(snapshot: SessionSnapshot): void;
+}
+
+/** What it takes to rebuild an open session after the relay's memory was lost. */
+export interface SessionSnapshot {
+  session: string;
+  namespace: string;
+  client: string;
+  identity: Identity;
+  /** `[id, pattern]` pairs, in subscription order. */
+  subscriptions: Array<[string, string]>;
 }
 
 /** What a relay knows about an authenticated connection. */

@@ -1,20 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { ErrorCode } from "@pubsubbud/protocol";
-import { type RelayCore, RelayError } from "@pubsubbud/relay-core";
-import { z } from "zod";
+import { publishNamespace, publishOverHttp, type RelayCore } from "@pubsubbud/relay-core";
 import { LIVE_PAGE } from "./live-page.js";
 import { renderMetrics } from "./metrics.js";
-
-const publishBody = z.object({
-  channel: z.string(),
-  data: z.unknown(),
-  headers: z
-    .record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]))
-    .optional(),
-  id: z.string().min(1).max(128).optional(),
-});
-
-const PUBLISH_PATH = /^\/v1\/ns\/([^/]+)\/publish$/;
 
 function send(res: ServerResponse, status: number, body: unknown, type = "application/json"): void {
   const text = typeof body === "string" ? body : JSON.stringify(body);
@@ -65,13 +52,13 @@ export function createHttpHandler({ core, livePage }: HttpOptions) {
       );
       return true;
     }
-    const publish = PUBLISH_PATH.exec(path);
-    if (publish) {
+    const publishTo = publishNamespace(path);
+    if (publishTo !== undefined) {
       if (req.method !== "POST") {
         send(res, 405, { code: "method_not_allowed", message: "use POST with a JSON body" });
         return true;
       }
-      await handlePublish(core, decodeURIComponent(publish[1] as string), req, res);
+      await handlePublish(core, publishTo, req, res);
       return true;
     }
     if (livePage && path === "/" && req.method === "GET") {
@@ -92,50 +79,10 @@ async function handlePublish(
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
-  const text = await readBody(req, core.limits.maxFrameBytes);
-  if (text === undefined) {
-    send(res, 413, {
-      code: ErrorCode.FrameTooLarge,
-      message: `body is larger than ${core.limits.maxFrameBytes} bytes`,
-    });
-    return;
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    send(res, 400, {
-      code: ErrorCode.BadFrame,
-      message: 'body must be JSON: {"channel","data","headers"?,"id"?}',
-    });
-    return;
-  }
-  const parsed = publishBody.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    send(res, 400, {
-      code: ErrorCode.BadFrame,
-      message: `${issue?.path.join(".") || "body"}: ${issue?.message}`,
-    });
-    return;
-  }
-  try {
-    const result = await core.publish(
-      namespace,
-      parsed.data as Parameters<RelayCore["publish"]>[1],
-    );
-    send(res, 200, result);
-  } catch (error) {
-    if (error instanceof RelayError && error.code !== "publish_failed") {
-      send(res, error.code === "bad_namespace" ? 404 : 400, {
-        code: error.code,
-        message: error.message,
-      });
-    } else {
-      send(res, 503, {
-        code: ErrorCode.PublishFailed,
-        message: "the broker did not take the message; retry with the same id",
-      });
-    }
-  }
+  const answer = await publishOverHttp(
+    core,
+    namespace,
+    await readBody(req, core.limits.maxFrameBytes),
+  );
+  send(res, answer.status, answer.body);
 }

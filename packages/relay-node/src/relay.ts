@@ -12,6 +12,8 @@ import {
   type RelayCore,
   type RelayLimits,
   silentLogger,
+  socketNamespace,
+  subprotocolError,
 } from "@pubsubbud/relay-core";
 import { WebSocket, WebSocketServer } from "ws";
 import { createHttpHandler } from "./http.js";
@@ -58,12 +60,6 @@ export interface RunningRelay extends AsyncDisposable {
   close(timeoutMs?: number): Promise<void>;
 }
 
-function namespaceOf(path: string): string | undefined {
-  if (path === "/" || path === "") return "default";
-  const match = /^\/ns\/([^/]+)\/?$/.exec(path);
-  return match ? decodeURIComponent(match[1] as string) : undefined;
-}
-
 function refuseUpgrade(socket: Duplex, status: number, message: string): void {
   const body = JSON.stringify({ code: ErrorCode.BadFrame, message });
   socket.end(
@@ -104,14 +100,13 @@ export function createRelay(options: RelayOptions = {}): Relay {
 
   const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const path = (req.url ?? "/").split("?")[0] as string;
-    const namespace = namespaceOf(path);
+    const namespace = socketNamespace(path);
     if (namespace === undefined)
       return refuseUpgrade(socket, 404, "connect to / or /ns/<namespace>");
     const invalid = namespaceError(namespace);
     if (invalid) return refuseUpgrade(socket, 400, invalid);
-    const offered = req.headers["sec-websocket-protocol"];
-    if (offered && !offered.split(",").some((p) => p.trim() === SUBPROTOCOL))
-      return refuseUpgrade(socket, 400, `subprotocol ${SUBPROTOCOL} required`);
+    const refused = subprotocolError(req.headers["sec-websocket-protocol"]);
+    if (refused) return refuseUpgrade(socket, 400, refused);
     wss.handleUpgrade(req, socket, head, (ws) => {
       const connection = core.accept({
         namespace,

@@ -1,0 +1,92 @@
+/**
+ * The HTTP surface both relays share, as plain functions over strings: routing by path, the
+ * subprotocol check and `POST /v1/ns/<ns>/publish`. Each runtime adapter only moves bytes.
+ */
+import { ErrorCode, httpPublishSchema, SUBPROTOCOL } from "@pubsubbud/protocol";
+import { RelayError } from "./errors.js";
+import type { RelayCore } from "./relay.js";
+
+/** An HTTP answer: status and JSON body. */
+export interface HttpAnswer {
+  status: number;
+  body: unknown;
+}
+
+const PUBLISH_PATH = /^\/v1\/ns\/([^/]+)\/publish$/;
+const SOCKET_PATH = /^\/ns\/([^/]+)\/?$/;
+
+/** The namespace a WebSocket path names: `/` is `default`, `/ns/<ns>` is `<ns>`; else undefined. */
+export function socketNamespace(path: string): string | undefined {
+  if (path === "/" || path === "") return "default";
+  const match = SOCKET_PATH.exec(path);
+  return match ? decodeURIComponent(match[1] as string) : undefined;
+}
+
+/** The namespace of a `/v1/ns/<ns>/publish` path, or undefined for any other path. */
+export function publishNamespace(path: string): string | undefined {
+  const match = PUBLISH_PATH.exec(path);
+  return match ? decodeURIComponent(match[1] as string) : undefined;
+}
+
+/** Why an upgrade's offered subprotocols are refused, or undefined (none offered is accepted). */
+export function subprotocolError(offered: string | null | undefined): string | undefined {
+  if (!offered) return undefined;
+  return offered.split(",").some((p) => p.trim() === SUBPROTOCOL)
+    ? undefined
+    : `subprotocol ${SUBPROTOCOL} required`;
+}
+
+/**
+ * Handles the body of `POST /v1/ns/<namespace>/publish` (`undefined` when it was too large):
+ * 200 with `{id, offset, duplicate}`, 400/404/413 with `{code, message}` for bad input, 503 when
+ * the broker did not take it.
+ */
+export async function publishOverHttp(
+  core: RelayCore,
+  namespace: string,
+  text: string | undefined,
+): Promise<HttpAnswer> {
+  const limit = core.limits.maxFrameBytes;
+  if (text === undefined || text.length > limit)
+    return {
+      status: 413,
+      body: { code: ErrorCode.FrameTooLarge, message: `body is larger than ${limit} bytes` },
+    };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return {
+      status: 400,
+      body: {
+        code: ErrorCode.BadFrame,
+        message: 'body must be JSON: {"channel","data","headers"?,"id"?}',
+      },
+    };
+  }
+  const parsed = httpPublishSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.join(".") || "body";
+    return {
+      status: 400,
+      body: { code: ErrorCode.BadFrame, message: `${where}: ${issue?.message}` },
+    };
+  }
+  try {
+    return { status: 200, body: await core.publish(namespace, parsed.data) };
+  } catch (error) {
+    if (error instanceof RelayError && error.code !== "publish_failed")
+      return {
+        status: error.code === "bad_namespace" ? 404 : 400,
+        body: { code: error.code, message: error.message },
+      };
+    return {
+      status: 503,
+      body: {
+        code: ErrorCode.PublishFailed,
+        message: "the broker did not take the message; retry with the same id",
+      },
+    };
+  }
+}

@@ -1,0 +1,119 @@
+import { DurableObject } from "cloudflare:workers";
+import { CloseCode, PING, PONG, SUBPROTOCOL } from "@pubsubbud/protocol";
+import {
+  type Connection,
+  createRelayCore,
+  type Logger,
+  publishOverHttp,
+  type RelayCore,
+  type SessionSnapshot,
+  type Transport,
+} from "@pubsubbud/relay-core";
+import { configFromEnv, type Env } from "./config.js";
+import { createSqliteBroker } from "./sqlite-broker.js";
+
+/** Errors and warnings go to the Workers console (`wrangler tail`, the dashboard's logs). */
+const workerLogger: Logger = {
+  debug() {},
+  info() {},
+  warn: (message, fields) => console.warn(JSON.stringify({ level: "warn", message, ...fields })),
+  error: (message, fields) => console.error(JSON.stringify({ level: "error", message, ...fields })),
+};
+
+/** The header the Worker uses to tell the object which namespace it is. */
+export const NAMESPACE_HEADER = "x-pubsubbud-namespace";
+
+/**
+ * One namespace: relay-core over the WebSocket Hibernation API, with the namespace log in the
+ * object's SQLite storage. Each socket's session (client id, identity, subscriptions) lives in
+ * its attachment, so it survives hibernation; the subscription index is rebuilt from the
+ * attachments on the first event after a wake. No timers: an idle object may sleep.
+ */
+export class NamespaceObject extends DurableObject<Env> {
+  #core: RelayCore | undefined;
+  readonly #connections = new Map<WebSocket, Connection>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    // The runtime answers pings itself, without waking a hibernating object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+  }
+
+  /** The relay of this object, built on first use after a start or a wake. */
+  #relay(): RelayCore {
+    if (this.#core) return this.#core;
+    const { retention, limits } = configFromEnv(this.env);
+    const core = createRelayCore({
+      broker: createSqliteBroker(this.ctx.storage.sql, retention),
+      limits,
+      logger: workerLogger,
+    });
+    this.#core = core;
+    for (const ws of this.ctx.getWebSockets()) {
+      const snapshot = ws.deserializeAttachment() as SessionSnapshot | null;
+      if (snapshot?.session)
+        this.#connections.set(ws, core.restore({ snapshot, transport: this.#transport(ws) }));
+      // Evicted mid-handshake: nothing to restore; the client reconnects and resumes.
+      else ws.close(CloseCode.InternalError, "session lost during the handshake");
+    }
+    return core;
+  }
+
+  #transport(ws: WebSocket): Transport {
+    return {
+      send: (text) => ws.send(text),
+      close: (code, reason) => ws.close(code, reason),
+      // workerd does not expose the socket's buffer; the platform bounds it.
+      bufferedAmount: () => 0,
+      persist: (snapshot) => ws.serializeAttachment(snapshot),
+    };
+  }
+
+  override async fetch(request: Request): Promise<Response> {
+    const namespace = request.headers.get(NAMESPACE_HEADER) ?? "default";
+    const core = this.#relay();
+    if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") {
+      const pair = new WebSocketPair();
+      const [client, server] = [pair[0], pair[1]];
+      this.ctx.acceptWebSocket(server);
+      this.#connections.set(server, core.accept({ namespace, transport: this.#transport(server) }));
+      const offered = request.headers.get("Sec-WebSocket-Protocol");
+      return new Response(null, {
+        status: 101,
+        webSocket: client,
+        headers: offered ? { "Sec-WebSocket-Protocol": SUBPROTOCOL } : {},
+      });
+    }
+    const answer = await publishOverHttp(core, namespace, await request.text());
+    return Response.json(answer.body, { status: answer.status });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    this.#relay();
+    const connection = this.#connections.get(ws);
+    if (!connection) {
+      ws.close(CloseCode.InternalError, "unknown socket");
+      return;
+    }
+    connection.receive(typeof message === "string" ? message : '{"type":"binary"}');
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    this.#forget(ws);
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+    } catch {
+      // Already closed by the runtime's automatic reply.
+    }
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.#forget(ws);
+  }
+
+  #forget(ws: WebSocket): void {
+    this.#relay();
+    this.#connections.get(ws)?.closed();
+    this.#connections.delete(ws);
+  }
+}

@@ -1,0 +1,154 @@
+import type { Position } from "@pubsubbud/protocol";
+import {
+  type Broker,
+  DEFAULT_RETENTION,
+  type LogMessage,
+  type LogRetention,
+  type PublishInput,
+  type PublishOutcome,
+  randomId,
+  type StopListening,
+} from "@pubsubbud/relay-core";
+
+/**
+ * The namespace log of one Durable Object, in its SQLite storage. A Durable Object is one
+ * namespace, so every method ignores its `namespace` argument. Offsets are the log's sequence
+ * numbers; the epoch is made once and kept, so the log survives hibernation and eviction.
+ * Delivery is in-process: the object is the only writer of its namespace.
+ */
+export function createSqliteBroker(
+  sql: SqlStorage,
+  retention: Partial<LogRetention> = {},
+  now = Date.now,
+): Broker {
+  const { maxMessages, maxAgeMs, dedupeWindowMs, dedupeMaxIds } = {
+    ...DEFAULT_RETENTION,
+    ...retention,
+  };
+  sql.exec(`CREATE TABLE IF NOT EXISTS pubsubbud_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+  sql.exec(
+    `CREATE TABLE IF NOT EXISTS pubsubbud_log (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, channel TEXT NOT NULL,
+       data TEXT NOT NULL, headers TEXT, ts INTEGER NOT NULL)`,
+  );
+  sql.exec(
+    `CREATE TABLE IF NOT EXISTS pubsubbud_seen (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, ts INTEGER NOT NULL)`,
+  );
+  sql.exec(`CREATE INDEX IF NOT EXISTS pubsubbud_seen_ts ON pubsubbud_seen (ts)`);
+
+  const meta = (key: string): string | undefined =>
+    sql.exec<{ value: string }>(`SELECT value FROM pubsubbud_meta WHERE key = ?`, key).toArray()[0]
+      ?.value;
+  const setMeta = (key: string, value: string) =>
+    sql.exec(
+      `INSERT INTO pubsubbud_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`,
+      key,
+      value,
+    );
+
+  let epoch = meta("epoch");
+  if (epoch === undefined) {
+    epoch = randomId(12);
+    setMeta("epoch", epoch);
+  }
+  let lastSeq = Number(meta("last_seq") ?? 0);
+  // Everything at or below this sequence number was trimmed: resume from before it is a gap.
+  let trimmedThrough = Number(meta("trimmed_through") ?? 0);
+  const listeners = new Set<(message: LogMessage) => void>();
+
+  const trim = (at: number) => {
+    const cutoff = Math.max(lastSeq - maxMessages, 0);
+    const aged = sql
+      .exec<{ seq: number }>(
+        `SELECT MAX(seq) AS seq FROM pubsubbud_log WHERE ts < ?`,
+        at - maxAgeMs,
+      )
+      .toArray()[0]?.seq;
+    const through = Math.max(cutoff, aged ?? 0);
+    if (through > trimmedThrough) {
+      sql.exec(`DELETE FROM pubsubbud_log WHERE seq <= ?`, through);
+      trimmedThrough = through;
+      setMeta("trimmed_through", String(through));
+    }
+    sql.exec(`DELETE FROM pubsubbud_seen WHERE ts < ?`, at - dedupeWindowMs);
+    sql.exec(
+      `DELETE FROM pubsubbud_seen WHERE seq <= (SELECT seq FROM pubsubbud_seen ORDER BY seq DESC LIMIT 1 OFFSET ?)`,
+      dedupeMaxIds,
+    );
+  };
+
+  const toMessage = (row: Record<string, SqlStorageValue>): LogMessage => {
+    const message: LogMessage = {
+      channel: row.channel as string,
+      id: row.id as string,
+      data: JSON.parse(row.data as string),
+      ts: row.ts as number,
+      offset: String(row.seq),
+    };
+    if (row.headers !== null) message.headers = JSON.parse(row.headers as string);
+    return message;
+  };
+
+  return {
+    name: "durable-object",
+    capabilities: { sharedHistory: true },
+    async publish(_namespace: string, input: PublishInput): Promise<PublishOutcome> {
+      const at = now();
+      trim(at);
+      const seen = sql
+        .exec<{ seq: number }>(`SELECT seq FROM pubsubbud_seen WHERE id = ?`, input.id)
+        .toArray()[0];
+      if (seen) return { offset: String(seen.seq), duplicate: true };
+      const seq = ++lastSeq;
+      const data = JSON.stringify(input.data) ?? "null";
+      const headers = input.headers === undefined ? null : JSON.stringify(input.headers);
+      sql.exec(
+        `INSERT INTO pubsubbud_log (seq, id, channel, data, headers, ts) VALUES (?, ?, ?, ?, ?, ?)`,
+        seq,
+        input.id,
+        input.channel,
+        data,
+        headers,
+        at,
+      );
+      sql.exec(`INSERT INTO pubsubbud_seen (id, seq, ts) VALUES (?, ?, ?)`, input.id, seq, at);
+      setMeta("last_seq", String(seq));
+      const message: LogMessage = {
+        channel: input.channel,
+        id: input.id,
+        data: input.data,
+        ts: at,
+        offset: String(seq),
+      };
+      if (input.headers !== undefined) message.headers = input.headers;
+      for (const listener of listeners) listener(message);
+      return { offset: String(seq), duplicate: false };
+    },
+    async listen(_namespace, listener): Promise<StopListening> {
+      listeners.add(listener);
+      return async () => {
+        listeners.delete(listener);
+      };
+    },
+    async head(): Promise<Position> {
+      return { epoch: epoch as string, offset: lastSeq === 0 ? "" : String(lastSeq) };
+    },
+    async since(_namespace: string, position: Position): Promise<LogMessage[] | undefined> {
+      trim(now());
+      if (position.epoch !== epoch) return undefined;
+      const after = position.offset === "" ? 0 : Number(position.offset);
+      if (!Number.isSafeInteger(after) || after < trimmedThrough || after > lastSeq)
+        return undefined;
+      return sql
+        .exec(
+          `SELECT seq, id, channel, data, headers, ts FROM pubsubbud_log WHERE seq > ? ORDER BY seq`,
+          after,
+        )
+        .toArray()
+        .map(toMessage);
+    },
+    healthy: () => true,
+    async close() {
+      listeners.clear();
+    },
+  };
+}
