@@ -1,0 +1,183 @@
+import { abortAllDurableObjects, env, runInDurableObject, SELF } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { Env } from "./config.js";
+import { NAMESPACE_HEADER, NamespaceObject } from "./namespace-object.js";
+
+type Frame = { type: string; [key: string]: unknown };
+
+/** Opens a protocol connection to a namespace through the Worker, collecting every frame. */
+async function connect(namespace: string) {
+  const response = await SELF.fetch(`http://relay/ns/${namespace}`, {
+    headers: { Upgrade: "websocket", "Sec-WebSocket-Protocol": "pubsubbud.v1" },
+  });
+  const ws = response.webSocket;
+  if (!ws) throw new Error(`no WebSocket: ${response.status}`);
+  ws.accept();
+  const frames: Frame[] = [];
+  let closed: { code: number } | undefined;
+  ws.addEventListener("message", (event) => {
+    const parsed = JSON.parse(event.data as string) as Frame | Frame[];
+    frames.push(...(Array.isArray(parsed) ? parsed : [parsed]));
+  });
+  ws.addEventListener("close", (event) => {
+    closed = { code: event.code };
+  });
+  const next = async (match: (frame: Frame) => boolean, from = 0): Promise<Frame> => {
+    for (let i = 0; i < 2000; i++) {
+      const found = frames.slice(from).find(match);
+      if (found) return found;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    throw new Error(`no matching frame; got ${JSON.stringify(frames)}`);
+  };
+  return {
+    ws,
+    frames,
+    next,
+    closed: () => closed,
+    send: (frame: unknown) => ws.send(JSON.stringify(frame)),
+  };
+}
+
+const publishOverHttp = (namespace: string, channel: string, data: unknown) =>
+  SELF.fetch(`http://relay/v1/ns/${namespace}/publish`, {
+    method: "POST",
+    body: JSON.stringify({ channel, data }),
+  }).then((r) => r.json() as Promise<{ offset: string }>);
+
+const stubOf = (namespace: string) => {
+  const bindings = env as unknown as Env;
+  return bindings.NAMESPACES.get(
+    bindings.NAMESPACES.idFromName(namespace),
+  ) as DurableObjectStub<NamespaceObject>;
+};
+
+describe("NamespaceObject in workerd", () => {
+  it("rebuilds sessions, subscriptions, offsets and the epoch in a fresh instance, as after hibernation", async () => {
+    const peer = await connect("wake");
+    peer.send({
+      type: "hello",
+      client: "wake-client-1",
+      subscriptions: [{ id: "s", pattern: "room.*" }],
+    });
+    const welcome = await peer.next((f) => f.type === "welcome");
+    await peer.next((f) => f.type === "subscribed");
+    expect(await publishOverHttp("wake", "room.a", "before")).toMatchObject({ offset: "1" });
+    await peer.next((f) => f.type === "message" && f.data === "before");
+
+    // workerd wakes a hibernated object by constructing a new instance on the same state: the
+    // sockets and storage are there, the memory is not. Build one and drive it directly.
+    await runInDurableObject(stubOf("wake"), async (_old, state) => {
+      const woken = new NamespaceObject(state, env as unknown as Env);
+      const [socket] = state.getWebSockets();
+      const published = await woken.fetch(
+        new Request("http://relay/v1/ns/wake/publish", {
+          method: "POST",
+          headers: { [NAMESPACE_HEADER]: "wake" },
+          body: JSON.stringify({ channel: "room.b", data: "after" }),
+        }),
+      );
+      expect(await published.json()).toMatchObject({ offset: "2" });
+      await woken.webSocketMessage(
+        socket as WebSocket,
+        JSON.stringify({
+          type: "publish",
+          id: "m-woken",
+          channel: "room.c",
+          data: "from the socket",
+        }),
+      );
+    });
+    await peer.next((f) => f.type === "ack" && f.id === "m-woken");
+    expect(peer.frames.filter((f) => f.type === "message").map((f) => [f.data, f.offset])).toEqual([
+      ["before", "1"],
+      ["after", "2"],
+      ["from the socket", "3"],
+    ]);
+
+    // Evicted for good (memory and sockets gone): a resume finds the same epoch and the log intact.
+    await abortAllDurableObjects();
+    const resumer = await connect("wake");
+    resumer.send({
+      type: "hello",
+      client: "wake-client-2",
+      resume: { epoch: welcome.epoch, offset: "1" },
+      subscriptions: [{ id: "s", pattern: "room.*" }],
+    });
+    expect(await resumer.next((f) => f.type === "welcome")).toMatchObject({
+      epoch: welcome.epoch,
+      offset: "3",
+      recovered: true,
+    });
+    await resumer.next((f) => f.data === "from the socket");
+    expect(resumer.frames.filter((f) => f.type === "message").map((f) => f.data)).toEqual([
+      "after",
+      "from the socket",
+    ]);
+  });
+
+  it("answers pings with the runtime's auto-response and keeps each session in its socket's attachment", async () => {
+    const peer = await connect("attach");
+    peer.send({
+      type: "hello",
+      client: "attach-client",
+      subscriptions: [{ id: "a", pattern: "x.*" }],
+    });
+    await peer.next((f) => f.type === "subscribed");
+    peer.send({ type: "ping" });
+    await peer.next((f) => f.type === "pong");
+    await runInDurableObject(stubOf("attach"), (_instance, state) => {
+      const pair = state.getWebSocketAutoResponse();
+      expect(pair?.request).toBe('{"type":"ping"}');
+      expect(pair?.response).toBe('{"type":"pong"}');
+      const [socket] = state.getWebSockets();
+      expect(socket?.deserializeAttachment()).toMatchObject({
+        namespace: "attach",
+        client: "attach-client",
+        subscriptions: [["a", "x.*"]],
+      });
+      expect(state.getWebSocketAutoResponseTimestamp(socket as WebSocket)).toBeInstanceOf(Date);
+    });
+  });
+
+  it("fits the largest allowed subscriptions in the 16 KiB attachment and refuses one more", async () => {
+    const peer = await connect("limits");
+    peer.send({ type: "hello", client: "limits-client" });
+    await peer.next((f) => f.type === "welcome");
+    for (let i = 0; i < 33; i++) {
+      const id = `${String(i).padStart(3, "0")}${"i".repeat(125)}`;
+      peer.send({
+        type: "subscribe",
+        id,
+        pattern: `${String(i).padStart(3, "0")}${"p".repeat(251)}*`,
+      });
+    }
+    const refused = await peer.next((f) => f.type === "error");
+    expect(refused).toMatchObject({ code: "too_many_subscriptions" });
+    expect(peer.frames.filter((f) => f.type === "subscribed")).toHaveLength(32);
+    expect(peer.closed()).toBeUndefined();
+  });
+
+  it("trims the log to the configured window and reports the gap beyond it", async () => {
+    for (let i = 0; i < 60; i++) await publishOverHttp("window", "w.x", i);
+    const peer = await connect("window");
+    const first = await connect("window");
+    first.send({ type: "hello", client: "window-probe" });
+    const { epoch } = await first.next((f) => f.type === "welcome");
+    peer.send({ type: "hello", client: "window-client", resume: { epoch, offset: "5" } });
+    expect(await peer.next((f) => f.type === "welcome")).toMatchObject({
+      recovered: false,
+      offset: "60",
+    });
+    const inside = await connect("window");
+    inside.send({
+      type: "hello",
+      client: "window-inside",
+      resume: { epoch, offset: "15" },
+      subscriptions: [{ id: "s", pattern: "w.*" }],
+    });
+    expect(await inside.next((f) => f.type === "welcome")).toMatchObject({ recovered: true });
+    await inside.next((f) => f.data === 59);
+    expect(inside.frames.filter((f) => f.type === "message")).toHaveLength(45);
+  });
+});

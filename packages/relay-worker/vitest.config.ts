@@ -1,0 +1,19 @@
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+// Tests that run inside workerd, against the real Durable Object runtime (storage, hibernation
+// API, attachments), with the Worker of wrangler.jsonc as `SELF`.
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      main: "./src/index.ts",
+      wrangler: { configPath: "./wrangler.jsonc" },
+      miniflare: { bindings: { RETENTION_MAX_MESSAGES: "50" } },
+    }),
+  ],
+  test: {
+    name: "workerd",
+    include: ["src/**/*.test.ts"],
+    testTimeout: 30_000,
+  },
+});
