@@ -14,6 +14,7 @@ export default defineConfig({
   test: {
     name: "workerd",
     include: ["src/**/*.test.ts"],
+    globalSetup: ["./test-setup/relay.ts"],
     testTimeout: 30_000,
   },
 });

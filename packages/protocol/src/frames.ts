@@ -131,7 +131,3 @@ export type RelayFrame =
   | PongFrame
   | MessageFrame
   | ErrorFrame;
-
-/** The exact bytes of a ping and its pong, so a relay can answer without parsing. */
-export const PING = '{"type":"ping"}';
-export const PONG = '{"type":"pong"}';

@@ -26,9 +26,7 @@ export {
   type HelloFrame,
   headersSchema,
   type MessageFrame,
-  PING,
   type PingFrame,
-  PONG,
   type PongFrame,
   type Position,
   type PublishFrame,
@@ -51,4 +49,4 @@ export {
 } from "./grammar.js";
 export { DEFAULT_LIMITS, INBOX_PREFIX, type ProtocolLimits } from "./limits.js";
 export { type CompiledPattern, compilePattern, matchPattern } from "./matcher.js";
-export { decodeRelayFrames, joinBatch, jsonDepthExceeds } from "./wire.js";
+export { decodeRelayFrames, joinBatch, jsonDepthExceeds, PING, PONG } from "./wire.js";

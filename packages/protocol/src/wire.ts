@@ -4,6 +4,10 @@
  */
 import type { RelayFrame } from "./frames.js";
 
+/** The exact bytes of a ping and its pong, so a relay can answer without parsing. */
+export const PING = '{"type":"ping"}';
+export const PONG = '{"type":"pong"}';
+
 /** Joins already-serialized frames into one batch frame without re-serializing them. */
 export function joinBatch(serialized: readonly string[]): string {
   return serialized.length === 1 ? (serialized[0] as string) : `[${serialized.join(",")}]`;

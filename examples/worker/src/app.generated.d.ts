@@ -1,0 +1,3 @@
+/** The bundled page script, written by build.mjs. */
+declare const script: string;
+export default script;
