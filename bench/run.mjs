@@ -2,18 +2,19 @@
 // Each system runs in its own server process (CPU and RSS are measured there); this process is
 // the load generator. Writes bench/results/latest.md and .json.
 // Knobs: BENCH_SCALE=0.2 (quick run), BENCH_ONLY="raw ws,PubsubBud (wire)" (systems),
-// BENCH_WORKLOADS=0,1 (workload indexes; 3 = connect storm), BENCH_PROFILE=1 (CPU profiles of
+// BENCH_WORKLOADS=0,1 (workload indexes; 3 = connect storm, 4 = the workerd comparison), BENCH_PROFILE=1 (CPU profiles of
 // the measured phase into bench/results/profiles/), BENCH_NODE_FLAGS="--max-semi-space-size=64".
 import { fork } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
+import { connectMany, counter, now, percentile } from "./lib.mjs";
 import { targets } from "./targets.mjs";
+import { runWorkerdBench } from "./workerd.mjs";
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const only = process.env.BENCH_ONLY?.split(",");
 const PAD = "x".repeat(64);
-const now = () => performance.now();
 
 function startServer(file) {
   const child = fork(fileURLToPath(new URL(`./servers/${file}`, import.meta.url)), {
@@ -35,47 +36,6 @@ function startServer(file) {
     stop: () => child.kill("SIGKILL"),
   };
 }
-
-/** Counts deliveries and resolves `until(n)` once n have arrived. */
-function counter(capacity) {
-  const latencies = new Float64Array(capacity);
-  let count = 0;
-  let target = Number.POSITIVE_INFINITY;
-  let resolve = () => {};
-  return {
-    latencies,
-    get count() {
-      return count;
-    },
-    record(data) {
-      if (count < capacity) latencies[count] = now() - data.t;
-      if (++count >= target) resolve();
-    },
-    until(n) {
-      if (count >= n) return Promise.resolve();
-      target = n;
-      return new Promise((r) => {
-        resolve = r;
-      });
-    },
-  };
-}
-
-async function connectMany(target, port, n, batch = 100) {
-  const conns = [];
-  for (let i = 0; i < n; i += batch)
-    conns.push(
-      ...(await Promise.all(
-        Array.from({ length: Math.min(batch, n - i) }, () => target.connect(port)),
-      )),
-    );
-  return conns;
-}
-
-const percentile = (values, p) => {
-  const sorted = Float64Array.from(values).sort();
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-};
 
 const workloads = [
   {
@@ -246,6 +206,12 @@ for (const [name, r] of Object.entries(results.storm))
   lines.push(
     `| ${name} | ${r.seconds.toFixed(2)} | ${fmt(r.cpuPerConnection)} | ${rawStorm ? (r.cpuPerConnection / rawStorm.cpuPerConnection).toFixed(2) : "–"} | ${(r.rssPerConnection / 1024).toFixed(1)} | ${rawStorm ? (r.rssPerConnection / rawStorm.rssPerConnection).toFixed(2) : "–"} | ${(r.heapPerConnection / 1024).toFixed(1)} | ${rawStorm ? (r.heapPerConnection / rawStorm.heapPerConnection).toFixed(2) : "–"} |`,
   );
+
+if (!onlyWorkloads || onlyWorkloads.includes(4)) {
+  const workerd = await runWorkerdBench();
+  results.workerd = workerd.rows;
+  lines.push("", ...workerd.lines);
+}
 
 const report = lines.join("\n");
 console.log(report);

@@ -116,6 +116,47 @@ describe("NamespaceObject in workerd", () => {
     ]);
   });
 
+  it("asks a subclass's authenticate hook and refuses a bad token with unauthorized and 4401", async () => {
+    await runInDurableObject(stubOf("auth"), async (_old, state) => {
+      class Guarded extends NamespaceObject {
+        override authenticate({ token }: { token: string | undefined }) {
+          return token === "let-me-in" && { user: "u1" };
+        }
+      }
+      const relay = new Guarded(state, env as unknown as Env);
+      const open = async (token: string) => {
+        const before = new Set(state.getWebSockets());
+        const response = await relay.fetch(
+          new Request("http://relay/ns/auth", {
+            headers: { Upgrade: "websocket", [NAMESPACE_HEADER]: "auth" },
+          }),
+        );
+        const ws = response.webSocket as WebSocket;
+        ws.accept();
+        const frames: Frame[] = [];
+        const closed = new Promise<number>((resolve) =>
+          ws.addEventListener("close", (e) => resolve(e.code)),
+        );
+        ws.addEventListener("message", (e) =>
+          frames.push(...[JSON.parse(e.data as string)].flat()),
+        );
+        const server = state.getWebSockets().find((socket) => !before.has(socket));
+        await relay.webSocketMessage(
+          server as WebSocket,
+          JSON.stringify({ type: "hello", client: `auth-${token}`, token }),
+        );
+        return { frames, closed };
+      };
+      const refused = await open("wrong");
+      expect(await refused.closed).toBe(4401);
+      expect(refused.frames[0]).toMatchObject({ type: "error", code: "unauthorized" });
+      const admitted = await open("let-me-in");
+      for (let i = 0; i < 200 && admitted.frames.length === 0; i++)
+        await new Promise((r) => setTimeout(r, 5));
+      expect(admitted.frames[0]).toMatchObject({ type: "welcome" });
+    });
+  });
+
   it("answers pings with the runtime's auto-response and keeps each session in its socket's attachment", async () => {
     const peer = await connect("attach");
     peer.send({

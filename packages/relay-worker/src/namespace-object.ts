@@ -1,8 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
 import { CloseCode, PING, PONG, SUBPROTOCOL } from "@pubsubbud/protocol";
 import {
+  type AuthRequest,
   type Connection,
   createRelayCore,
+  type Identity,
   type Logger,
   publishOverHttp,
   type RelayCore,
@@ -33,6 +35,19 @@ export class NamespaceObject extends DurableObject<Env> {
   #core: RelayCore | undefined;
   readonly #connections = new Map<WebSocket, Connection>();
 
+  /**
+   * Decides who may connect: relay-core's hook, called on `hello` and `refresh`. Override it in
+   * a subclass (and export that class as the Durable Object). Return an identity, or `false`.
+   * @default everyone is accepted
+   * @example
+   * export class Relay extends NamespaceObject {
+   *   override authenticate({ token }: AuthRequest) { return token === this.env.TOKEN && {}; }
+   * }
+   */
+  authenticate(_request: AuthRequest): Identity | false | Promise<Identity | false> {
+    return {};
+  }
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     // The runtime answers pings itself, without waking a hibernating object.
@@ -47,6 +62,10 @@ export class NamespaceObject extends DurableObject<Env> {
       broker: createSqliteBroker(this.ctx.storage.sql, retention),
       limits,
       logger: workerLogger,
+      authenticate: (request) => this.authenticate(request),
+      // A 0 ms timer, not a microtask: messages that reach the object together leave as one
+      // batch per socket. It fires at once, so it never keeps an idle object awake.
+      scheduleFlush: (flush) => setTimeout(flush, 0),
     });
     this.#core = core;
     for (const ws of this.ctx.getWebSockets()) {

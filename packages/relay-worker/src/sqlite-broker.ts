@@ -50,25 +50,39 @@ export function createSqliteBroker(
     epoch = randomId(12);
     setMeta("epoch", epoch);
   }
-  let lastSeq = Number(meta("last_seq") ?? 0);
   // Everything at or below this sequence number was trimmed: resume from before it is a gap.
   let trimmedThrough = Number(meta("trimmed_through") ?? 0);
+  // The newest sequence number: the log's last row, or the trim point if the log is empty.
+  let lastSeq = Math.max(
+    sql.exec<{ seq: number | null }>(`SELECT MAX(seq) AS seq FROM pubsubbud_log`).toArray()[0]
+      ?.seq ?? 0,
+    trimmedThrough,
+  );
   const listeners = new Set<(message: LogMessage) => void>();
+  let lastSweep = 0;
 
+  const trimThrough = (through: number) => {
+    if (through <= trimmedThrough) return;
+    sql.exec(`DELETE FROM pubsubbud_log WHERE seq <= ?`, through);
+    trimmedThrough = through;
+    setMeta("trimmed_through", String(through));
+  };
+
+  // Retention is enforced lazily to keep a publish at two INSERTs: by count once the log holds
+  // 10% more than the window, by age and for dedupe ids at most once a second. The window is a
+  // floor — resume never gets less than it promises.
   const trim = (at: number) => {
-    const cutoff = Math.max(lastSeq - maxMessages, 0);
+    if (lastSeq - trimmedThrough > maxMessages + Math.ceil(maxMessages / 10))
+      trimThrough(lastSeq - maxMessages);
+    if (at - lastSweep < 1000) return;
+    lastSweep = at;
     const aged = sql
-      .exec<{ seq: number }>(
+      .exec<{ seq: number | null }>(
         `SELECT MAX(seq) AS seq FROM pubsubbud_log WHERE ts < ?`,
         at - maxAgeMs,
       )
       .toArray()[0]?.seq;
-    const through = Math.max(cutoff, aged ?? 0);
-    if (through > trimmedThrough) {
-      sql.exec(`DELETE FROM pubsubbud_log WHERE seq <= ?`, through);
-      trimmedThrough = through;
-      setMeta("trimmed_through", String(through));
-    }
+    trimThrough(Math.max(lastSeq - maxMessages, aged ?? 0));
     sql.exec(`DELETE FROM pubsubbud_seen WHERE ts < ?`, at - dedupeWindowMs);
     sql.exec(
       `DELETE FROM pubsubbud_seen WHERE seq <= (SELECT seq FROM pubsubbud_seen ORDER BY seq DESC LIMIT 1 OFFSET ?)`,
@@ -111,7 +125,6 @@ export function createSqliteBroker(
         at,
       );
       sql.exec(`INSERT INTO pubsubbud_seen (id, seq, ts) VALUES (?, ?, ?)`, input.id, seq, at);
-      setMeta("last_seq", String(seq));
       const message: LogMessage = {
         channel: input.channel,
         id: input.id,
