@@ -253,12 +253,16 @@ describe.each(targets)("conformance: $name", (factory) => {
     });
     peer.send({ type: "publish", id: "m1", channel: "pipe.x", data: 1 });
     peer.send({ type: "ping" });
+    await peer.next((f) => f.type === "ack", "ack");
+    await peer.next((f) => f.type === "message", "message");
     await peer.next((f) => f.type === "pong", "pong");
-    const types = peer.frames.map((f) => f.type);
+    // pong is a liveness answer outside the session's order: a Durable Object's runtime sends it
+    // without waking the object, so it may come before welcome (docs/protocol.md, ping).
+    const types = peer.frames.map((f) => f.type).filter((type) => type !== "pong");
     expect(types.slice(0, 2)).toEqual(["welcome", "subscribed"]);
-    expect(types).toContain("ack");
-    expect(types).toContain("message");
-    expect(peer.frames[0]).toMatchObject({
+    expect(types.indexOf("message")).toBeGreaterThan(1);
+    expect(types.indexOf("ack")).toBeGreaterThan(1);
+    expect(peer.frames.find((f) => f.type === "welcome")).toMatchObject({
       type: "welcome",
       offset: "",
       heartbeat: expect.any(Number),
