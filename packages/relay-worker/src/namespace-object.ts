@@ -94,7 +94,8 @@ export class NamespaceObject extends DurableObject<Env> {
     if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") {
       const pair = new WebSocketPair();
       const [client, server] = [pair[0], pair[1]];
-      this.ctx.acceptWebSocket(server);
+      // Tagged with the namespace, so operators can find its sockets with getWebSockets(tag).
+      this.ctx.acceptWebSocket(server, [namespace]);
       this.#connections.set(server, core.accept({ namespace, transport: this.#transport(server) }));
       const offered = request.headers.get("Sec-WebSocket-Protocol");
       return new Response(null, {
