@@ -26,3 +26,35 @@ export function fullJitter(
   const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** Math.min(attempt, 30));
   return Math.floor(random() * ceiling);
 }
+
+/**
+ * When to connect next: after a failed attempt, a full-jitter backoff that grows with each
+ * failure; after a close with the relay's advice (`retry=<ms>`), that delay; after a
+ * successful handshake, at once and from the first step again.
+ */
+export class ReconnectSchedule {
+  readonly options: Required<ReconnectOptions>;
+  #attempt = 0;
+  #next = 0;
+
+  constructor(options: ReconnectOptions = {}) {
+    this.options = { ...DEFAULT_RECONNECT, ...options };
+  }
+
+  /** Schedules the next attempt after a failure, or after `advisedMs` when the relay said so. */
+  failed(advisedMs?: number): void {
+    this.#next = advisedMs ?? fullJitter(this.#attempt++, this.options);
+  }
+
+  /** The handshake succeeded: the next failure starts from the smallest delay. */
+  succeeded(): void {
+    this.#attempt = 0;
+  }
+
+  /** Waits out the scheduled delay, once. */
+  async wait(): Promise<void> {
+    const delay = this.#next;
+    this.#next = 0;
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}

@@ -20,70 +20,31 @@ import {
 } from "@pubsubbud/protocol";
 import { nanoid } from "nanoid";
 import ReconnectingWebSocket from "partysocket/ws";
-import { DEFAULT_RECONNECT, fullJitter, type ReconnectOptions } from "./backoff.js";
+import { ReconnectSchedule } from "./backoff.js";
+import { Liveness } from "./liveness.js";
+import type {
+  ClientOptions,
+  PublishOptions,
+  RequestOptions,
+  WebSocketConstructor,
+} from "./options.js";
 import { ClientError, ClientErrorCode } from "./errors.js";
-import { ClientEvent, type ClientEventMap, type ClientState } from "./events.js";
+import { ClientEventTarget, type ClientState } from "./events.js";
 import {
   type Message,
   type MessageHandler,
   type Subscription,
   SubscriptionEntry,
 } from "./subscription.js";
-
-/** A WebSocket constructor: the global one, or `ws`'s on Node 20. */
-export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => object;
-
-/** Options of {@link createClient}. */
-export interface ClientOptions {
-  /** Relay URL: `ws://host:port` for namespace `default`, `ws://host:port/ns/<namespace>` for another. */
-  url: string;
-  /** Token sent in `hello`; a function is called before every (re)connect. */
-  token?: string | (() => string | Promise<string>);
-  /** WebSocket constructor. @default globalThis.WebSocket */
-  WebSocket?: WebSocketConstructor;
-  /** Backoff settings. */
-  reconnect?: ReconnectOptions;
-  /** Most unacknowledged publishes held (while offline or in flight). @default 1000 */
-  maxQueuedPublishes?: number;
-  /** A publish not acknowledged within this many ms rejects with `publish_timeout`. @default 30000 */
-  publishTimeoutMs?: number;
-  /** Default timeout of `request`, in ms. @default 10000 */
-  requestTimeoutMs?: number;
-  /** This client's id, kept across reconnects; it names the private inbox. @default nanoid() */
-  clientId?: string;
-}
-
-/** Options of a publish. */
-export interface PublishOptions {
-  headers?: Headers;
-  /** Message id and idempotency key. @default nanoid() */
-  id?: string;
-}
-
-/** Options of a request. */
-export interface RequestOptions {
-  headers?: Headers;
-  /** Milliseconds to wait for the reply. @default the client's requestTimeoutMs */
-  timeout?: number;
-}
-
-interface PendingPublish {
-  readonly frame: string;
-  resolve(ack: { id: string; offset: string }): void;
-  reject(error: ClientError): void;
-  readonly timer: ReturnType<typeof setTimeout>;
-}
-
-interface PendingRequest {
-  resolve(message: Message): void;
-  reject(error: ClientError): void;
-  readonly timer: ReturnType<typeof setTimeout>;
-}
+import { Pending } from "./pending.js";
 
 const INBOX_SUBSCRIPTION = "inbox";
 
+const rejected = (code: ClientErrorCode, message: string) =>
+  Promise.reject(new ClientError(code, message));
+
 /** A PubsubBud client; create it with {@link createClient}. */
-export class PubsubBudClient extends EventTarget {
+export class PubsubBudClient extends ClientEventTarget {
   /** This client's id; its private inbox is `_inbox.<id>`. */
   readonly id: string;
   /** The channel replies to this client's requests are sent to. */
@@ -95,17 +56,17 @@ export class PubsubBudClient extends EventTarget {
   #token: string | undefined;
   #epoch: string | undefined;
   #offset = "";
-  #attempt = 0;
-  #nextDelay = 0;
   #lastReceived = 0;
-  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  readonly #liveness = new Liveness();
   #limits: AnnouncedLimits = DEFAULT_LIMITS;
   #nextSubscription = 0;
   readonly #subscriptions = new Map<string, SubscriptionEntry>();
-  readonly #pending = new Map<string, PendingPublish>();
-  readonly #requests = new Map<string, PendingRequest>();
+  /** Unacknowledged publishes, by message id, with their frames. */
+  readonly #pending = new Pending<{ id: string; offset: string }, string>();
+  /** Requests waiting for their reply, by correlation id. */
+  readonly #requests = new Pending<Message>();
   readonly #options: ClientOptions;
-  readonly #reconnect: Required<ReconnectOptions>;
+  readonly #schedule: ReconnectSchedule;
   readonly #ws: ReconnectingWebSocket;
 
   constructor(options: ClientOptions) {
@@ -118,7 +79,7 @@ export class PubsubBudClient extends EventTarget {
         "no WebSocket in this runtime: pass the WebSocket option (on Node 20: import WebSocket from 'ws')",
       );
     this.#options = options;
-    this.#reconnect = { ...DEFAULT_RECONNECT, ...options.reconnect };
+    this.#schedule = new ReconnectSchedule(options.reconnect);
     this.id = options.clientId ?? nanoid();
     this.inbox = inboxChannel(this.id);
     // partysocket keeps the socket; the delay is ours (full jitter, relay advice), applied in the
@@ -129,7 +90,7 @@ export class PubsubBudClient extends EventTarget {
       minReconnectionDelay: 0,
       maxReconnectionDelay: 0,
       reconnectionDelayGrowFactor: 1,
-      connectionTimeout: this.#reconnect.connectTimeoutMs,
+      connectionTimeout: this.#schedule.options.connectTimeoutMs,
       maxEnqueuedMessages: 0,
       shouldReconnectOnClose: (event) => this.#shouldReconnect(event.code, event.reason),
     });
@@ -163,10 +124,9 @@ export class PubsubBudClient extends EventTarget {
     data: unknown,
     options: PublishOptions = {},
   ): Promise<{ id: string; offset: string }> {
-    if (this.#userClosed)
-      return Promise.reject(new ClientError(ClientErrorCode.Closed, "the client is closed"));
+    if (this.#userClosed) return rejected(ClientErrorCode.Closed, "the client is closed");
     const invalid = channelError(channel, this.#limits);
-    if (invalid) return Promise.reject(new ClientError(ClientErrorCode.BadArgument, invalid));
+    if (invalid) return rejected(ClientErrorCode.BadArgument, invalid);
     const id = options.id ?? nanoid();
     const frame = JSON.stringify(
       options.headers === undefined
@@ -174,37 +134,33 @@ export class PubsubBudClient extends EventTarget {
         : { type: "publish", id, channel, data, headers: options.headers },
     );
     if (frame.length > this.#limits.maxFrameBytes)
-      return Promise.reject(
+      return rejected(
+        ClientErrorCode.BadArgument,
+        `message is ${frame.length} bytes; the relay takes at most ${this.#limits.maxFrameBytes}`,
+      );
+    // A retry with the same id takes the first attempt's place in the queue.
+    const superseded = `publish ${id} was superseded by a retry`;
+    const retry = this.#pending.fail(
+      id,
+      new ClientError(ClientErrorCode.PublishRefused, superseded),
+    );
+    if (!retry && this.#pending.size >= (this.#options.maxQueuedPublishes ?? 1000))
+      return rejected(
+        ClientErrorCode.QueueFull,
+        "too many unacknowledged publishes; wait for acks",
+      );
+    const acked = this.#pending.wait(
+      id,
+      frame,
+      this.#options.publishTimeoutMs ?? 30_000,
+      () =>
         new ClientError(
-          ClientErrorCode.BadArgument,
-          `message is ${frame.length} bytes; the relay takes at most ${this.#limits.maxFrameBytes}`,
+          ClientErrorCode.PublishTimeout,
+          `no ack for publish ${id}; retrying with the same id is safe`,
         ),
-      );
-    const existing = this.#pending.get(id);
-    if (existing)
-      existing.reject(
-        new ClientError(ClientErrorCode.PublishRefused, `publish ${id} was superseded by a retry`),
-      );
-    else if (this.#pending.size >= (this.#options.maxQueuedPublishes ?? 1000))
-      return Promise.reject(
-        new ClientError(
-          ClientErrorCode.QueueFull,
-          "too many unacknowledged publishes; wait for acks",
-        ),
-      );
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(
-          new ClientError(
-            ClientErrorCode.PublishTimeout,
-            `no ack for publish ${id}; retrying with the same id is safe`,
-          ),
-        );
-      }, this.#options.publishTimeoutMs ?? 30_000);
-      this.#pending.set(id, { frame, resolve, reject, timer });
-      if (this.#helloSent) this.#send(frame);
-    });
+    );
+    if (this.#helloSent) this.#send(frame);
+    return acked;
   }
 
   /**
@@ -222,25 +178,20 @@ export class PubsubBudClient extends EventTarget {
     await inbox.ready;
     const correlation = nanoid();
     const timeout = options.timeout ?? this.#options.requestTimeoutMs ?? 10_000;
-    return new Promise<Message<T>>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#requests.delete(correlation);
-        reject(
-          new ClientError(
-            ClientErrorCode.RequestTimeout,
-            `no reply on ${channel} within ${timeout} ms`,
-          ),
-        );
-      }, timeout);
-      this.#requests.set(correlation, { resolve: resolve as (m: Message) => void, reject, timer });
-      this.publish(channel, data, {
-        headers: { ...options.headers, "reply-to": this.inbox, "correlation-id": correlation },
-      }).catch((error: ClientError) => {
-        clearTimeout(timer);
-        this.#requests.delete(correlation);
-        reject(error);
-      });
-    });
+    const reply = this.#requests.wait(
+      correlation,
+      undefined,
+      timeout,
+      () =>
+        new ClientError(
+          ClientErrorCode.RequestTimeout,
+          `no reply on ${channel} within ${timeout} ms`,
+        ),
+    );
+    this.publish(channel, data, {
+      headers: { ...options.headers, "reply-to": this.inbox, "correlation-id": correlation },
+    }).catch((error: ClientError) => this.#requests.fail(correlation, error));
+    return reply as Promise<Message<T>>;
   }
 
   /**
@@ -309,9 +260,7 @@ export class PubsubBudClient extends EventTarget {
 
   async #nextUrl(): Promise<string> {
     for (;;) {
-      const delay = this.#nextDelay;
-      this.#nextDelay = 0;
-      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+      await this.#schedule.wait();
       const source = this.#options.token;
       if (typeof source !== "function") {
         this.#token = source;
@@ -321,13 +270,13 @@ export class PubsubBudClient extends EventTarget {
         this.#token = await source();
         return this.#options.url;
       } catch (error) {
-        this.#emit(
+        this.emit(
           "error",
           new ClientError(ClientErrorCode.Unauthorized, "the token function failed", {
             cause: error,
           }),
         );
-        this.#nextDelay = fullJitter(this.#attempt++, this.#reconnect);
+        this.#schedule.failed();
       }
     }
   }
@@ -346,7 +295,7 @@ export class PubsubBudClient extends EventTarget {
     this.#send(JSON.stringify(hello));
     this.#helloSent = true;
     // Frames may follow hello at once; unacknowledged publishes go again with their ids.
-    for (const pending of this.#pending.values()) this.#send(pending.frame);
+    for (const frame of this.#pending.data()) this.#send(frame);
   }
 
   #send(text: string): void {
@@ -363,7 +312,7 @@ export class PubsubBudClient extends EventTarget {
     try {
       frames = decodeRelayFrames(text);
     } catch (error) {
-      this.#emit(
+      this.emit(
         "error",
         new ClientError(ClientErrorCode.RelayError, "the relay sent invalid JSON", {
           cause: error,
@@ -379,14 +328,9 @@ export class PubsubBudClient extends EventTarget {
         case "message":
           this.#route(frame);
           break;
-        case "ack": {
-          const pending = this.#pending.get(frame.id);
-          if (!pending) break;
-          this.#pending.delete(frame.id);
-          clearTimeout(pending.timer);
-          pending.resolve({ id: frame.id, offset: frame.offset });
+        case "ack":
+          this.#pending.settle(frame.id, { id: frame.id, offset: frame.offset });
           break;
-        }
         case "subscribed":
           this.#subscriptions.get(frame.id)?.confirm();
           break;
@@ -400,16 +344,21 @@ export class PubsubBudClient extends EventTarget {
   }
 
   #onWelcome(frame: WelcomeFrame): void {
-    this.#attempt = 0;
+    this.#schedule.succeeded();
     this.#limits = frame.limits;
     if (frame.recovered !== true) {
       const lost = frame.recovered === false;
       this.#epoch = frame.epoch;
       this.#offset = frame.offset;
       if (lost)
-        this.#emit("gap", { reason: "not_recovered", epoch: frame.epoch, offset: frame.offset });
+        this.emit("gap", { reason: "not_recovered", epoch: frame.epoch, offset: frame.offset });
     }
-    this.#startHeartbeat(frame.heartbeat);
+    this.#liveness.start(
+      frame.heartbeat,
+      () => this.#lastReceived,
+      () => this.#send(PING),
+      () => this.#ws.reconnect(CloseCode.IdleTimeout, "no pong"),
+    );
     this.#everOpen = true;
     this.#setState("open", undefined, undefined, frame.recovered);
   }
@@ -437,7 +386,7 @@ export class PubsubBudClient extends EventTarget {
   }
 
   #handlerFailed(entry: SubscriptionEntry, error: unknown): void {
-    this.#emit(
+    this.emit(
       "error",
       error instanceof Error
         ? error
@@ -447,15 +396,15 @@ export class PubsubBudClient extends EventTarget {
 
   #onError(frame: ErrorFrame): void {
     const id = frame.id;
-    const pending = id === undefined ? undefined : this.#pending.get(id);
-    if (id !== undefined && pending) {
-      this.#pending.delete(id);
-      clearTimeout(pending.timer);
-      pending.reject(
-        new ClientError(ClientErrorCode.PublishRefused, frame.message, { wireCode: frame.code }),
-      );
+    const refused = { wireCode: frame.code };
+    if (
+      id !== undefined &&
+      this.#pending.fail(
+        id,
+        new ClientError(ClientErrorCode.PublishRefused, frame.message, refused),
+      )
+    )
       return;
-    }
     const entry = id === undefined ? undefined : this.#subscriptions.get(id);
     if (entry) {
       this.#subscriptions.delete(entry.id);
@@ -466,7 +415,7 @@ export class PubsubBudClient extends EventTarget {
     }
     // A refused token is followed by close 4401, which reports it once.
     if (frame.code === ErrorCode.Unauthorized) return;
-    this.#emit(
+    this.emit(
       "error",
       new ClientError(ClientErrorCode.RelayError, `${frame.code}: ${frame.message}`, {
         wireCode: frame.code,
@@ -476,26 +425,24 @@ export class PubsubBudClient extends EventTarget {
 
   #onReply(message: Message): void {
     const correlation = message.headers["correlation-id"];
-    const request = typeof correlation === "string" ? this.#requests.get(correlation) : undefined;
-    if (!request) return;
-    this.#requests.delete(correlation as string);
-    clearTimeout(request.timer);
-    if (message.headers.error !== undefined) {
-      const detail = (message.data as { message?: unknown } | null)?.message;
-      request.reject(
-        new ClientError(
-          ClientErrorCode.RemoteError,
-          `the responder failed: ${String(detail ?? message.headers.error)}`,
-        ),
-      );
-    } else {
-      request.resolve(message);
+    if (typeof correlation !== "string" || !this.#requests.has(correlation)) return;
+    if (message.headers.error === undefined) {
+      this.#requests.settle(correlation, message);
+      return;
     }
+    const detail = (message.data as { message?: unknown } | null)?.message;
+    this.#requests.fail(
+      correlation,
+      new ClientError(
+        ClientErrorCode.RemoteError,
+        `the responder failed: ${String(detail ?? message.headers.error)}`,
+      ),
+    );
   }
 
   #shouldReconnect(code: number, reason: string): boolean {
     this.#helloSent = false;
-    this.#stopHeartbeat();
+    this.#liveness.stop();
     if (this.#userClosed) return false;
     const advice = closeAdvice(code);
     if (advice === "stop") {
@@ -507,53 +454,29 @@ export class PubsubBudClient extends EventTarget {
               `the relay closed the connection for good (${code} ${reason})`,
             );
       this.#userClosed = true;
-      this.#emit("error", error);
+      this.emit("error", error);
       this.#shutdown(error, code, reason);
       return false;
     }
     const advised = advice === "reconnect-after" ? parseRetryReason(reason) : undefined;
-    this.#nextDelay = advised ?? fullJitter(this.#attempt++, this.#reconnect);
+    this.#schedule.failed(advised);
     this.#setState(this.#everOpen ? "reconnecting" : "connecting", code, reason);
     return true;
   }
 
   #shutdown(error: ClientError, code: number, reason: string): void {
-    this.#stopHeartbeat();
-    for (const pending of this.#pending.values()) {
-      clearTimeout(pending.timer);
-      pending.reject(error);
-    }
-    this.#pending.clear();
-    for (const request of this.#requests.values()) {
-      clearTimeout(request.timer);
-      request.reject(error);
-    }
-    this.#requests.clear();
+    this.#liveness.stop();
+    this.#pending.failAll(error);
+    this.#requests.failAll(error);
     for (const entry of this.#subscriptions.values()) entry.refuse(error);
     this.#setState("closed", code, reason);
-  }
-
-  #startHeartbeat(intervalMs: number): void {
-    this.#stopHeartbeat();
-    this.#heartbeat = setInterval(() => {
-      // Nothing heard for two intervals: the link is dead even if no close arrived.
-      if (Date.now() - this.#lastReceived > intervalMs * 2)
-        this.#ws.reconnect(CloseCode.IdleTimeout, "no pong");
-      else this.#send(PING);
-    }, intervalMs);
-    (this.#heartbeat as { unref?: () => void }).unref?.();
-  }
-
-  #stopHeartbeat(): void {
-    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
-    this.#heartbeat = undefined;
   }
 
   #setState(state: ClientState, code?: number, reason?: string, recovered?: boolean): void {
     const previous = this.#state;
     if (previous === state) return;
     this.#state = state;
-    this.#emit("state", {
+    this.emit("state", {
       state,
       previous,
       ...(code !== undefined ? { code } : {}),
@@ -561,33 +484,6 @@ export class PubsubBudClient extends EventTarget {
       ...(recovered !== undefined ? { recovered } : {}),
     });
   }
-
-  #emit<K extends keyof ClientEventMap>(type: K, detail: ClientEventMap[K]): void {
-    this.dispatchEvent(new ClientEvent(type, detail));
-  }
-}
-
-export interface PubsubBudClient {
-  addEventListener<K extends keyof ClientEventMap>(
-    type: K,
-    listener: (event: ClientEvent<K>) => void,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  removeEventListener<K extends keyof ClientEventMap>(
-    type: K,
-    listener: (event: ClientEvent<K>) => void,
-    options?: boolean | EventListenerOptions,
-  ): void;
-  removeEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | EventListenerOptions,
-  ): void;
 }
 
 /**

@@ -33,3 +33,34 @@ export class ClientEvent<K extends keyof ClientEventMap = keyof ClientEventMap> 
     this.detail = detail;
   }
 }
+
+/** An EventTarget whose listeners are typed by {@link ClientEventMap}. */
+export class ClientEventTarget extends EventTarget {
+  /** Dispatches one client event. */
+  protected emit<K extends keyof ClientEventMap>(type: K, detail: ClientEventMap[K]): void {
+    this.dispatchEvent(new ClientEvent(type, detail));
+  }
+}
+
+export interface ClientEventTarget {
+  addEventListener<K extends keyof ClientEventMap>(
+    type: K,
+    listener: (event: ClientEvent<K>) => void,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  removeEventListener<K extends keyof ClientEventMap>(
+    type: K,
+    listener: (event: ClientEvent<K>) => void,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+}

@@ -1,14 +1,24 @@
-export { DEFAULT_RECONNECT, fullJitter, type ReconnectOptions } from "./backoff.js";
 export {
-  type ClientOptions,
-  createClient,
-  type PublishOptions,
-  PubsubBudClient,
-  type RequestOptions,
-  type WebSocketConstructor,
-} from "./client.js";
+  DEFAULT_RECONNECT,
+  fullJitter,
+  type ReconnectOptions,
+  ReconnectSchedule,
+} from "./backoff.js";
+export { createClient, PubsubBudClient } from "./client.js";
+export type {
+  ClientOptions,
+  PublishOptions,
+  RequestOptions,
+  WebSocketConstructor,
+} from "./options.js";
 export { ClientError, ClientErrorCode } from "./errors.js";
 export { isPubsubBudError, PubsubBudError } from "@pubsubbud/protocol";
-export { ClientEvent, type ClientEventMap, type ClientState, type GapDetail } from "./events.js";
+export {
+  ClientEvent,
+  type ClientEventMap,
+  ClientEventTarget,
+  type ClientState,
+  type GapDetail,
+} from "./events.js";
 export type { Message, MessageHandler, Subscription } from "./subscription.js";
 export type { Headers } from "@pubsubbud/protocol";

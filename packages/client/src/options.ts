@@ -1,0 +1,39 @@
+import type { Headers } from "@pubsubbud/protocol";
+import type { ReconnectOptions } from "./backoff.js";
+
+/** A WebSocket constructor: the global one, or `ws`'s on Node 20. */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => object;
+
+/** Options of {@link createClient}. */
+export interface ClientOptions {
+  /** Relay URL: `ws://host:port` for namespace `default`, `ws://host:port/ns/<namespace>` for another. */
+  url: string;
+  /** Token sent in `hello`; a function is called before every (re)connect. */
+  token?: string | (() => string | Promise<string>);
+  /** WebSocket constructor. @default globalThis.WebSocket */
+  WebSocket?: WebSocketConstructor;
+  /** Backoff settings. */
+  reconnect?: ReconnectOptions;
+  /** Most unacknowledged publishes held (while offline or in flight). @default 1000 */
+  maxQueuedPublishes?: number;
+  /** A publish not acknowledged within this many ms rejects with `publish_timeout`. @default 30000 */
+  publishTimeoutMs?: number;
+  /** Default timeout of `request`, in ms. @default 10000 */
+  requestTimeoutMs?: number;
+  /** This client's id, kept across reconnects; it names the private inbox. @default nanoid() */
+  clientId?: string;
+}
+
+/** Options of a publish. */
+export interface PublishOptions {
+  headers?: Headers;
+  /** Message id and idempotency key. @default nanoid() */
+  id?: string;
+}
+
+/** Options of a request. */
+export interface RequestOptions {
+  headers?: Headers;
+  /** Milliseconds to wait for the reply. @default the client's requestTimeoutMs */
+  timeout?: number;
+}
