@@ -105,7 +105,7 @@ export class PubsubBudClient extends ClientEventTarget {
 
   /**
    * Subscribes to a channel or a pattern (`*`, `?`, `[seq]`, `[!seq]`).
-   * @example const sub = client.subscribe("sensor.*", (msg) => console.log(msg.channel, msg.data)); await sub.ready;
+   * @example const sub = client.subscribe("sensor.*", (msg) => render(msg.channel, msg.data)); await sub.ready;
    */
   subscribe<T = unknown>(pattern: string, handler: MessageHandler<T>): Subscription {
     return this.#addSubscription(
@@ -492,7 +492,7 @@ export class PubsubBudClient extends ClientEventTarget {
  * @example
  * import WebSocket from "ws"; // Node 20 only
  * const client = createClient({ url: "ws://127.0.0.1:8080", WebSocket });
- * client.subscribe("chat.*", (msg) => console.log(msg.data));
+ * client.subscribe("chat.*", (msg) => showChat(msg.data));
  * await client.publish("chat.lobby", { text: "hi" });
  */
 export function createClient(options: ClientOptions): PubsubBudClient {

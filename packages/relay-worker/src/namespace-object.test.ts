@@ -52,16 +52,18 @@ const stubOf = (namespace: string) => {
   ) as DurableObjectStub<NamespaceObject>;
 };
 
+/** Connects, says hello with one subscription and waits until it is confirmed. */
+async function subscribed(namespace: string, client: string, [id, pattern]: [string, string]) {
+  const peer = await connect(namespace);
+  peer.send({ type: "hello", client, subscriptions: [{ id, pattern }] });
+  const welcome = await peer.next((f) => f.type === "welcome");
+  await peer.next((f) => f.type === "subscribed");
+  return { peer, welcome };
+}
+
 describe("NamespaceObject in workerd", () => {
   it("rebuilds sessions, subscriptions, offsets and the epoch in a fresh instance, as after hibernation", async () => {
-    const peer = await connect("wake");
-    peer.send({
-      type: "hello",
-      client: "wake-client-1",
-      subscriptions: [{ id: "s", pattern: "room.*" }],
-    });
-    const welcome = await peer.next((f) => f.type === "welcome");
-    await peer.next((f) => f.type === "subscribed");
+    const { peer, welcome } = await subscribed("wake", "wake-client-1", ["s", "room.*"]);
     expect(await publishOverHttp("wake", "room.a", "before")).toMatchObject({ offset: "1" });
     await peer.next((f) => f.type === "message" && f.data === "before");
 
@@ -158,13 +160,7 @@ describe("NamespaceObject in workerd", () => {
   });
 
   it("answers pings with the runtime's auto-response and keeps each session in its socket's attachment", async () => {
-    const peer = await connect("attach");
-    peer.send({
-      type: "hello",
-      client: "attach-client",
-      subscriptions: [{ id: "a", pattern: "x.*" }],
-    });
-    await peer.next((f) => f.type === "subscribed");
+    const { peer } = await subscribed("attach", "attach-client", ["a", "x.*"]);
     peer.send({ type: "ping" });
     await peer.next((f) => f.type === "pong");
     await runInDurableObject(stubOf("attach"), (_instance, state) => {
