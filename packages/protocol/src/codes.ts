@@ -58,6 +58,12 @@ export const CloseCode = {
   ShuttingDown: 4100,
   /** Relay: the relay is overloaded; reconnect after the advised delay. */
   Overloaded: 4101,
+  /**
+   * Relay: the relay's feed from its broker was interrupted and may have missed messages;
+   * reconnect with `resume` after the advised delay (the relay's log then says whether it can
+   * replay what was missed, or answers `recovered:false`).
+   */
+  BrokerGap: 4102,
   /** Relay: the first frame was not a valid `hello`, or the peer broke the protocol repeatedly. */
   ProtocolViolation: 4400,
   /** Relay: the token was missing, invalid or expired. */

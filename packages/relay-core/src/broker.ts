@@ -22,6 +22,12 @@ export interface PublishOutcome {
   duplicate: boolean;
 }
 
+/** What a relay hands {@link Broker.listen}. */
+export interface BrokerListener {
+  message(message: LogMessage): void;
+  gap(): void;
+}
+
 /** Stops a live subscription. */
 export type StopListening = () => Promise<void>;
 
@@ -43,9 +49,12 @@ export interface Broker {
   publish(namespace: string, input: PublishInput): Promise<PublishOutcome>;
   /**
    * Starts live delivery of the namespace's messages. When the promise resolves, every message
-   * published afterwards reaches `listener`, in log order.
+   * published afterwards reaches `listener.message`, in log order. When the broker cannot prove
+   * that its live feed missed nothing (a lost connection, a trimmed log), it calls
+   * `listener.gap` once the feed runs again: the relay then asks the namespace's clients to
+   * resume, so any loss is reported to them instead of being silent.
    */
-  listen(namespace: string, listener: (message: LogMessage) => void): Promise<StopListening>;
+  listen(namespace: string, listener: BrokerListener): Promise<StopListening>;
   /** The namespace log's epoch and newest offset (`""` when empty). */
   head(namespace: string): Promise<Position>;
   /**
@@ -53,7 +62,21 @@ export interface Broker {
    * longer prove it has all of them (another epoch, or trimmed by retention).
    */
   since(namespace: string, position: Position): Promise<LogMessage[] | undefined>;
+  /**
+   * Orders two offsets of one namespace log: negative when `a` is older than `b`. Brokers whose
+   * offsets are decimal sequence numbers use {@link compareDecimalOffsets}.
+   */
+  compareOffsets(a: string, b: string): number;
   /** False while the broker is unreachable. */
   healthy(): boolean;
   close(): Promise<void>;
+}
+
+/**
+ * Orders decimal offsets (`"9"` before `"10"`) without parsing them, so 64-bit offsets compare
+ * correctly. `""` (an empty log) is older than every offset.
+ */
+export function compareDecimalOffsets(a: string, b: string): number {
+  if (a.length !== b.length) return a.length - b.length;
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -1,10 +1,12 @@
-export type {
-  Broker,
-  BrokerCapabilities,
-  LogMessage,
-  PublishInput,
-  PublishOutcome,
-  StopListening,
+export {
+  type Broker,
+  type BrokerCapabilities,
+  type BrokerListener,
+  compareDecimalOffsets,
+  type LogMessage,
+  type PublishInput,
+  type PublishOutcome,
+  type StopListening,
 } from "./broker.js";
 export { isPubsubBudError, PubsubBudError } from "@pubsubbud/protocol";
 export {
@@ -18,6 +20,7 @@ export { RelayError, RelayErrorCode } from "./errors.js";
 export { DEFAULT_RELAY_LIMITS, namespaceError, type RelayLimits } from "./limits.js";
 export { createMemoryBroker, type MemoryBrokerOptions } from "./memory-broker.js";
 export { DEFAULT_RETENTION, type LogRetention, MemoryLog } from "./memory-log.js";
+export { getOrCreate } from "./map.js";
 export { randomId } from "./random.js";
 export {
   type Connection,

@@ -14,6 +14,8 @@ export interface RelayLimits extends ProtocolLimits {
   maxViolationsPerMinute: number;
   /** Longest spread of the jittered reconnect delay advised on shutdown, in ms. @default 5000 */
   shutdownRetrySpreadMs: number;
+  /** Longest spread of the jittered resume delay advised after a broker gap (4102), in ms. @default 1000 */
+  gapRetrySpreadMs: number;
 }
 
 export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
@@ -24,6 +26,7 @@ export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
   handshakeTimeoutMs: 10_000,
   maxViolationsPerMinute: 100,
   shutdownRetrySpreadMs: 5_000,
+  gapRetrySpreadMs: 1_000,
 });
 
 const NAMESPACE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

@@ -1,5 +1,13 @@
 import type { Position } from "@pubsubbud/protocol";
-import type { Broker, LogMessage, PublishInput, PublishOutcome, StopListening } from "./broker.js";
+import {
+  type Broker,
+  type BrokerListener,
+  compareDecimalOffsets,
+  type LogMessage,
+  type PublishInput,
+  type PublishOutcome,
+  type StopListening,
+} from "./broker.js";
 import { DEFAULT_RETENTION, type LogRetention, MemoryLog } from "./memory-log.js";
 import { getOrCreate } from "./map.js";
 import { randomId } from "./random.js";
@@ -22,7 +30,7 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
   const retention = { ...DEFAULT_RETENTION, ...options.retention };
   const now = options.now ?? Date.now;
   const logs = new Map<string, MemoryLog>();
-  const listeners = new Map<string, Set<(message: LogMessage) => void>>();
+  const listeners = new Map<string, Set<BrokerListener>>();
   let closed = false;
 
   const logOf = (namespace: string): MemoryLog =>
@@ -34,11 +42,11 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
     async publish(namespace: string, input: PublishInput): Promise<PublishOutcome> {
       if (closed) throw new Error("memory broker is closed");
       const { outcome, message } = logOf(namespace).append(input);
-      if (message) for (const listener of listeners.get(namespace) ?? []) listener(message);
+      if (message) for (const listener of listeners.get(namespace) ?? []) listener.message(message);
       return outcome;
     },
     async listen(namespace, listener): Promise<StopListening> {
-      const set = getOrCreate(listeners, namespace, () => new Set<(message: LogMessage) => void>());
+      const set = getOrCreate(listeners, namespace, () => new Set<BrokerListener>());
       set.add(listener);
       return async () => {
         set.delete(listener);
@@ -51,6 +59,7 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
     async since(namespace: string, position: Position): Promise<LogMessage[] | undefined> {
       return logOf(namespace).since(position);
     },
+    compareOffsets: compareDecimalOffsets,
     healthy: () => !closed,
     async close() {
       closed = true;

@@ -63,6 +63,12 @@ export class MemoryLog {
     return { outcome: { offset, duplicate: false }, message };
   }
 
+  /** The offset of `id` when it was appended inside the dedupe window. */
+  seen(id: string): string | undefined {
+    this.#trim(this.#now());
+    return this.#seen.get(id)?.offset;
+  }
+
   head(): Position {
     return { epoch: this.epoch, offset: this.#lastSeq === 0 ? "" : String(this.#lastSeq) };
   }

@@ -20,9 +20,10 @@ export class NamespaceState {
   async attach(session: Session): Promise<void> {
     this.sessions.add(session);
     if (!this.#listening) {
-      this.#listening = this.#engine.broker.listen(this.name, (message) =>
-        this.#engine.fanOut(this, message),
-      );
+      this.#listening = this.#engine.broker.listen(this.name, {
+        message: (message) => this.#engine.fanOut(this, message),
+        gap: () => this.#engine.brokerGap(this),
+      });
       this.#listening.catch(() => {
         this.#listening = undefined;
       });

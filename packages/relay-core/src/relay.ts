@@ -283,12 +283,29 @@ export class RelayEngine implements RelayCore {
           session.held.push(message);
           return;
         }
+        if (session.floor !== undefined) {
+          if (this.broker.compareOffsets(message.offset, session.floor) <= 0) return;
+          session.floor = undefined;
+        }
         text ??= serializeMessage(message);
         this.counters.deliveries++;
         session.enqueue(text);
       },
       isInboxChannel(message.channel),
     );
+  }
+
+  /**
+   * The broker's live feed for a namespace may have missed messages: every session there is
+   * asked to reconnect and resume, so the log (or `recovered:false`) tells each client the truth.
+   */
+  brokerGap(namespace: NamespaceState): void {
+    this.logger.warn("broker feed interrupted: sessions asked to resume", {
+      namespace: namespace.name,
+      sessions: namespace.sessions.size,
+    });
+    for (const session of [...namespace.sessions])
+      session.close(CloseCode.BrokerGap, retryReason(Math.random() * this.limits.gapRetrySpreadMs));
   }
 
   markDirty(session: Session): void {

@@ -34,6 +34,11 @@ export class Session {
   /** While true, live messages wait in `held` (the handshake is writing welcome and replay). */
   holding = true;
   held: LogMessage[] = [];
+  /**
+   * Live messages at or before this offset are skipped: the client already has them from its
+   * welcome or replay (a listener on a shared log may lag behind the log's head).
+   */
+  floor: string | undefined;
   client: string | undefined;
   identity: Identity | undefined;
   readonly connectedAt: number;
@@ -276,10 +281,10 @@ export class Session {
     if (frame.resume) engine.counters[missed ? "resumesRecovered" : "resumesLost"]++;
     this.enqueue(JSON.stringify(welcome));
     for (const answer of answers) this.enqueue(JSON.stringify(answer));
-    // Replay, then the live messages that arrived meanwhile, skipping those already replayed.
-    const replayed = new Set<string>();
+    // Replay, then the live messages that arrived meanwhile, skipping those already sent.
+    let floor = head.offset;
     for (const message of missed ?? []) {
-      replayed.add(message.offset);
+      floor = message.offset;
       if (this.wants(message.channel)) {
         engine.counters.replayed++;
         const text = serializeMessage(message);
@@ -287,8 +292,13 @@ export class Session {
         this.enqueue(text);
       }
     }
+    if (floor !== "") this.floor = floor;
+    const compare = engine.broker.compareOffsets;
     for (const message of this.held)
-      if (!replayed.has(message.offset)) this.enqueue(serializeMessage(message));
+      if (this.floor === undefined || compare(message.offset, this.floor) > 0) {
+        this.floor = undefined;
+        this.enqueue(serializeMessage(message));
+      }
     this.held = [];
     this.holding = false;
     this.#state = "open";

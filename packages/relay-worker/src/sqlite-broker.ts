@@ -1,6 +1,8 @@
 import type { Position } from "@pubsubbud/protocol";
 import {
   type Broker,
+  type BrokerListener,
+  compareDecimalOffsets,
   DEFAULT_RETENTION,
   type LogMessage,
   type LogRetention,
@@ -58,7 +60,7 @@ export function createSqliteBroker(
       ?.seq ?? 0,
     trimmedThrough,
   );
-  const listeners = new Set<(message: LogMessage) => void>();
+  const listeners = new Set<BrokerListener>();
   let lastSweep = 0;
 
   const trimThrough = (through: number) => {
@@ -133,7 +135,7 @@ export function createSqliteBroker(
         offset: String(seq),
       };
       if (input.headers !== undefined) message.headers = input.headers;
-      for (const listener of listeners) listener(message);
+      for (const listener of listeners) listener.message(message);
       return { offset: String(seq), duplicate: false };
     },
     async listen(_namespace, listener): Promise<StopListening> {
@@ -159,6 +161,7 @@ export function createSqliteBroker(
         .toArray()
         .map(toMessage);
     },
+    compareOffsets: compareDecimalOffsets,
     healthy: () => true,
     async close() {
       listeners.clear();

@@ -1,0 +1,392 @@
+/**
+ * One namespace's append-only log on disk, shared by every relay process on the host.
+ *
+ * Folder `<dir>/<namespace>/`: `epoch` (made once), `lock` (held by the appending process) and
+ * segments `<first offset, 20 digits>.log` of `segmentMessages` records each. A record is one line:
+ * `<crc32 of the JSON, 8 hex> <JSON>\n`, the JSON holding offset, channel, id, data, headers and
+ * timestamp. Channel names live inside records only; they never become paths.
+ */
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { crc32 } from "node:zlib";
+import type { Headers, Position } from "@pubsubbud/protocol";
+import type { LogMessage, LogRetention, PublishInput, PublishOutcome } from "@pubsubbud/relay-core";
+import { randomId } from "@pubsubbud/relay-core";
+import * as fs from "node:fs/promises";
+import { DedupeWindow } from "./shared.js";
+
+/** When appends reach the disk. */
+export type FsyncPolicy = "always" | "interval";
+
+export interface FileLogOptions {
+  retention: LogRetention;
+  segmentMessages: number;
+  fsync: FsyncPolicy;
+  fsyncIntervalMs: number;
+  /** Reports what recovery found (a torn tail truncated, a stale lock taken over). */
+  log: (message: string, fields: Record<string, unknown>) => void;
+  /** Receives each message once, in log order, as this process reads it. */
+  deliver: (message: LogMessage) => void;
+}
+
+interface StoredRecord {
+  o: number;
+  c: string;
+  i: string;
+  d: unknown;
+  h?: Headers;
+  t: number;
+}
+
+const SEGMENT = /^(\d{20})\.log$/;
+const segmentName = (first: number) => `${String(first).padStart(20, "0")}.log`;
+
+function encodeRecord(record: StoredRecord): string {
+  const json = JSON.stringify(record);
+  return `${crc32(json).toString(16).padStart(8, "0")} ${json}\n`;
+}
+
+/** A record line (without its newline), or undefined when torn or corrupt. */
+function decodeRecord(line: string): StoredRecord | undefined {
+  const json = line.slice(9);
+  if (line[8] !== " " || crc32(json).toString(16).padStart(8, "0") !== line.slice(0, 8))
+    return undefined;
+  try {
+    return JSON.parse(json) as StoredRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+const toMessage = (r: StoredRecord): LogMessage => {
+  const message: LogMessage = { channel: r.c, id: r.i, data: r.d, ts: r.t, offset: String(r.o) };
+  if (r.h) message.headers = r.h;
+  return message;
+};
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+};
+
+export class FileLog {
+  readonly epoch: string;
+  readonly #dir: string;
+  readonly #options: FileLogOptions;
+  readonly #dedupe: DedupeWindow;
+  /** Retained messages, oldest first; the disk is the truth, this is what was read of it. */
+  #messages: LogMessage[] = [];
+  #first = 1; // offset the log's retained history starts at (after retention)
+  #last = 0; // newest offset read
+  #segment = 0; // first offset of the segment being read (0: none yet)
+  #position = 0; // bytes of that segment read
+  #pending = ""; // bytes read after the last complete line
+  #reading: Promise<void> | undefined;
+  /** Set when this process fell behind retention and skipped history; the broker reports a gap. */
+  gapped = false;
+  #writer: fs.FileHandle | undefined;
+  #writerSegment = 0;
+  #dirty = false;
+  #syncTimer: ReturnType<typeof setInterval> | undefined;
+
+  private constructor(dir: string, epoch: string, options: FileLogOptions) {
+    this.#dir = dir;
+    this.epoch = epoch;
+    this.#options = options;
+    this.#dedupe = new DedupeWindow(options.retention);
+  }
+
+  static async open(dir: string, options: FileLogOptions): Promise<FileLog> {
+    await fs.mkdir(dir, { recursive: true });
+    const epochFile = join(dir, "epoch");
+    try {
+      await fs.writeFile(epochFile, randomId(12), { flag: "wx" });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    const log = new FileLog(dir, (await fs.readFile(epochFile, "utf8")).trim(), options);
+    await log.#withLock(() => log.catchUp(true));
+    return log;
+  }
+
+  /**
+   * Reads what other processes appended, handing each new message to `deliver`. `repair` (only
+   * under the lock) cuts a torn tail.
+   */
+  catchUp(repair = false): Promise<void> {
+    // One read at a time, in order: a caller waits for the reads before it, then reads itself.
+    const previous = this.#reading ?? Promise.resolve();
+    const next = previous.then(() => this.#read(repair));
+    this.#reading = next;
+    next.finally(() => {
+      if (this.#reading === next) this.#reading = undefined;
+    });
+    return next;
+  }
+
+  /** Appends a record under the lock, or recognises a duplicate id. */
+  async append(input: PublishInput, now: number): Promise<PublishOutcome> {
+    return this.#withLock(async () => {
+      await this.catchUp(true);
+      const seen = this.#dedupe.get(input.id);
+      if (seen !== undefined) return { offset: seen, duplicate: true };
+      const offset = this.#last + 1;
+      const record: StoredRecord = {
+        o: offset,
+        c: input.channel,
+        i: input.id,
+        d: input.data,
+        t: now,
+      };
+      if (input.headers !== undefined) record.h = input.headers;
+      const writer = await this.#writerFor(offset);
+      await writer.appendFile(encodeRecord(record));
+      if (this.#options.fsync === "always") await writer.datasync();
+      else this.#dirty = true;
+      await this.catchUp();
+      return { offset: String(offset), duplicate: false };
+    });
+  }
+
+  head(): Position {
+    return { epoch: this.epoch, offset: this.#last === 0 ? "" : String(this.#last) };
+  }
+
+  since(position: Position): LogMessage[] | undefined {
+    this.#trimMemory();
+    if (position.epoch !== this.epoch) return undefined;
+    const after = position.offset === "" ? 0 : Number(position.offset);
+    if (!Number.isSafeInteger(after) || after < 0 || after > this.#last) return undefined;
+    if (after < this.#first - 1) return undefined;
+    return this.#messages.slice(this.#messages.length - (this.#last - after));
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#syncTimer);
+    if (this.#dirty) await this.#writer?.datasync().catch(() => {});
+    await this.#writer?.close().catch(() => {});
+    this.#writer = undefined;
+  }
+
+  async #segments(): Promise<number[]> {
+    const names = await fs.readdir(this.#dir);
+    return names
+      .map((name) => SEGMENT.exec(name)?.[1])
+      .filter((first): first is string => first !== undefined)
+      .map(Number)
+      .sort((a, b) => a - b);
+  }
+
+  /** Bytes of a file from `position` to its end; undefined when the file is gone. */
+  async #tail(path: string, position: number): Promise<Buffer | undefined> {
+    const handle = await fs.open(path, "r").catch(() => undefined);
+    if (!handle) return undefined;
+    try {
+      const chunks: Buffer[] = [];
+      for (;;) {
+        const chunk = Buffer.allocUnsafe(64 * 1024);
+        const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
+        if (bytesRead === 0) return Buffer.concat(chunks);
+        chunks.push(chunk.subarray(0, bytesRead));
+        position += bytesRead;
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /**
+   * Reads complete records from the current segment on. With `repair` (under the lock), a torn or
+   * corrupt tail left by a writer that died mid-append is cut off. A reader that fell so far
+   * behind that its segment was deleted starts again at the oldest one and reports a gap.
+   */
+  async #read(repair: boolean): Promise<void> {
+    const fresh: LogMessage[] = [];
+    if (this.#segment === 0) {
+      const segments = await this.#segments();
+      if (segments.length === 0) return;
+      this.#segment = this.#first = segments[0] as number;
+      this.#last = this.#segment - 1;
+    }
+    for (;;) {
+      const path = join(this.#dir, segmentName(this.#segment));
+      const bytes = await this.#tail(path, this.#position);
+      if (!bytes) {
+        const later = (await this.#segments()).find((first) => first > this.#segment);
+        if (later === undefined) break;
+        this.#options.log("fell behind retention: history skipped", { path, resumesAt: later });
+        this.gapped = true;
+        this.#messages = [];
+        this.#segment = this.#first = later;
+        this.#last = later - 1;
+        this.#position = 0;
+        this.#pending = "";
+        continue;
+      }
+      let lineStart = this.#position - Buffer.byteLength(this.#pending);
+      this.#position += bytes.length;
+      const lines = (this.#pending + bytes.toString("utf8")).split("\n");
+      this.#pending = lines.pop() as string;
+      let broken = false;
+      for (const line of lines) {
+        const record = decodeRecord(line);
+        if (!record || record.o !== this.#last + 1) {
+          broken = true;
+          break;
+        }
+        lineStart += Buffer.byteLength(line) + 1;
+        this.#last = record.o;
+        const message = toMessage(record);
+        this.#messages.push(message);
+        this.#dedupe.remember(record.i, message.offset);
+        fresh.push(message);
+      }
+      if (broken && !repair) {
+        // A writer died there; the next one to append repairs it. Read on from this line then.
+        this.#position = lineStart;
+        this.#pending = "";
+        break;
+      }
+      if (broken || (repair && this.#pending !== "")) {
+        this.#position = await this.#cutTail(path, fresh);
+        this.#pending = "";
+      }
+      // A full segment is followed by the next one, named by the offset that starts it.
+      if (this.#last - this.#segment + 1 < this.#options.segmentMessages) break;
+      const next = this.#last + 1;
+      const exists = await fs.stat(join(this.#dir, segmentName(next))).then(
+        () => true,
+        () => false,
+      );
+      if (!exists || this.#pending !== "") break;
+      this.#segment = next;
+      this.#position = 0;
+    }
+    this.#trimMemory();
+    for (const message of fresh) this.#options.deliver(message);
+  }
+
+  /** Truncates the segment after its last good record (only under the lock). */
+  async #cutTail(path: string, fresh: LogMessage[]): Promise<number> {
+    const bytes = await fs.readFile(path);
+    let good = 0;
+    let expected = this.#segment;
+    for (let start = 0; start < bytes.length; ) {
+      const end = bytes.indexOf(10, start);
+      if (end < 0) break;
+      const record = decodeRecord(bytes.subarray(start, end).toString("utf8"));
+      if (!record || record.o !== expected) break;
+      expected++;
+      start = good = end + 1;
+    }
+    const dropped = bytes.length - good;
+    if (dropped > 0) {
+      this.#options.log("truncated a torn tail", {
+        path,
+        bytes: dropped,
+        lastOffset: expected - 1,
+      });
+      await fs.truncate(path, good);
+    }
+    // Anything read past the good prefix was not a record after all.
+    while (this.#last > expected - 1) {
+      this.#messages.pop();
+      fresh.pop();
+      this.#last--;
+    }
+    return good;
+  }
+
+  async #writerFor(offset: number): Promise<fs.FileHandle> {
+    const rolls = this.#segment === 0 || offset - this.#segment >= this.#options.segmentMessages;
+    const segment = rolls ? offset : this.#segment;
+    if (this.#writer && this.#writerSegment === segment) return this.#writer;
+    await this.#writer?.close();
+    this.#writer = await fs.open(join(this.#dir, segmentName(segment)), "a");
+    this.#writerSegment = segment;
+    if (this.#options.fsync === "interval" && !this.#syncTimer) {
+      this.#syncTimer = setInterval(() => {
+        if (!this.#dirty) return;
+        this.#dirty = false;
+        this.#writer?.datasync().catch(() => {});
+      }, this.#options.fsyncIntervalMs);
+      this.#syncTimer.unref();
+    }
+    if (rolls) await this.#dropOldSegments(offset);
+    return this.#writer;
+  }
+
+  /** Deletes whole segments that hold nothing inside the retention window any more. */
+  async #dropOldSegments(newest: number): Promise<void> {
+    const { maxMessages, maxAgeMs } = this.#options.retention;
+    const segments = await this.#segments();
+    const now = Date.now();
+    for (let i = 0; i + 1 < segments.length; i++) {
+      const path = join(this.#dir, segmentName(segments[i] as number));
+      const lastOffset = (segments[i + 1] as number) - 1;
+      const written = (await fs.stat(path)).mtimeMs;
+      if (newest - lastOffset <= maxMessages && now - written <= maxAgeMs) break;
+      await fs.rm(path, { force: true });
+    }
+  }
+
+  #trimMemory(): void {
+    const { maxMessages, maxAgeMs } = this.#options.retention;
+    const now = Date.now();
+    let drop = 0;
+    while (
+      drop < this.#messages.length &&
+      (this.#messages.length - drop > maxMessages ||
+        now - (this.#messages[drop] as LogMessage).ts > maxAgeMs)
+    )
+      drop++;
+    if (drop === 0) return;
+    this.#messages = this.#messages.slice(drop);
+    this.#first = this.#last - this.#messages.length + 1;
+  }
+
+  /** Runs `work` holding the namespace's lock file, taking it over from a dead holder. */
+  async #withLock<T>(work: () => Promise<T>): Promise<T> {
+    const lock = join(this.#dir, "lock");
+    const mine = `${process.pid}@${hostname()} ${randomId(8)}`;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await fs.writeFile(lock, mine, { flag: "wx" });
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      }
+      const holder = await fs.readFile(lock, "utf8").catch(() => "");
+      const [pid, host] = holder.split(" ")[0]?.split("@") ?? [];
+      if (holder && host === hostname() && !alive(Number(pid))) {
+        // Moved aside atomically: of several processes taking over, one succeeds.
+        const aside = `${lock}.stale-${randomId(8)}`;
+        if (
+          await fs.rename(lock, aside).then(
+            () => true,
+            () => false,
+          )
+        ) {
+          const moved = await fs.readFile(aside, "utf8").catch(() => "");
+          if (moved === holder)
+            this.#options.log("took over a lock left by a dead process", { lock, holder });
+          else await fs.link(aside, lock).catch(() => {}); // a live lock: put it back
+          await fs.rm(aside, { force: true });
+        }
+        continue;
+      }
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.random() * Math.min(20, 1 + attempt)),
+      );
+    }
+    try {
+      return await work();
+    } finally {
+      await fs.rm(lock, { force: true });
+    }
+  }
+}

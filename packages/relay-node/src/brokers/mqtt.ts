@@ -1,0 +1,270 @@
+/**
+ * The MQTT 5 broker (Mosquitto, EMQX, HiveMQ…): live fan-out through the MQTT server, with a
+ * relay-local window per namespace for resume, since plain MQTT keeps no shared log. See
+ * docs/brokers.md.
+ *
+ * Mapping: channel `sensor.temp` in namespace `ns` is topic `<prefix>/ns/sensor.temp`; the payload
+ * is the JSON data itself; the message id is user property `pubsubbud-id` and headers are the
+ * other user properties. `%`, `+`, `#` and NUL in channels are percent-encoded, `/` is kept (a
+ * topic level separator, so `mosquitto_sub -t 'pubsubbud/ns/sensor/#'` works as MQTT users expect).
+ */
+import type { Position } from "@pubsubbud/protocol";
+import { channelError, DEFAULT_LIMITS } from "@pubsubbud/protocol";
+import {
+  type Broker,
+  type BrokerListener,
+  compareDecimalOffsets,
+  type LogMessage,
+  MemoryLog,
+  type PublishInput,
+  type PublishOutcome,
+  randomId,
+  type StopListening,
+} from "@pubsubbud/relay-core";
+import { connectAsync, type IPublishPacket, type MqttClient } from "mqtt";
+import {
+  type BrokerCommonOptions,
+  badBrokerUrl,
+  decodeData,
+  encodeData,
+  firstConnect,
+  headersOf,
+  Listeners,
+  redactUrl,
+  retentionOf,
+} from "./shared.js";
+
+/** Options of {@link createMqttBroker}. */
+export interface MqttBrokerOptions extends BrokerCommonOptions {
+  /** `mqtt://[user:password@]host:1883`, `mqtts://…`, `ws://…` or `wss://…`. */
+  url: string;
+  /** First topic level(s) of every topic. @default "pubsubbud" */
+  prefix?: string;
+  /**
+   * How long the relay keeps a namespace subscribed (and its local window filling) after its last
+   * client left, so a client that reconnects to the same instance can still resume. @default 60000
+   */
+  lingerMs?: number;
+  /** How long the MQTT server keeps this relay's session (and queues its messages) while it is away. @default 300 */
+  sessionExpirySeconds?: number;
+  /** How long a publish waits for the server's PUBACK and its own copy. @default 10000 */
+  publishTimeoutMs?: number;
+  /** @default 5000 */
+  connectTimeoutMs?: number;
+}
+
+const ID = "pubsubbud-id";
+
+/** A channel as one or more topic levels. */
+export function channelToTopic(channel: string): string {
+  return channel.replace(
+    /[%+#\0]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0").toUpperCase()}`,
+  );
+}
+
+/** The channel a topic below the namespace level names. */
+export function topicToChannel(topic: string): string {
+  return topic.replace(/%(25|2B|23|00)/gi, (_, hex: string) =>
+    String.fromCharCode(Number.parseInt(hex, 16)),
+  );
+}
+
+/**
+ * Connects to the MQTT server (MQTT 5, persistent session) and returns the broker.
+ * @example const broker = await createMqttBroker({ url: "mqtt://127.0.0.1:1883" })
+ */
+export async function createMqttBroker(options: MqttBrokerOptions): Promise<Broker> {
+  const {
+    url,
+    prefix = "pubsubbud",
+    lingerMs = 60_000,
+    sessionExpirySeconds = 300,
+    publishTimeoutMs = 10_000,
+    connectTimeoutMs = 5_000,
+  } = options;
+  const retention = retentionOf(options);
+  const log = options.log ?? (() => {});
+  const check = "that the MQTT server runs there, speaks MQTT 5, and accepts the URL's credentials";
+  try {
+    new URL(url);
+  } catch {
+    throw badBrokerUrl(url, "not a URL", "the form mqtt://host:1883");
+  }
+  const listeners = new Listeners();
+  /** Per subscribed namespace: its local window; kept while lingering after the last listener. */
+  const logs = new Map<string, MemoryLog>();
+  const lingering = new Map<string, ReturnType<typeof setTimeout>>();
+  const awaitingEcho = new Map<string, (offset: string) => void>();
+  const base = `${prefix}/`;
+  const topicFilter = (ns: string) => `${base}${ns}/#`;
+  let connectedOnce = false;
+
+  const client: MqttClient = await firstConnect(
+    url,
+    connectTimeoutMs,
+    connectAsync(url, {
+      protocolVersion: 5,
+      clientId: `pubsubbud-${randomId(12)}`,
+      clean: false,
+      properties: { sessionExpiryInterval: sessionExpirySeconds },
+      // Instances spread their reconnects over 0.5–1.5 s instead of retrying in lockstep.
+      reconnectPeriod: 500 + Math.floor(Math.random() * 1000),
+      connectTimeout: connectTimeoutMs,
+    }),
+    check,
+  );
+  connectedOnce = true;
+  client.on("error", () => {});
+  client.on("close", () => log("warn", "mqtt connection lost", { url: redactUrl(url) }));
+  client.on("connect", (connack) => {
+    if (!connectedOnce) return;
+    log("info", "mqtt reconnected", { sessionPresent: connack.sessionPresent });
+    if (connack.sessionPresent) return; // the server queued what we missed
+    // The server forgot this relay's session (restart without persistence): messages may be
+    // lost. Local windows start a new epoch, so resumes answer recovered:false, and the
+    // namespaces' clients are told to resume.
+    for (const ns of logs.keys()) {
+      logs.set(ns, new MemoryLog(randomId(12), retention, Date.now));
+      client.subscribeAsync(topicFilter(ns), { qos: 1 }).catch(() => {});
+      listeners.gap(ns);
+    }
+  });
+  client.on("message", (topic: string, payload: Buffer, packet: IPublishPacket) => {
+    if (!topic.startsWith(base)) return;
+    const rest = topic.slice(base.length);
+    const slash = rest.indexOf("/");
+    const ns = rest.slice(0, slash);
+    const local = logs.get(ns);
+    if (slash < 0 || !local) return;
+    const channel = topicToChannel(rest.slice(slash + 1));
+    if (channelError(channel, DEFAULT_LIMITS)) {
+      log("warn", "mqtt topic is not a valid channel; message skipped", { topic });
+      return;
+    }
+    const properties = packet.properties?.userProperties ?? {};
+    const entries: Array<[string, string]> = [];
+    let id: string | undefined;
+    for (const [name, value] of Object.entries(properties)) {
+      const text = Array.isArray(value) ? (value.at(-1) ?? "") : String(value);
+      if (name === ID) id = text;
+      else entries.push([name, text]);
+    }
+    const headers = headersOf(entries);
+    const input: PublishInput = {
+      channel,
+      id: id ?? `mqtt-${randomId(16)}`,
+      data: decodeData(payload.toString("utf8")),
+    };
+    if (headers) input.headers = headers;
+    const { message } = local.append(input);
+    if (!message) return; // a duplicate id inside the dedupe window
+    awaitingEcho.get(message.id)?.(message.offset);
+    listeners.message(ns, message);
+  });
+
+  const subscribe = async (ns: string) => {
+    const linger = lingering.get(ns);
+    if (linger) {
+      clearTimeout(linger);
+      lingering.delete(ns);
+      return;
+    }
+    if (logs.has(ns)) return;
+    logs.set(ns, new MemoryLog(randomId(12), retention, Date.now));
+    try {
+      await client.subscribeAsync(topicFilter(ns), { qos: 1 });
+    } catch (error) {
+      logs.delete(ns);
+      throw error;
+    }
+  };
+
+  const unsubscribeLater = (ns: string) => {
+    const timer = setTimeout(() => {
+      lingering.delete(ns);
+      if (listeners.has(ns)) return;
+      logs.delete(ns);
+      client.unsubscribeAsync(topicFilter(ns)).catch(() => {});
+    }, lingerMs);
+    timer.unref();
+    lingering.set(ns, timer);
+  };
+
+  return {
+    name: "mqtt",
+    capabilities: { sharedHistory: false },
+    async publish(namespace: string, input: PublishInput): Promise<PublishOutcome> {
+      if (!client.connected) throw new Error(`MQTT server ${redactUrl(url)} is not connected`);
+      const local = logs.get(namespace);
+      const seen = local?.seen(input.id);
+      if (seen !== undefined) return { offset: seen, duplicate: true };
+      const userProperties: Record<string, string> = { [ID]: input.id };
+      for (const [name, value] of Object.entries(input.headers ?? {}))
+        if (name !== ID) userProperties[name] = String(value);
+      // This instance's offset is the one its own copy gets when the server delivers it back,
+      // so all of its subscribers see one order, the server's.
+      const echo = local
+        ? new Promise<string>((resolve) => awaitingEcho.set(input.id, resolve))
+        : Promise.resolve("");
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      try {
+        await Promise.race([
+          client.publishAsync(
+            `${base}${namespace}/${channelToTopic(input.channel)}`,
+            encodeData(input.data),
+            {
+              qos: 1,
+              properties: { userProperties },
+            },
+          ),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error("no PUBACK in time")), publishTimeoutMs);
+          }),
+        ]);
+        const offset = await Promise.race([
+          echo,
+          new Promise<string>((_, reject) => {
+            clearTimeout(timer);
+            timer = setTimeout(
+              () => reject(new Error("own message not delivered back in time")),
+              publishTimeoutMs,
+            );
+          }),
+        ]);
+        return { offset, duplicate: false };
+      } finally {
+        clearTimeout(timer);
+        awaitingEcho.delete(input.id);
+      }
+    },
+    async listen(namespace: string, listener: BrokerListener): Promise<StopListening> {
+      if (listeners.add(namespace, listener)) {
+        try {
+          await subscribe(namespace);
+        } catch (error) {
+          listeners.remove(namespace, listener);
+          throw error;
+        }
+      }
+      return async () => {
+        if (listeners.remove(namespace, listener)) unsubscribeLater(namespace);
+      };
+    },
+    async head(namespace: string): Promise<Position> {
+      return logs.get(namespace)?.head() ?? { epoch: "unlistened", offset: "" };
+    },
+    async since(namespace: string, position: Position): Promise<LogMessage[] | undefined> {
+      return logs.get(namespace)?.since(position);
+    },
+    compareOffsets: compareDecimalOffsets,
+    healthy: () => client.connected,
+    async close() {
+      for (const timer of lingering.values()) clearTimeout(timer);
+      lingering.clear();
+      listeners.clear();
+      logs.clear();
+      await client.endAsync(true);
+    },
+  };
+}

@@ -1,0 +1,173 @@
+/**
+ * Pieces every networked broker shares: listener bookkeeping per namespace, a relay-local dedupe
+ * window, the JSON payload mapping, reconnect backoff and the error a bad URL gets.
+ */
+import type { BrokerListener, LogMessage, LogRetention } from "@pubsubbud/relay-core";
+import { DEFAULT_RETENTION, getOrCreate } from "@pubsubbud/relay-core";
+import { RelayNodeError, RelayNodeErrorCode } from "../errors.js";
+
+/** Options every broker takes. */
+export interface BrokerCommonOptions {
+  /** Replay window (count and age) and dedupe window. @default DEFAULT_RETENTION */
+  retention?: Partial<LogRetention>;
+  /** Called with a line and fields when the broker connection changes state. */
+  log?: (level: "info" | "warn", message: string, fields?: Record<string, unknown>) => void;
+}
+
+export function retentionOf(options: BrokerCommonOptions): LogRetention {
+  return { ...DEFAULT_RETENTION, ...options.retention };
+}
+
+/**
+ * The relay's listeners per namespace. A broker subscribes to a namespace when its first listener
+ * arrives and unsubscribes when its last one leaves (reference counting).
+ */
+export class Listeners {
+  readonly #byNamespace = new Map<string, Set<BrokerListener>>();
+
+  /** Adds a listener; true when it is the namespace's first. */
+  add(namespace: string, listener: BrokerListener): boolean {
+    const set = getOrCreate(this.#byNamespace, namespace, () => new Set<BrokerListener>());
+    set.add(listener);
+    return set.size === 1;
+  }
+
+  /** Removes a listener; true when it was the namespace's last. */
+  remove(namespace: string, listener: BrokerListener): boolean {
+    const set = this.#byNamespace.get(namespace);
+    if (!set?.delete(listener)) return false;
+    if (set.size > 0) return false;
+    this.#byNamespace.delete(namespace);
+    return true;
+  }
+
+  has(namespace: string): boolean {
+    return this.#byNamespace.has(namespace);
+  }
+
+  namespaces(): string[] {
+    return [...this.#byNamespace.keys()];
+  }
+
+  message(namespace: string, message: LogMessage): void {
+    for (const listener of this.#byNamespace.get(namespace) ?? []) listener.message(message);
+  }
+
+  gap(namespace: string): void {
+    for (const listener of this.#byNamespace.get(namespace) ?? []) listener.gap();
+  }
+
+  clear(): void {
+    this.#byNamespace.clear();
+  }
+}
+
+/**
+ * Message ids seen recently in one namespace, with their offsets: the dedupe window of brokers
+ * whose server keeps no id index. Insertion-ordered, so expiry looks at the oldest ids only.
+ */
+export class DedupeWindow {
+  readonly #seen = new Map<string, { offset: string; at: number }>();
+  readonly #retention: LogRetention;
+  readonly #now: () => number;
+
+  constructor(retention: LogRetention, now: () => number = Date.now) {
+    this.#retention = retention;
+    this.#now = now;
+  }
+
+  /** The offset of `id` when it was seen inside the window. */
+  get(id: string): string | undefined {
+    this.#expire();
+    return this.#seen.get(id)?.offset;
+  }
+
+  remember(id: string, offset: string): void {
+    if (!this.#seen.has(id)) this.#seen.set(id, { offset, at: this.#now() });
+    this.#expire();
+  }
+
+  #expire(): void {
+    const now = this.#now();
+    const { dedupeWindowMs, dedupeMaxIds } = this.#retention;
+    for (const [id, entry] of this.#seen) {
+      if (this.#seen.size <= dedupeMaxIds && now - entry.at <= dedupeWindowMs) break;
+      this.#seen.delete(id);
+    }
+  }
+}
+
+/** A message's data as the broker carries it: the JSON text itself, readable by any program. */
+export function encodeData(data: unknown): string {
+  return JSON.stringify(data);
+}
+
+/** A foreign producer's payload: JSON when it parses, else the text as a string. */
+export function decodeData(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Headers as a plain object with string values, or undefined when there are none. */
+export function headersOf(entries: Iterable<[string, string]>): Record<string, string> | undefined {
+  let headers: Record<string, string> | undefined;
+  for (const [name, value] of entries) {
+    headers ??= Object.create(null) as Record<string, string>;
+    headers[name] = value;
+  }
+  return headers ? { ...headers } : undefined;
+}
+
+/** Full-jitter exponential backoff for reconnects: 100 ms doubling up to 5 s. */
+export function backoffDelay(attempt: number, baseMs = 100, maxMs = 5_000): number {
+  return Math.random() * Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 16));
+}
+
+/** The error a broker URL that cannot be used gets: which URL, what is wrong, what to check. */
+export function badBrokerUrl(url: string, problem: string, check: string): RelayNodeError {
+  return new RelayNodeError(
+    RelayNodeErrorCode.BadBroker,
+    `broker ${redactUrl(url)}: ${problem}. Check ${check}.`,
+  );
+}
+
+/** The URL without its password, for logs and errors. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * Waits for `connect` to settle once within `timeoutMs`, so a broker that is down at start fails
+ * with a clear error instead of hanging; afterwards the client's own reconnects take over.
+ */
+export async function firstConnect<T>(
+  url: string,
+  timeoutMs: number,
+  connect: Promise<T>,
+  check: string,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(badBrokerUrl(url, `no connection within ${timeoutMs} ms`, check)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([connect, timeout]);
+  } catch (error) {
+    if (error instanceof RelayNodeError) throw error;
+    throw badBrokerUrl(url, `cannot connect (${String(error)})`, check);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * The contract every broker keeps, run against the real servers with two broker instances (two
+ * relay processes, as far as the broker can tell) on one server.
+ */
+import type { Broker, BrokerListener, LogMessage } from "@pubsubbud/relay-core";
+import { afterAll, describe, expect, it } from "vitest";
+import { waitFor } from "../helpers/wait.js";
+import { brokerKinds, sharedBrokerKinds } from "./kinds.js";
+
+const run = Date.now().toString(36);
+let counter = 0;
+const freshNamespace = () => `c${run}-${++counter}`;
+
+function recorder() {
+  const messages: LogMessage[] = [];
+  let gaps = 0;
+  const listener: BrokerListener = {
+    message: (m) => void messages.push(m),
+    gap: () => void gaps++,
+  };
+  return { messages, listener, gaps: () => gaps };
+}
+
+describe.each(brokerKinds)("broker contract: $name", (kind) => {
+  const opened: Broker[] = [];
+  const open = async (retention?: Parameters<typeof kind.create>[0]) => {
+    const broker = await kind.create(retention);
+    opened.push(broker);
+    return broker;
+  };
+  afterAll(async () => {
+    await Promise.all(opened.map((b) => b.close()));
+  });
+
+  describe.skipIf(kind.unavailable)("on the real server", () => {
+    it("delivers every message to every listener in log order, with offsets that order them", async () => {
+      const ns = freshNamespace();
+      const broker = await open();
+      const a = recorder();
+      const b = recorder();
+      await broker.listen(ns, a.listener);
+      await broker.listen(ns, b.listener);
+      const outcomes = [];
+      for (let i = 0; i < 50; i++)
+        outcomes.push(
+          await broker.publish(ns, { channel: `c.${i % 3}`, id: `m${i}`, data: { i } }),
+        );
+      await waitFor(() => a.messages.length === 50 && b.messages.length === 50, "50 each");
+      expect(a.messages.map((m) => m.data)).toEqual(outcomes.map((_, i) => ({ i })));
+      expect(b.messages.map((m) => m.offset)).toEqual(a.messages.map((m) => m.offset));
+      expect(a.messages.map((m) => m.offset)).toEqual(outcomes.map((o) => o.offset));
+      for (let i = 1; i < 50; i++) {
+        const [older, newer] = [a.messages[i - 1]?.offset ?? "", a.messages[i]?.offset ?? ""];
+        expect(broker.compareOffsets(older, newer)).toBeLessThan(0);
+        expect(broker.compareOffsets(newer, older)).toBeGreaterThan(0);
+      }
+      expect(broker.compareOffsets("", a.messages[0]?.offset ?? "")).toBeLessThan(0);
+    });
+
+    // A relay reads head and history only of namespaces it listens to, and so do these cases
+    // (a broker with a relay-local window keeps one only while listening).
+    it("replays exactly the messages after a position, and refuses another epoch", async () => {
+      const ns = freshNamespace();
+      const broker = await open();
+      await broker.listen(ns, recorder().listener);
+      await broker.publish(ns, { channel: "x", id: "before", data: 0 });
+      const position = await broker.head(ns);
+      for (let i = 1; i <= 5; i++)
+        await broker.publish(ns, {
+          channel: "x",
+          id: `after${i}`,
+          data: i,
+          headers: { n: `${i}` },
+        });
+      const replay = await broker.since(ns, position);
+      expect(replay?.map((m) => [m.id, m.data, m.headers])).toEqual(
+        [1, 2, 3, 4, 5].map((i) => [`after${i}`, i, { n: `${i}` }]),
+      );
+      const head = await broker.head(ns);
+      expect(head.epoch).toBe(position.epoch);
+      expect(head.offset).toBe(replay?.at(-1)?.offset);
+      expect(await broker.since(ns, head)).toEqual([]);
+      expect(await broker.since(ns, { ...position, epoch: "another-epoch" })).toBeUndefined();
+    });
+
+    it("answers undefined once the position fell out of the retention window", async () => {
+      const ns = freshNamespace();
+      const broker = await open({ maxMessages: 10 });
+      await broker.listen(ns, recorder().listener);
+      const start = await broker.head(ns);
+      await broker.publish(ns, { channel: "x", id: "first", data: 0 });
+      const afterFirst = await broker.head(ns);
+      for (let i = 1; i <= 9; i++) await broker.publish(ns, { channel: "x", id: `f${i}`, data: i });
+      expect((await broker.since(ns, afterFirst))?.length).toBe(9);
+      for (let i = 10; i <= 15; i++)
+        await broker.publish(ns, { channel: "x", id: `f${i}`, data: i });
+      expect(await broker.since(ns, start)).toBeUndefined();
+      expect(await broker.since(ns, afterFirst)).toBeUndefined();
+      const recent = await broker.head(ns);
+      await broker.publish(ns, { channel: "x", id: "last", data: 16 });
+      expect((await broker.since(ns, recent))?.map((m) => m.id)).toEqual(["last"]);
+    });
+
+    it("recognises a repeated id as a duplicate with the first copy's offset, delivered once", async () => {
+      const ns = freshNamespace();
+      const broker = await open();
+      const seen = recorder();
+      await broker.listen(ns, seen.listener);
+      const first = await broker.publish(ns, { channel: "pay", id: "p-1", data: 1 });
+      const again = await broker.publish(ns, { channel: "pay", id: "p-1", data: 1 });
+      await broker.publish(ns, { channel: "pay", id: "marker", data: 2 });
+      await waitFor(() => seen.messages.some((m) => m.id === "marker"), "marker");
+      expect(again).toEqual({ offset: first.offset, duplicate: true });
+      expect(seen.messages.map((m) => m.id)).toEqual(["p-1", "marker"]);
+    });
+
+    it("keeps delivering to the remaining listener when one stops (reference counting)", async () => {
+      const ns = freshNamespace();
+      const broker = await open();
+      const a = recorder();
+      const b = recorder();
+      const stopA = await broker.listen(ns, a.listener);
+      const stopB = await broker.listen(ns, b.listener);
+      await stopA();
+      await broker.publish(ns, { channel: "x", id: "one", data: 1 });
+      await waitFor(() => b.messages.length === 1, "b to get the message");
+      await stopB();
+      const c = recorder();
+      await broker.listen(ns, c.listener);
+      await broker.publish(ns, { channel: "x", id: "two", data: 2 });
+      await waitFor(() => c.messages.length === 1, "a new listener after the last one left");
+      expect(a.messages).toEqual([]);
+      expect(b.messages.map((m) => m.id)).toEqual(["one"]);
+      expect(c.messages.map((m) => m.id)).toEqual(["two"]);
+      expect(broker.healthy()).toBe(true);
+    });
+  });
+});
+
+describe.each(sharedBrokerKinds)("broker contract, two instances: $name", (kind) => {
+  const opened: Broker[] = [];
+  afterAll(async () => {
+    await Promise.all(opened.map((b) => b.close()));
+  });
+
+  describe.skipIf(kind.unavailable)("on the real server", () => {
+    it("gives listeners on both instances every message from both, in one order", async () => {
+      const ns = freshNamespace();
+      const [one, two] = await Promise.all([kind.create(), kind.create()]);
+      opened.push(one, two);
+      const onOne = recorder();
+      const onTwo = recorder();
+      await one.listen(ns, onOne.listener);
+      await two.listen(ns, onTwo.listener);
+      await Promise.all(
+        Array.from({ length: 60 }, (_, i) =>
+          (i % 2 ? one : two).publish(ns, { channel: `o.${i % 4}`, id: `id${i}`, data: i }),
+        ),
+      );
+      await waitFor(
+        () => onOne.messages.length === 60 && onTwo.messages.length === 60,
+        "60 on each instance",
+      );
+      expect(onTwo.messages.map((m) => m.id)).toEqual(onOne.messages.map((m) => m.id));
+      expect(new Set(onOne.messages.map((m) => m.data)).size).toBe(60);
+      if (kind.shared) {
+        expect(onTwo.messages.map((m) => m.offset)).toEqual(onOne.messages.map((m) => m.offset));
+        const replay = await two.since(ns, { epoch: (await one.head(ns)).epoch, offset: "" });
+        expect(replay?.map((m) => m.id)).toEqual(onOne.messages.map((m) => m.id));
+      }
+    });
+  });
+});
