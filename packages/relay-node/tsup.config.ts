@@ -8,6 +8,7 @@ export default defineConfig({
     "brokers/redis": "src/brokers/redis.ts",
     "brokers/file": "src/brokers/file.ts",
     "brokers/mqtt": "src/brokers/mqtt.ts",
+    "brokers/kafka": "src/brokers/kafka.ts",
   },
   format: ["esm", "cjs"],
   dts: true,

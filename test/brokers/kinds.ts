@@ -5,6 +5,7 @@
 import type { Broker, LogRetention } from "@pubsubbud/relay-core";
 import { createMemoryBroker } from "@pubsubbud/relay-node";
 import { createFileBroker } from "@pubsubbud/relay-node/brokers/file";
+import { createKafkaBroker } from "@pubsubbud/relay-node/brokers/kafka";
 import { createMqttBroker } from "@pubsubbud/relay-node/brokers/mqtt";
 import { createRedisBroker } from "@pubsubbud/relay-node/brokers/redis";
 import { missing } from "../helpers/requirements.js";
@@ -19,9 +20,10 @@ export interface BrokerKind {
   create(retention?: Partial<LogRetention>): Promise<Broker>;
 }
 
-const [redisUp, mqttUp] = await Promise.all([
+const [redisUp, mqttUp, kafkaUp] = await Promise.all([
   reachable(services.redis.port),
   reachable(services.mqtt.port),
+  reachable(services.kafka.port),
 ]);
 /** One directory per test run, shared by every file broker instance, like processes on one host. */
 const fileDir = tempDir("file-broker");
@@ -54,6 +56,18 @@ export const brokerKinds: BrokerKind[] = [
     create: (retention) =>
       createMqttBroker({
         url: `mqtt://127.0.0.1:${services.mqtt.port}`,
+        ...(retention ? { retention } : {}),
+      }),
+  },
+  {
+    name: "kafka",
+    get unavailable() {
+      return missing("Kafka on 127.0.0.1:9092", kafkaUp, services.kafka.fix);
+    },
+    shared: true,
+    create: (retention) =>
+      createKafkaBroker({
+        url: `kafka://127.0.0.1:${services.kafka.port}`,
         ...(retention ? { retention } : {}),
       }),
   },

@@ -6,10 +6,18 @@
 import { fileURLToPath } from "node:url";
 import { createMemoryBroker, startRelay } from "@pubsubbud/relay-node";
 import { Miniflare } from "miniflare";
+import { type BrokerKind, sharedBrokerKinds } from "../brokers/kinds.js";
 
 export interface RelayTarget {
   /** `ws://host:port` of the namespace `default`; append `/ns/<name>` for others. */
   readonly wsUrl: string;
+  /**
+   * Every instance's `ws://host:port` (the first is `wsUrl`). The suite spreads its clients over
+   * them in turn: client A on instance 1, client B on instance 2.
+   */
+  readonly wsUrls: readonly string[];
+  /** Whether every instance gives a message the same offset (a shared log). */
+  readonly sharedOffsets: boolean;
   /** `http://host:port` for the HTTP surface. */
   readonly httpUrl: string;
   readonly port: number;
@@ -25,6 +33,8 @@ export interface TargetOptions {
 
 export interface TargetFactory {
   readonly name: string;
+  /** True when a service the target needs is missing (skipped locally, a failure in CI). */
+  readonly unavailable?: boolean;
   start(options: TargetOptions): Promise<RelayTarget>;
 }
 
@@ -38,6 +48,8 @@ export const targets: TargetFactory[] = [
       });
       return {
         wsUrl: relay.wsUrl,
+        wsUrls: [relay.wsUrl],
+        sharedOffsets: true,
         httpUrl: relay.url,
         port: relay.port,
         metrics: true,
@@ -64,6 +76,8 @@ export const targets: TargetFactory[] = [
       const url = await worker.ready;
       return {
         wsUrl: `ws://127.0.0.1:${url.port}`,
+        wsUrls: [`ws://127.0.0.1:${url.port}`],
+        sharedOffsets: true,
         httpUrl: `http://127.0.0.1:${url.port}`,
         port: Number(url.port),
         metrics: false,
@@ -71,4 +85,34 @@ export const targets: TargetFactory[] = [
       };
     },
   },
+  ...sharedBrokerKinds.map(twoInstances),
 ];
+
+/** Two relay-node instances on one broker server. */
+function twoInstances(kind: BrokerKind): TargetFactory {
+  return {
+    name: `two relay-node instances + ${kind.name} broker`,
+    get unavailable() {
+      return kind.unavailable;
+    },
+    async start({ window }) {
+      const relays = await Promise.all(
+        [0, 1].map(async () =>
+          startRelay({ port: 0, broker: await kind.create({ maxMessages: window }) }),
+        ),
+      );
+      const [first] = relays as [(typeof relays)[number]];
+      return {
+        wsUrl: first.wsUrl,
+        wsUrls: relays.map((relay) => relay.wsUrl),
+        sharedOffsets: kind.shared,
+        httpUrl: first.url,
+        port: first.port,
+        metrics: true,
+        close: async () => {
+          await Promise.all(relays.map((relay) => relay.close(1000)));
+        },
+      };
+    },
+  };
+}

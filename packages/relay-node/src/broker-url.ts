@@ -2,27 +2,72 @@ import type { Broker, LogRetention } from "@pubsubbud/relay-core";
 import { createMemoryBroker } from "./brokers/memory.js";
 import { RelayNodeError, RelayNodeErrorCode } from "./errors.js";
 
-/** Options every broker built from a URL receives. */
+/**
+ * Options every broker built from a URL receives; each broker reads the ones it knows
+ * (docs/brokers.md lists them per broker).
+ */
 export interface BrokerUrlOptions {
   retention?: Partial<LogRetention>;
+  /** Key, topic or subject prefix (Redis `pubsubbud:`, MQTT `pubsubbud`, Kafka `pubsubbud.`). */
+  prefix?: string;
+  /** Filesystem: `interval` (default) or `always`. */
+  fsync?: "always" | "interval";
+  fsyncIntervalMs?: number;
+  segmentMessages?: number;
+  pollMs?: number;
+  /** MQTT: how long a namespace stays subscribed after its last client left. */
+  lingerMs?: number;
+  sessionExpirySeconds?: number;
+  publishTimeoutMs?: number;
+  /** Kafka: channel of records without a key. */
+  keylessChannel?: string;
+  replicas?: number;
+  connectTimeoutMs?: number;
+  log?: (level: "info" | "warn", message: string, fields?: Record<string, unknown>) => void;
+}
+
+/** Drops unset options, so each broker's own defaults apply. */
+function defined<T extends object>(options: T): T {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as T;
 }
 
 /**
- * Builds a broker from its URL. `memory` (or `memory://`) is the embedded default.
- * @example const broker = await createBrokerFromUrl("memory")
+ * Builds a broker from its URL: `memory` (the embedded default), `file:///dir`, `redis://host:6379`,
+ * `mqtt://host:1883`, `kafka://host:9092`. A broker's client library loads only when its scheme
+ * is used.
+ * @example const broker = await createBrokerFromUrl("redis://127.0.0.1:6379")
  */
 export async function createBrokerFromUrl(
   url: string,
   options: BrokerUrlOptions = {},
 ): Promise<Broker> {
   const scheme = url.includes(":") ? url.slice(0, url.indexOf(":")) : url;
+  const common = defined(options);
   switch (scheme) {
     case "memory":
       return createMemoryBroker(options.retention ? { retention: options.retention } : {});
+    case "file": {
+      const { createFileBroker } = await import("./brokers/file.js");
+      return createFileBroker({ ...common, dir: url });
+    }
+    case "redis":
+    case "rediss": {
+      const { createRedisBroker } = await import("./brokers/redis.js");
+      return createRedisBroker({ ...common, url });
+    }
+    case "mqtt":
+    case "mqtts": {
+      const { createMqttBroker } = await import("./brokers/mqtt.js");
+      return createMqttBroker({ ...common, url });
+    }
+    case "kafka": {
+      const { createKafkaBroker } = await import("./brokers/kafka.js");
+      return createKafkaBroker({ ...common, url });
+    }
     default:
       throw new RelayNodeError(
         RelayNodeErrorCode.BadBroker,
-        `unknown broker URL ${JSON.stringify(url)}: supported schemes are memory (the embedded default)`,
+        `unknown broker URL ${JSON.stringify(url)}: supported are memory (the embedded default), file:///dir, redis://host:6379, mqtt://host:1883 and kafka://host:9092`,
       );
   }
 }

@@ -53,7 +53,11 @@ async function main(argv: string[]): Promise<number> {
     },
   });
   const logger = createJsonLogger(config.logLevel, (line) => process.stderr.write(line));
-  const broker = await createBrokerFromUrl(config.broker, { retention: config.retention });
+  const broker = await createBrokerFromUrl(config.broker, {
+    ...config.brokerOptions,
+    retention: config.retention,
+    log: (level, message, fields) => logger[level](message, fields),
+  });
   const livePage = config.livePage ?? isLoopback(config.host);
   const relay = createRelay({ broker, limits: config.limits, logger, livePage });
   const running = await relay

@@ -18,6 +18,22 @@ const retentionSchema = z
   )
   .strict();
 
+const brokerOptionsSchema = z
+  .object({
+    prefix: z.string().min(1).optional(),
+    fsync: z.enum(["always", "interval"]).optional(),
+    fsyncIntervalMs: positiveInt.optional(),
+    segmentMessages: positiveInt.optional(),
+    pollMs: positiveInt.optional(),
+    lingerMs: z.number().int().min(0).optional(),
+    sessionExpirySeconds: positiveInt.optional(),
+    publishTimeoutMs: positiveInt.optional(),
+    keylessChannel: z.string().min(1).optional(),
+    replicas: positiveInt.optional(),
+    connectTimeoutMs: positiveInt.optional(),
+  })
+  .strict();
+
 /** The relay's configuration: file, then environment, then flags; docs/operations.md lists it. */
 export const configSchema = z
   .object({
@@ -30,6 +46,8 @@ export const configSchema = z
     shutdownTimeoutMs: positiveInt.default(10_000),
     limits: limitsSchema.default({}),
     retention: retentionSchema.default({}),
+    /** Options of the broker the URL selects (docs/brokers.md); others are ignored. */
+    brokerOptions: brokerOptionsSchema.default({}),
   })
   .strict();
 export type RelayConfig = z.infer<typeof configSchema>;

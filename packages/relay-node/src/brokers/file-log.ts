@@ -38,6 +38,13 @@ interface StoredRecord {
   t: number;
 }
 
+interface PendingAppend {
+  input: PublishInput;
+  now: number;
+  resolve: (outcome: PublishOutcome) => void;
+  reject: (error: unknown) => void;
+}
+
 const SEGMENT = /^(\d{20})\.log$/;
 const segmentName = (first: number) => `${String(first).padStart(20, "0")}.log`;
 
@@ -86,6 +93,8 @@ export class FileLog {
   #position = 0; // bytes of that segment read
   #pending = ""; // bytes read after the last complete line
   #reading: Promise<void> | undefined;
+  #queue: PendingAppend[] = [];
+  #draining = false;
   /** Set when this process fell behind retention and skipped history; the broker reports a gap. */
   gapped = false;
   #writer: fs.FileHandle | undefined;
@@ -128,13 +137,48 @@ export class FileLog {
     return next;
   }
 
-  /** Appends a record under the lock, or recognises a duplicate id. */
-  async append(input: PublishInput, now: number): Promise<PublishOutcome> {
-    return this.#withLock(async () => {
-      await this.catchUp(true);
-      const seen = this.#dedupe.get(input.id);
-      if (seen !== undefined) return { offset: seen, duplicate: true };
-      const offset = this.#last + 1;
+  /**
+   * Appends a record, or recognises a duplicate id. Appends waiting in this process are written
+   * together under one hold of the lock (group commit), in the order they were called.
+   */
+  append(input: PublishInput, now: number): Promise<PublishOutcome> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ input, now, resolve, reject });
+      if (this.#queue.length === 1 && !this.#draining) void this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0);
+      try {
+        const outcomes = await this.#withLock(() => this.#write(batch));
+        batch.forEach((entry, i) => entry.resolve(outcomes[i] as PublishOutcome));
+      } catch (error) {
+        for (const entry of batch) entry.reject(error);
+      }
+    }
+    this.#draining = false;
+  }
+
+  async #write(batch: PendingAppend[]): Promise<PublishOutcome[]> {
+    await this.catchUp(true);
+    const outcomes: PublishOutcome[] = [];
+    const fresh = new Map<string, string>();
+    let text = "";
+    let offset = this.#last;
+    let writer: fs.FileHandle | undefined;
+    for (const { input, now } of batch) {
+      const seen = this.#dedupe.get(input.id) ?? fresh.get(input.id);
+      if (seen !== undefined) {
+        outcomes.push({ offset: seen, duplicate: true });
+        continue;
+      }
+      offset++;
+      const next = await this.#writerFor(offset, writer ? text : undefined);
+      if (next !== writer) text = "";
+      writer = next;
       const record: StoredRecord = {
         o: offset,
         c: input.channel,
@@ -143,13 +187,15 @@ export class FileLog {
         t: now,
       };
       if (input.headers !== undefined) record.h = input.headers;
-      const writer = await this.#writerFor(offset);
-      await writer.appendFile(encodeRecord(record));
-      if (this.#options.fsync === "always") await writer.datasync();
-      else this.#dirty = true;
-      await this.catchUp();
-      return { offset: String(offset), duplicate: false };
-    });
+      text += encodeRecord(record);
+      fresh.set(input.id, String(offset));
+      outcomes.push({ offset: String(offset), duplicate: false });
+    }
+    if (writer && text) await writer.appendFile(text);
+    if (writer && this.#options.fsync === "always") await writer.datasync();
+    else if (writer) this.#dirty = true;
+    await this.catchUp();
+    return outcomes;
   }
 
   head(): Position {
@@ -301,10 +347,18 @@ export class FileLog {
     return good;
   }
 
-  async #writerFor(offset: number): Promise<fs.FileHandle> {
-    const rolls = this.#segment === 0 || offset - this.#segment >= this.#options.segmentMessages;
-    const segment = rolls ? offset : this.#segment;
+  /**
+   * The handle to append `offset` to: the current segment's, or a new segment's once the current
+   * one is full. `unwritten` is text meant for the current handle, written before it rolls.
+   */
+  async #writerFor(offset: number, unwritten?: string): Promise<fs.FileHandle> {
+    // The reader is at the newest segment after catching up; a roll in this batch is newer still.
+    const current = Math.max(this.#writerSegment, this.#segment);
+    const rolls = current === 0 || offset - current >= this.#options.segmentMessages;
+    const segment = rolls ? offset : current;
     if (this.#writer && this.#writerSegment === segment) return this.#writer;
+    if (unwritten) await this.#writer?.appendFile(unwritten);
+    if (unwritten && this.#options.fsync === "always") await this.#writer?.datasync();
     await this.#writer?.close();
     this.#writer = await fs.open(join(this.#dir, segmentName(segment)), "a");
     this.#writerSegment = segment;

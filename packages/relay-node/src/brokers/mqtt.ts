@@ -28,7 +28,8 @@ import {
   decodeData,
   encodeData,
   firstConnect,
-  headersOf,
+  headersFromPairs,
+  headersToPairs,
   Listeners,
   redactUrl,
   retentionOf,
@@ -150,7 +151,7 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
       if (name === ID) id = text;
       else entries.push([name, text]);
     }
-    const headers = headersOf(entries);
+    const headers = headersFromPairs(entries);
     const input: PublishInput = {
       channel,
       id: id ?? `mqtt-${randomId(16)}`,
@@ -200,8 +201,8 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
       const seen = local?.seen(input.id);
       if (seen !== undefined) return { offset: seen, duplicate: true };
       const userProperties: Record<string, string> = { [ID]: input.id };
-      for (const [name, value] of Object.entries(input.headers ?? {}))
-        if (name !== ID) userProperties[name] = String(value);
+      for (const [name, value] of headersToPairs(input.headers))
+        if (name !== ID) userProperties[name] = value;
       // This instance's offset is the one its own copy gets when the server delivers it back,
       // so all of its subscribers see one order, the server's.
       const echo = local

@@ -2,6 +2,7 @@
  * Pieces every networked broker shares: listener bookkeeping per namespace, a relay-local dedupe
  * window, the JSON payload mapping, reconnect backoff and the error a bad URL gets.
  */
+import type { Headers } from "@pubsubbud/protocol";
 import type { BrokerListener, LogMessage, LogRetention } from "@pubsubbud/relay-core";
 import { DEFAULT_RETENTION, getOrCreate } from "@pubsubbud/relay-core";
 import { RelayNodeError, RelayNodeErrorCode } from "../errors.js";
@@ -111,14 +112,55 @@ export function decodeData(text: string): unknown {
   }
 }
 
-/** Headers as a plain object with string values, or undefined when there are none. */
-export function headersOf(entries: Iterable<[string, string]>): Record<string, string> | undefined {
-  let headers: Record<string, string> | undefined;
-  for (const [name, value] of entries) {
-    headers ??= Object.create(null) as Record<string, string>;
-    headers[name] = value;
+/** The metadata entry naming the headers whose values are JSON (numbers, booleans, null). */
+export const JSON_HEADERS = "pubsubbud-json";
+
+/**
+ * Headers as the string pairs MQTT user properties and Kafka record headers hold: strings as they
+ * are (what other programs expect), other values as JSON, named in a `pubsubbud-json` entry so
+ * they come back with their type.
+ */
+export function headersToPairs(headers: Headers | undefined): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  const typed: string[] = [];
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (typeof value === "string") pairs.push([name, value]);
+    else {
+      pairs.push([name, JSON.stringify(value)]);
+      typed.push(name);
+    }
   }
-  return headers ? { ...headers } : undefined;
+  if (typed.length > 0) pairs.push([JSON_HEADERS, JSON.stringify(typed)]);
+  return pairs;
+}
+
+/** The headers string pairs carry (see {@link headersToPairs}), or undefined when there are none. */
+export function headersFromPairs(pairs: Iterable<[string, string]>): Headers | undefined {
+  const headers: Record<string, string | number | boolean | null> = {};
+  let typed: string[] = [];
+  let any = false;
+  for (const [name, value] of pairs) {
+    if (name === JSON_HEADERS) {
+      const names = decodeData(value);
+      if (Array.isArray(names)) typed = names.map(String);
+    } else {
+      // Defined as own data properties, so a header named __proto__ stays a header.
+      Object.defineProperty(headers, name, {
+        value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+      any = true;
+    }
+  }
+  for (const name of typed)
+    if (Object.hasOwn(headers, name)) {
+      const value = decodeData(headers[name] as string);
+      if (value === null || ["number", "boolean"].includes(typeof value))
+        headers[name] = value as never;
+    }
+  return any ? headers : undefined;
 }
 
 /** Full-jitter exponential backoff for reconnects: 100 ms doubling up to 5 s. */
