@@ -154,7 +154,7 @@ export class FileLog {
       const batch = this.#queue.splice(0);
       try {
         const outcomes = await this.#withLock(() => this.#write(batch));
-        batch.forEach((entry, i) => entry.resolve(outcomes[i] as PublishOutcome));
+        for (const [i, entry] of batch.entries()) entry.resolve(outcomes[i] as PublishOutcome);
       } catch (error) {
         for (const entry of batch) entry.reject(error);
       }
