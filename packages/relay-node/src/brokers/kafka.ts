@@ -341,8 +341,7 @@ export async function createKafkaBroker(options: KafkaBrokerOptions): Promise<Br
       for (let next = from; next < end; ) {
         const response = await fetchFrom(reader, topic, [[topic.id, next]], 0);
         const partition = response.responses[0]?.partitions[0];
-        if (!partition || partition.errorCode !== 0 || partition.logStartOffset > from)
-          return undefined;
+        if (partition?.errorCode !== 0 || partition.logStartOffset > from) return undefined;
         const batch = messagesOf(partition, next).filter((m) => BigInt(m.offset) < end);
         if (batch.length === 0) break;
         messages.push(...batch);
