@@ -207,10 +207,13 @@ export async function createRedisBroker(options: RedisBrokerOptions): Promise<Br
       read ? "1" : "0",
     );
 
+  /** Ends the pending XREAD when the reader's connection drops (ioredis may keep it pending). */
+  let abortRead: ((error: Error) => void) | undefined;
   reader.on("ready", () => {
     readerId = undefined;
     reconnected = true;
   });
+  reader.on("close", () => abortRead?.(new Error("redis reader connection lost")));
 
   /**
    * Interrupts the reader's blocking XREAD so it picks up a changed set of namespaces. The UNBLOCK
@@ -253,11 +256,12 @@ export async function createRedisBroker(options: RedisBrokerOptions): Promise<Br
         if (reconnected) {
           reconnected = false;
           await verifyCursors();
+          continue; // a gap may have ended the namespace's sessions and its cursor
         }
         readerId ??= Number(await reader.call("CLIENT", "ID"));
         const names = [...cursors.keys()];
         readerBlocked = true;
-        const reply = (await reader.call(
+        const read = reader.call(
           "XREAD",
           "COUNT",
           "1000",
@@ -266,7 +270,15 @@ export async function createRedisBroker(options: RedisBrokerOptions): Promise<Br
           "STREAMS",
           ...names.map(streamKey),
           ...names.map((ns) => (cursors.get(ns) as { last: string }).last || "0-0"),
-        )) as Array<[string, StreamEntry[]]> | null;
+        );
+        read.catch(() => {});
+        const reply = (await Promise.race([
+          read,
+          new Promise<never>((_, reject) => {
+            abortRead = reject;
+          }),
+        ])) as Array<[string, StreamEntry[]]> | null;
+        abortRead = undefined;
         readerBlocked = false;
         attempt = 0;
         for (const [key, entries] of reply ?? []) {
