@@ -222,4 +222,68 @@ describe("relay-core sessions", () => {
       /namespace must be/,
     );
   });
+
+  it("asks every session of a namespace to resume (4102, jittered retry) when the broker reports a gap", async () => {
+    const broker = createMemoryBroker();
+    const gaps = new Map<string, () => void>();
+    const gappy = {
+      ...broker,
+      listen: async (ns: string, listener: Parameters<typeof broker.listen>[1]) => {
+        gaps.set(ns, () => listener.gap());
+        return broker.listen(ns, listener);
+      },
+    };
+    const core = createRelayCore({ broker: gappy });
+    const peers = [0, 1].map(() => {
+      const socket = fakeSocket();
+      return {
+        ...socket,
+        connection: core.accept({ namespace: "n", transport: socket.transport }),
+      };
+    });
+    const other = fakeSocket();
+    core.accept({ namespace: "other", transport: other.transport }).receive(hello());
+    for (const peer of peers) peer.connection.receive(hello());
+    await tick();
+    gaps.get("n")?.();
+    for (const peer of peers) {
+      expect(peer.closes[0]?.code).toBe(CloseCode.BrokerGap);
+      expect(Number(/^retry=(\d+)$/.exec(peer.closes[0]?.reason ?? "")?.[1])).toBeLessThanOrEqual(
+        1000,
+      );
+    }
+    expect(other.closes).toEqual([]);
+  });
+
+  it("does not deliver live a message the welcome or replay already covered (a lagging listener)", async () => {
+    const broker = createMemoryBroker();
+    let lagging: Parameters<typeof broker.listen>[1] | undefined;
+    // A listener that hands messages over late, as one reading a shared log may.
+    const lagged = {
+      ...broker,
+      listen: async (_ns: string, listener: Parameters<typeof broker.listen>[1]) => {
+        lagging = listener;
+        return async () => {};
+      },
+    };
+    const core = createRelayCore({ broker: lagged });
+    await broker.publish("n", { channel: "a", id: "old", data: 1 });
+    const peer = fakeSocket();
+    core
+      .accept({ namespace: "n", transport: peer.transport })
+      .receive(hello({ subscriptions: [{ id: "s", pattern: "*" }] }));
+    await tick();
+    await broker.publish("n", { channel: "a", id: "new", data: 2 });
+    const [old, fresh] =
+      (await broker.since("n", { epoch: (await broker.head("n")).epoch, offset: "" })) ?? [];
+    lagging?.message(old as never);
+    lagging?.message(fresh as never);
+    await tick();
+    expect(
+      peer
+        .frames()
+        .filter((f) => f.type === "message")
+        .map((f) => f.id),
+    ).toEqual(["new"]);
+  });
 });

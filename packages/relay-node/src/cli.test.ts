@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createClient } from "@pubsubbud/client";
 import WebSocket from "ws";
@@ -55,11 +58,41 @@ describe("pubsubbud relay (CLI)", () => {
     const bad = run(["relay", "--port", "0", "--broker", "nosuch://x"]);
     expect(await bad.exited).toBe(1);
     expect(bad.output().stderr).toMatch(
-      /\[bad_broker\] unknown broker URL "nosuch:\/\/x": supported schemes are memory/,
+      /\[bad_broker\] unknown broker URL "nosuch:\/\/x": supported are memory/,
+    );
+    // Nothing listens on port 1: the error names the URL and what to check.
+    const down = run(["relay", "--port", "0", "--broker", "redis://127.0.0.1:1"]);
+    expect(await down.exited).toBe(1);
+    expect(down.output().stderr).toMatch(
+      /\[bad_broker\] broker redis:\/\/127\.0\.0\.1:1: .*Check that Redis runs there/,
     );
     const port = run(["relay", "--port", "99999"]);
     expect(await port.exited).toBe(1);
     expect(port.output().stderr).toMatch(/port \(from flag --port\)/);
+  });
+
+  it("runs on a broker chosen by URL, with its options from the config file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pubsubbud-cli-"));
+    const config = join(dir, "relay.json");
+    writeFileSync(config, JSON.stringify({ brokerOptions: { segmentMessages: 2 } }));
+    const relay = run([
+      "relay",
+      "--port",
+      "0",
+      "--config",
+      config,
+      "--broker",
+      `file://${dir}/log`,
+    ]);
+    const [, wsUrl] = await relay.line(/PubsubBud relay on (ws:\/\/\S+)/);
+    const client = createClient({ url: `${wsUrl}/ns/cli`, WebSocket });
+    for (let i = 0; i < 3; i++) await client.publish("cli.file", i);
+    client.close();
+    expect(readdirSync(join(dir, "log", "cli")).sort()).toEqual([
+      "00000000000000000001.log",
+      "00000000000000000003.log",
+      "epoch",
+    ]);
   });
 
   it("prints usage with --help", async () => {
