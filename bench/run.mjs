@@ -2,7 +2,8 @@
 // Each system runs in its own server process (CPU and RSS are measured there); this process is
 // the load generator. Writes bench/results/latest.md and .json.
 // Knobs: BENCH_SCALE=0.2 (quick run), BENCH_ONLY="raw ws,PubsubBud (wire)" (systems),
-// BENCH_WORKLOADS=0,1 (workload indexes; 3 = connect storm, 4 = the workerd comparison), BENCH_PROFILE=1 (CPU profiles of
+// BENCH_WORKLOADS=0,1 (workload indexes; 3 = connect storm, 4 = the workerd comparison,
+// 5 = two relay instances per broker), BENCH_PROFILE=1 (CPU profiles of
 // the measured phase into bench/results/profiles/), BENCH_NODE_FLAGS="--max-semi-space-size=64".
 import { fork } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -10,6 +11,7 @@ import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { connectMany, counter, now, percentile } from "./lib.mjs";
 import { targets } from "./targets.mjs";
+import { runBrokerBench } from "./brokers.mjs";
 import { runWorkerdBench } from "./workerd.mjs";
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
@@ -211,6 +213,12 @@ if (!onlyWorkloads || onlyWorkloads.includes(4)) {
   const workerd = await runWorkerdBench();
   results.workerd = workerd.rows;
   lines.push("", ...workerd.lines);
+}
+
+if (!onlyWorkloads || onlyWorkloads.includes(5)) {
+  const brokers = await runBrokerBench();
+  results.brokers = brokers.rows;
+  lines.push("", ...brokers.lines);
 }
 
 const report = lines.join("\n");

@@ -10,7 +10,7 @@ const opened = (ws) =>
   });
 
 /** PubsubBud spoken by a bare ws peer: isolates the relay's cost from @pubsubbud/client's. */
-const wirePeer = {
+export const wirePeer = {
   name: "PubsubBud (wire)",
   server: "pubsubbud.mjs",
   async connect(port) {

@@ -1,6 +1,12 @@
-// PubsubBud relay-node on the embedded memory broker, defaults otherwise.
-import { startRelay } from "@pubsubbud/relay-node";
+// PubsubBud relay-node, defaults otherwise: on the embedded memory broker, or on the broker
+// named by PUBSUBBUD_BENCH_BROKER (a URL, as `--broker` takes).
+import { createBrokerFromUrl, startRelay } from "@pubsubbud/relay-node";
 import { serve } from "./common.mjs";
 
-const relay = await startRelay({ port: 0, livePage: false });
+const url = process.env.PUBSUBBUD_BENCH_BROKER;
+const relay = await startRelay({
+  port: 0,
+  livePage: false,
+  ...(url ? { broker: await createBrokerFromUrl(url) } : {}),
+});
 serve(relay.port);
