@@ -7,6 +7,7 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { Consumer, Producer } from "@platformatic/kafka";
 import { createClient, type Message, type PubsubBudClient } from "@pubsubbud/client";
+import type { Broker } from "@pubsubbud/relay-core";
 import { type RunningRelay, startRelay } from "@pubsubbud/relay-node";
 import { createKafkaBroker } from "@pubsubbud/relay-node/brokers/kafka";
 import { createMqttBroker } from "@pubsubbud/relay-node/brokers/mqtt";
@@ -31,9 +32,7 @@ afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
 
-async function relayWith(
-  broker: Parameters<typeof startRelay>[0]["broker"],
-): Promise<RunningRelay> {
+async function relayWith(broker: Broker): Promise<RunningRelay> {
   const relay = await startRelay({ port: 0, broker });
   cleanup.push(() => relay.close(1000));
   return relay;

@@ -25,6 +25,25 @@ const [redisUp, mqttUp, kafkaUp] = await Promise.all([
   reachable(services.mqtt.port),
   reachable(services.kafka.port),
 ]);
+/** A broker whose server runs on its standard port (see helpers/services.ts). */
+function networked(
+  name: keyof typeof services,
+  up: boolean,
+  create: (options: { url: string; retention?: Partial<LogRetention> }) => Promise<Broker>,
+  shared: boolean,
+): BrokerKind {
+  const { port, fix } = services[name];
+  return {
+    name,
+    get unavailable() {
+      return missing(`${name} on 127.0.0.1:${port}`, up, fix);
+    },
+    shared,
+    create: (retention) =>
+      create({ url: `${name}://127.0.0.1:${port}`, ...(retention ? { retention } : {}) }),
+  };
+}
+
 /** One directory per test run, shared by every file broker instance, like processes on one host. */
 const fileDir = tempDir("file-broker");
 
@@ -35,42 +54,9 @@ export const brokerKinds: BrokerKind[] = [
     shared: false,
     create: async (retention) => createMemoryBroker(retention ? { retention } : {}),
   },
-  {
-    name: "redis",
-    get unavailable() {
-      return missing("Redis on 127.0.0.1:6379", redisUp, services.redis.fix);
-    },
-    shared: true,
-    create: (retention) =>
-      createRedisBroker({
-        url: `redis://127.0.0.1:${services.redis.port}`,
-        ...(retention ? { retention } : {}),
-      }),
-  },
-  {
-    name: "mqtt",
-    get unavailable() {
-      return missing("Mosquitto on 127.0.0.1:1883", mqttUp, services.mqtt.fix);
-    },
-    shared: false,
-    create: (retention) =>
-      createMqttBroker({
-        url: `mqtt://127.0.0.1:${services.mqtt.port}`,
-        ...(retention ? { retention } : {}),
-      }),
-  },
-  {
-    name: "kafka",
-    get unavailable() {
-      return missing("Kafka on 127.0.0.1:9092", kafkaUp, services.kafka.fix);
-    },
-    shared: true,
-    create: (retention) =>
-      createKafkaBroker({
-        url: `kafka://127.0.0.1:${services.kafka.port}`,
-        ...(retention ? { retention } : {}),
-      }),
-  },
+  networked("redis", redisUp, createRedisBroker, true),
+  networked("mqtt", mqttUp, createMqttBroker, false),
+  networked("kafka", kafkaUp, createKafkaBroker, true),
   {
     name: "file",
     unavailable: false,

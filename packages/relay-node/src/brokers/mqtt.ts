@@ -24,7 +24,7 @@ import {
 import { connectAsync, type IPublishPacket, type MqttClient } from "mqtt";
 import {
   type BrokerCommonOptions,
-  badBrokerUrl,
+  checkUrl,
   decodeData,
   encodeData,
   firstConnect,
@@ -87,11 +87,7 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
   const retention = retentionOf(options);
   const log = options.log ?? (() => {});
   const check = "that the MQTT server runs there, speaks MQTT 5, and accepts the URL's credentials";
-  try {
-    new URL(url);
-  } catch {
-    throw badBrokerUrl(url, "not a URL", "the form mqtt://host:1883");
-  }
+  checkUrl(url, "mqtt://host:1883");
   const listeners = new Listeners();
   /** Per subscribed namespace: its local window; kept while lingering after the last listener. */
   const logs = new Map<string, MemoryLog>();

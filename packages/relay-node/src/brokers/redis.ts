@@ -22,7 +22,7 @@ import { Redis } from "ioredis";
 import {
   type BrokerCommonOptions,
   backoffDelay,
-  badBrokerUrl,
+  checkUrl,
   decodeData,
   encodeData,
   firstConnect,
@@ -146,11 +146,7 @@ export async function createRedisBroker(options: RedisBrokerOptions): Promise<Br
   const retention = retentionOf(options);
   const log = options.log ?? (() => {});
   const check = "that Redis runs there and the URL's host, port, password and database";
-  try {
-    new URL(url);
-  } catch {
-    throw badBrokerUrl(url, "not a URL", "the form redis://host:6379");
-  }
+  checkUrl(url, "redis://host:6379");
   const connection = (role: string, extra: Record<string, unknown> = {}) => {
     const redis = new Redis(url, {
       lazyConnect: true,

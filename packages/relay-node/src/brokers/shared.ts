@@ -176,6 +176,15 @@ export function badBrokerUrl(url: string, problem: string, check: string): Relay
   );
 }
 
+/** Checks that `url` parses; `form` shows the expected shape in the error. */
+export function checkUrl(url: string, form: string): void {
+  try {
+    new URL(url);
+  } catch {
+    throw badBrokerUrl(url, "not a URL", `the form ${form}`);
+  }
+}
+
 /** The URL without its password, for logs and errors. */
 export function redactUrl(url: string): string {
   try {
