@@ -12,15 +12,18 @@ export interface CutProxy extends AsyncDisposable {
   cut(): void;
   /** Accepts connections again. */
   restore(): void;
+  /** Sends new connections to another port: a load balancer moving clients to another instance. */
+  retarget(port: number): void;
   /** Stops forwarding on the current connections without closing them: a dead link (new ones work). */
   freeze(): void;
   close(): Promise<void>;
 }
 
 export async function startCutProxy(
-  upstreamPort: number,
+  initialPort: number,
   upstreamHost = "127.0.0.1",
 ): Promise<CutProxy> {
+  let upstreamPort = initialPort;
   const sockets = new Set<Socket>();
   const pairs = new Set<[Socket, Socket]>();
   let down = false;
@@ -58,6 +61,9 @@ export async function startCutProxy(
     },
     restore() {
       down = false;
+    },
+    retarget(port) {
+      upstreamPort = port;
     },
     freeze() {
       for (const [client, upstream] of pairs) {
