@@ -120,11 +120,16 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
     if (connack.sessionPresent) return; // the server queued what we missed
     // The server forgot this relay's session (restart without persistence): messages may be
     // lost. Local windows start a new epoch, so resumes answer recovered:false, and the
-    // namespaces' clients are told to resume.
+    // namespaces' clients are told to resume once the subscription is back (so none resumes into
+    // a window that still misses live messages).
     for (const ns of logs.keys()) {
       logs.set(ns, new MemoryLog(randomId(12), retention, Date.now));
-      client.subscribeAsync(topicFilter(ns), { qos: 1 }).catch(() => {});
-      listeners.gap(ns);
+      client
+        .subscribeAsync(topicFilter(ns), { qos: 1 })
+        .catch((error) =>
+          log("warn", "mqtt resubscribe failed", { namespace: ns, error: String(error) }),
+        )
+        .finally(() => listeners.gap(ns));
     }
   });
   client.on("message", (topic: string, payload: Buffer, packet: IPublishPacket) => {
