@@ -3,20 +3,24 @@
  * the broker's own command-line tools (redis-cli, mosquitto_pub/mosquitto_sub) and a plain Kafka
  * producer and consumer, against a real relay and a real client.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { Consumer, Producer } from "@platformatic/kafka";
-import { createClient, type Message, type PubsubBudClient } from "@pubsubbud/client";
-import type { Broker } from "@pubsubbud/relay-core";
-import { type RunningRelay, startRelay } from "@pubsubbud/relay-node";
 import { createKafkaBroker } from "@pubsubbud/relay-node/brokers/kafka";
 import { createMqttBroker } from "@pubsubbud/relay-node/brokers/mqtt";
 import { createRedisBroker } from "@pubsubbud/relay-node/brokers/redis";
-import WebSocket from "ws";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { missing } from "../helpers/requirements.js";
 import { reachable, services } from "../helpers/services.js";
 import { waitFor } from "../helpers/wait.js";
+import {
+  cleanup,
+  clientOf,
+  freshNamespace,
+  lines,
+  relayWith,
+  subscribed,
+} from "./interop-helpers.js";
 
 const run = promisify(execFile);
 const [redisUp, mqttUp, kafkaUp] = await Promise.all([
@@ -24,46 +28,6 @@ const [redisUp, mqttUp, kafkaUp] = await Promise.all([
   reachable(services.mqtt.port),
   reachable(services.kafka.port),
 ]);
-let counter = 0;
-const freshNamespace = () => `io${Date.now().toString(36)}-${++counter}`;
-
-const cleanup: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const step of cleanup.splice(0).reverse()) await step();
-});
-
-async function relayWith(broker: Broker): Promise<RunningRelay> {
-  const relay = await startRelay({ port: 0, broker });
-  cleanup.push(() => relay.close(1000));
-  return relay;
-}
-
-function clientOf(relay: RunningRelay, ns: string): PubsubBudClient {
-  const client = createClient({ url: `${relay.wsUrl}/ns/${ns}`, WebSocket });
-  cleanup.push(() => client.close());
-  return client;
-}
-
-async function subscribed(client: PubsubBudClient, pattern: string) {
-  const messages: Message[] = [];
-  const sub = client.subscribe(pattern, (m) => void messages.push(m));
-  await sub.ready;
-  return messages;
-}
-
-/** Starts a command-line subscriber and collects its output lines. */
-function lines(child: ChildProcess): string[] {
-  const out: string[] = [];
-  let partial = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    const parts = (partial + chunk.toString()).split("\n");
-    partial = parts.pop() ?? "";
-    out.push(...parts);
-  });
-  cleanup.push(() => void child.kill());
-  return out;
-}
-
 describe.skipIf(missing("Redis on 127.0.0.1:6379", redisUp, services.redis.fix))(
   "Redis native idiom",
   () => {

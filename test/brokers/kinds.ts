@@ -4,9 +4,12 @@
  */
 import type { Broker, LogRetention } from "@pubsubbud/relay-core";
 import { createMemoryBroker } from "@pubsubbud/relay-node";
+import { createAmqpBroker } from "@pubsubbud/relay-node/brokers/amqp";
 import { createFileBroker } from "@pubsubbud/relay-node/brokers/file";
 import { createKafkaBroker } from "@pubsubbud/relay-node/brokers/kafka";
 import { createMqttBroker } from "@pubsubbud/relay-node/brokers/mqtt";
+import { createNatsBroker } from "@pubsubbud/relay-node/brokers/nats";
+import { createPostgresBroker } from "@pubsubbud/relay-node/brokers/postgres";
 import { createRedisBroker } from "@pubsubbud/relay-node/brokers/redis";
 import { missing } from "../helpers/requirements.js";
 import { reachable, services, tempDir } from "../helpers/services.js";
@@ -20,27 +23,30 @@ export interface BrokerKind {
   create(retention?: Partial<LogRetention>): Promise<Broker>;
 }
 
-const [redisUp, mqttUp, kafkaUp] = await Promise.all([
-  reachable(services.redis.port),
-  reachable(services.mqtt.port),
-  reachable(services.kafka.port),
-]);
+const networkedNames = ["redis", "mqtt", "kafka", "postgres", "nats", "amqp"] as const;
+const up = new Set(
+  (
+    await Promise.all(
+      networkedNames.map(async (name) => ((await reachable(services[name].port)) ? name : "")),
+    )
+  ).filter(Boolean),
+);
 /** A broker whose server runs on its standard port (see helpers/services.ts). */
 function networked(
   name: keyof typeof services,
-  up: boolean,
   create: (options: { url: string; retention?: Partial<LogRetention> }) => Promise<Broker>,
   shared: boolean,
+  authority = `127.0.0.1:${services[name].port}`,
 ): BrokerKind {
   const { port, fix } = services[name];
   return {
     name,
     get unavailable() {
-      return missing(`${name} on 127.0.0.1:${port}`, up, fix);
+      return missing(`${name} on 127.0.0.1:${port}`, up.has(name), fix);
     },
     shared,
     create: (retention) =>
-      create({ url: `${name}://127.0.0.1:${port}`, ...(retention ? { retention } : {}) }),
+      create({ url: `${name}://${authority}`, ...(retention ? { retention } : {}) }),
   };
 }
 
@@ -54,9 +60,12 @@ export const brokerKinds: BrokerKind[] = [
     shared: false,
     create: async (retention) => createMemoryBroker(retention ? { retention } : {}),
   },
-  networked("redis", redisUp, createRedisBroker, true),
-  networked("mqtt", mqttUp, createMqttBroker, false),
-  networked("kafka", kafkaUp, createKafkaBroker, true),
+  networked("redis", createRedisBroker, true),
+  networked("mqtt", createMqttBroker, false),
+  networked("kafka", createKafkaBroker, true),
+  networked("postgres", createPostgresBroker, true, "postgres@127.0.0.1:5432/test"),
+  networked("nats", createNatsBroker, true),
+  networked("amqp", createAmqpBroker, false, "guest:guest@127.0.0.1:5672"),
   {
     name: "file",
     unavailable: false,

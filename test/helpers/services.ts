@@ -30,6 +30,12 @@ export const services = {
   },
   mqtt: { port: 1883, fix: "start it: mosquitto -d -c /etc/mosquitto/mosquitto.conf" },
   kafka: { port: 9092, fix: "start it: npm run services:kafka" },
+  postgres: {
+    port: 5432,
+    fix: "start it: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
+  },
+  nats: { port: 4222, fix: "start it: nats-server -a 127.0.0.1 -p 4222 -js" },
+  amqp: { port: 5672, fix: "start it: rabbitmq-server -detached" },
 } as const;
 
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));

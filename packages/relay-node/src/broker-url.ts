@@ -19,6 +19,12 @@ export interface BrokerUrlOptions {
   lingerMs?: number;
   sessionExpirySeconds?: number;
   publishTimeoutMs?: number;
+  /** PostgreSQL: log table name. */
+  table?: string;
+  /** PostgreSQL: NOTIFY channel. */
+  channel?: string;
+  /** RabbitMQ: topic exchange name. */
+  exchange?: string;
   /** Kafka: channel of records without a key. */
   keylessChannel?: string;
   replicas?: number;
@@ -33,7 +39,8 @@ function defined<T extends object>(options: T): T {
 
 /**
  * Builds a broker from its URL: `memory` (the embedded default), `file:///dir`, `redis://host:6379`,
- * `mqtt://host:1883`, `kafka://host:9092`. A broker's client library loads only when its scheme
+ * `mqtt://host:1883`, `kafka://host:9092`, `postgres://user@host/db`, `nats://host:4222`,
+ * `amqp://user:password@host:5672`. A broker's client library loads only when its scheme
  * is used.
  * @example const broker = await createBrokerFromUrl("redis://127.0.0.1:6379")
  */
@@ -64,10 +71,25 @@ export async function createBrokerFromUrl(
       const { createKafkaBroker } = await import("./brokers/kafka.js");
       return createKafkaBroker({ ...common, url });
     }
+    case "postgres":
+    case "postgresql": {
+      const { createPostgresBroker } = await import("./brokers/postgres.js");
+      return createPostgresBroker({ ...common, url });
+    }
+    case "nats":
+    case "tls": {
+      const { createNatsBroker } = await import("./brokers/nats.js");
+      return createNatsBroker({ ...common, url });
+    }
+    case "amqp":
+    case "amqps": {
+      const { createAmqpBroker } = await import("./brokers/amqp.js");
+      return createAmqpBroker({ ...common, url });
+    }
     default:
       throw new RelayNodeError(
         RelayNodeErrorCode.BadBroker,
-        `unknown broker URL ${JSON.stringify(url)}: supported are memory (the embedded default), file:///dir, redis://host:6379, mqtt://host:1883 and kafka://host:9092`,
+        `unknown broker URL ${JSON.stringify(url)}: supported are memory (the embedded default), file:///dir, redis://host:6379, mqtt://host:1883, kafka://host:9092, postgres://user@host/db, nats://host:4222 and amqp://user:pass@host:5672`,
       );
   }
 }

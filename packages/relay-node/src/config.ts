@@ -29,6 +29,9 @@ const brokerOptionsSchema = z
     sessionExpirySeconds: positiveInt.optional(),
     publishTimeoutMs: positiveInt.optional(),
     keylessChannel: z.string().min(1).optional(),
+    table: z.string().min(1).optional(),
+    channel: z.string().min(1).optional(),
+    exchange: z.string().min(1).optional(),
     replicas: positiveInt.optional(),
     connectTimeoutMs: positiveInt.optional(),
   })

@@ -22,6 +22,7 @@ import {
   type StopListening,
 } from "@pubsubbud/relay-core";
 import { connectAsync, type IPublishPacket, type MqttClient } from "mqtt";
+import { LocalWindows } from "./local-window.js";
 import {
   type BrokerCommonOptions,
   checkUrl,
@@ -89,10 +90,6 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
   const check = "that the MQTT server runs there, speaks MQTT 5, and accepts the URL's credentials";
   checkUrl(url, "mqtt://host:1883");
   const listeners = new Listeners();
-  /** Per subscribed namespace: its local window; kept while lingering after the last listener. */
-  const logs = new Map<string, MemoryLog>();
-  const lingering = new Map<string, ReturnType<typeof setTimeout>>();
-  const awaitingEcho = new Map<string, (offset: string) => void>();
   const base = `${prefix}/`;
   const topicFilter = (ns: string) => `${base}${ns}/#`;
   let connectedOnce = false;
@@ -112,6 +109,13 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
     check,
   );
   connectedOnce = true;
+  const windows = new LocalWindows({
+    retention,
+    lingerMs,
+    listeners,
+    subscribe: (ns) => client.subscribeAsync(topicFilter(ns), { qos: 1 }).then(() => {}),
+    unsubscribe: (ns) => client.unsubscribeAsync(topicFilter(ns)).then(() => {}),
+  });
   client.on("error", () => {});
   client.on("close", () => log("warn", "mqtt connection lost", { url: redactUrl(url) }));
   client.on("connect", (connack) => {
@@ -119,26 +123,18 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
     log("info", "mqtt reconnected", { sessionPresent: connack.sessionPresent });
     if (connack.sessionPresent) return; // the server queued what we missed
     // The server forgot this relay's session (restart without persistence): messages may be
-    // lost. Local windows start a new epoch, so resumes answer recovered:false, and the
-    // namespaces' clients are told to resume once the subscription is back (so none resumes into
-    // a window that still misses live messages).
-    for (const ns of logs.keys()) {
-      logs.set(ns, new MemoryLog(randomId(12), retention, Date.now));
-      client
-        .subscribeAsync(topicFilter(ns), { qos: 1 })
-        .catch((error) =>
-          log("warn", "mqtt resubscribe failed", { namespace: ns, error: String(error) }),
-        )
-        .finally(() => listeners.gap(ns));
-    }
+    // lost, so the windows start new epochs and clients resume once subscriptions are back.
+    windows.restart(
+      (ns) => client.subscribeAsync(topicFilter(ns), { qos: 1 }).then(() => {}),
+      (error) => log("warn", "mqtt resubscribe failed", { error: String(error) }),
+    );
   });
   client.on("message", (topic: string, payload: Buffer, packet: IPublishPacket) => {
     if (!topic.startsWith(base)) return;
     const rest = topic.slice(base.length);
     const slash = rest.indexOf("/");
     const ns = rest.slice(0, slash);
-    const local = logs.get(ns);
-    if (slash < 0 || !local) return;
+    if (slash < 0 || !windows.has(ns)) return;
     const channel = topicToChannel(rest.slice(slash + 1));
     if (channelError(channel, DEFAULT_LIMITS)) {
       log("warn", "mqtt topic is not a valid channel; message skipped", { topic });
@@ -159,113 +155,33 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
       data: decodeData(payload.toString("utf8")),
     };
     if (headers) input.headers = headers;
-    const { message } = local.append(input);
-    if (!message) return; // a duplicate id inside the dedupe window
-    awaitingEcho.get(message.id)?.(message.offset);
-    listeners.message(ns, message);
+    windows.receive(ns, input);
   });
-
-  const subscribe = async (ns: string) => {
-    const linger = lingering.get(ns);
-    if (linger) {
-      clearTimeout(linger);
-      lingering.delete(ns);
-      return;
-    }
-    if (logs.has(ns)) return;
-    logs.set(ns, new MemoryLog(randomId(12), retention, Date.now));
-    try {
-      await client.subscribeAsync(topicFilter(ns), { qos: 1 });
-    } catch (error) {
-      logs.delete(ns);
-      throw error;
-    }
-  };
-
-  const unsubscribeLater = (ns: string) => {
-    const timer = setTimeout(() => {
-      lingering.delete(ns);
-      if (listeners.has(ns)) return;
-      logs.delete(ns);
-      client.unsubscribeAsync(topicFilter(ns)).catch(() => {});
-    }, lingerMs);
-    timer.unref();
-    lingering.set(ns, timer);
-  };
 
   return {
     name: "mqtt",
     capabilities: { sharedHistory: false },
     async publish(namespace: string, input: PublishInput): Promise<PublishOutcome> {
       if (!client.connected) throw new Error(`MQTT server ${redactUrl(url)} is not connected`);
-      const local = logs.get(namespace);
-      const seen = local?.seen(input.id);
+      const seen = windows.seen(namespace, input.id);
       if (seen !== undefined) return { offset: seen, duplicate: true };
       const userProperties: Record<string, string> = { [ID]: input.id };
       for (const [name, value] of headersToPairs(input.headers))
         if (name !== ID) userProperties[name] = value;
-      // This instance's offset is the one its own copy gets when the server delivers it back,
-      // so all of its subscribers see one order, the server's.
-      const echo = local
-        ? new Promise<string>((resolve) => awaitingEcho.set(input.id, resolve))
-        : Promise.resolve("");
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      try {
-        await Promise.race([
-          client.publishAsync(
-            `${base}${namespace}/${channelToTopic(input.channel)}`,
-            encodeData(input.data),
-            {
-              qos: 1,
-              properties: { userProperties },
-            },
-          ),
-          new Promise((_, reject) => {
-            timer = setTimeout(() => reject(new Error("no PUBACK in time")), publishTimeoutMs);
-          }),
-        ]);
-        const offset = await Promise.race([
-          echo,
-          new Promise<string>((_, reject) => {
-            clearTimeout(timer);
-            timer = setTimeout(
-              () => reject(new Error("own message not delivered back in time")),
-              publishTimeoutMs,
-            );
-          }),
-        ]);
-        return { offset, duplicate: false };
-      } finally {
-        clearTimeout(timer);
-        awaitingEcho.delete(input.id);
-      }
+      const topic = `${base}${namespace}/${channelToTopic(input.channel)}`;
+      const properties = { userProperties };
+      const send = () => client.publishAsync(topic, encodeData(input.data), { qos: 1, properties });
+      const offset = await windows.publish(namespace, input.id, send, publishTimeoutMs);
+      return { offset, duplicate: false };
     },
-    async listen(namespace: string, listener: BrokerListener): Promise<StopListening> {
-      if (listeners.add(namespace, listener)) {
-        try {
-          await subscribe(namespace);
-        } catch (error) {
-          listeners.remove(namespace, listener);
-          throw error;
-        }
-      }
-      return async () => {
-        if (listeners.remove(namespace, listener)) unsubscribeLater(namespace);
-      };
-    },
-    async head(namespace: string): Promise<Position> {
-      return logs.get(namespace)?.head() ?? { epoch: "unlistened", offset: "" };
-    },
-    async since(namespace: string, position: Position): Promise<LogMessage[] | undefined> {
-      return logs.get(namespace)?.since(position);
-    },
+    listen: (namespace: string, listener: BrokerListener) => windows.listen(namespace, listener),
+    head: async (namespace: string) => windows.head(namespace),
+    since: async (namespace: string, position: Position) => windows.since(namespace, position),
     compareOffsets: compareDecimalOffsets,
     healthy: () => client.connected,
     async close() {
-      for (const timer of lingering.values()) clearTimeout(timer);
-      lingering.clear();
+      windows.clear();
       listeners.clear();
-      logs.clear();
       await client.endAsync(true);
     },
   };
