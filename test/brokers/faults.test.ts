@@ -8,8 +8,11 @@
 import type { Broker } from "@pubsubbud/relay-core";
 import { createClient, type Message, type PubsubBudClient } from "@pubsubbud/client";
 import { type RunningRelay, startRelay } from "@pubsubbud/relay-node";
+import { createAmqpBroker } from "@pubsubbud/relay-node/brokers/amqp";
 import { createKafkaBroker } from "@pubsubbud/relay-node/brokers/kafka";
 import { createMqttBroker } from "@pubsubbud/relay-node/brokers/mqtt";
+import { createNatsBroker } from "@pubsubbud/relay-node/brokers/nats";
+import { createPostgresBroker } from "@pubsubbud/relay-node/brokers/postgres";
 import { createRedisBroker } from "@pubsubbud/relay-node/brokers/redis";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,6 +21,9 @@ import {
   type PrivateServer,
   privateKafka,
   privateMosquitto,
+  privateNats,
+  privatePostgres,
+  privateRabbit,
   privateRedis,
 } from "../helpers/services.js";
 import { waitFor } from "../helpers/wait.js";
@@ -42,6 +48,24 @@ const cases: FaultCase[] = [
     program: "mosquitto",
     server: privateMosquitto(11883),
     broker: () => createMqttBroker({ url: "mqtt://127.0.0.1:11883" }),
+  },
+  {
+    name: "postgres",
+    program: "pg_ctlcluster",
+    server: privatePostgres(15432),
+    broker: () => createPostgresBroker({ url: "postgres://postgres@127.0.0.1:15432/postgres" }),
+  },
+  {
+    name: "nats",
+    program: "nats-server",
+    server: privateNats(14222),
+    broker: () => createNatsBroker({ url: "nats://127.0.0.1:14222" }),
+  },
+  {
+    name: "rabbitmq",
+    program: "rabbitmq-server",
+    server: privateRabbit(16672),
+    broker: () => createAmqpBroker({ url: "amqp://guest:guest@127.0.0.1:16672" }),
   },
   {
     name: "kafka",

@@ -2,11 +2,11 @@
  * The real servers the broker suites use, how to tell they are up, and private instances that a
  * fault test may kill and restart without disturbing the suites running beside it.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { type ChildProcess, execFileSync, type SpawnOptions, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** True when something accepts TCP connections on 127.0.0.1:`port`. */
@@ -58,8 +58,15 @@ export async function untilReachable(port: number, what: string, timeoutMs = 30_
 }
 
 /** Runs `command` (a program that stays in the foreground) as a killable private server. */
-function foregroundServer(port: number, program: string, args: string[]): PrivateServer {
+function foregroundServer(
+  port: number,
+  program: string,
+  args: string[],
+  options: SpawnOptions = {},
+  prepare?: () => void,
+): PrivateServer {
   let child: ChildProcess | undefined;
+  let prepared = false;
   const kill = async () => {
     const dying = child;
     if (!dying || dying.exitCode !== null || dying.signalCode !== null) return;
@@ -70,12 +77,80 @@ function foregroundServer(port: number, program: string, args: string[]): Privat
   return {
     port,
     async start() {
-      child = spawn(program, args, { stdio: "ignore" });
+      if (!prepared) prepare?.();
+      prepared = true;
+      child = spawn(program, args, { stdio: "ignore", ...options });
       await untilReachable(port, program);
     },
     kill,
     stop: kill,
   };
+}
+
+/** A private nats-server with JetStream; its store survives a kill. */
+export function privateNats(port: number): PrivateServer {
+  const store = tempDir("nats");
+  return foregroundServer(port, "nats-server", [
+    "-a",
+    "127.0.0.1",
+    "-p",
+    String(port),
+    "-js",
+    "-sd",
+    store,
+  ]);
+}
+
+/** A private PostgreSQL cluster (initdb once, run as the postgres user); its data survives a kill. */
+export function privatePostgres(port: number): PrivateServer {
+  const bin = execFileSync("sh", ["-c", "ls -d /usr/lib/postgresql/*/bin | tail -1"])
+    .toString()
+    .trim();
+  const dir = join(tempDir("postgres"), "data");
+  const uid = Number(execFileSync("id", ["-u", "postgres"]).toString());
+  const gid = Number(execFileSync("id", ["-g", "postgres"]).toString());
+  return foregroundServer(
+    port,
+    `${bin}/postgres`,
+    ["-D", dir, "-p", String(port), "-k", dirname(dir), "-c", "listen_addresses=127.0.0.1"],
+    { uid, gid },
+    () => {
+      execFileSync("chown", ["postgres:postgres", dirname(dir)]);
+      execFileSync(`${bin}/initdb`, ["-D", dir, "-A", "trust", "-U", "postgres"], {
+        uid,
+        gid,
+        stdio: "ignore",
+      });
+    },
+  );
+}
+
+/** A private RabbitMQ node (its own name, port and data), killed with SIGKILL like a crash. */
+export function privateRabbit(port: number): PrivateServer {
+  const dir = tempDir("rabbitmq");
+  const node = `pubsubbud${port}@localhost`;
+  writeFileSync(join(dir, "rabbitmq.conf"), `listeners.tcp.default = 127.0.0.1:${port}\n`);
+  execFileSync("chown", ["-R", "rabbitmq:rabbitmq", dir]);
+  const env = {
+    ...process.env,
+    RABBITMQ_NODENAME: node,
+    RABBITMQ_NODE_PORT: String(port),
+    RABBITMQ_DIST_PORT: String(port + 20_000),
+    RABBITMQ_CONFIG_FILE: join(dir, "rabbitmq.conf"),
+    RABBITMQ_MNESIA_BASE: join(dir, "mnesia"),
+    RABBITMQ_LOG_BASE: join(dir, "log"),
+    RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, "plugins"),
+    RABBITMQ_FEATURE_FLAGS_FILE: join(dir, "feature_flags"),
+    RABBITMQ_PID_FILE: join(dir, "pid"),
+  };
+  const server = foregroundServer(port, "rabbitmq-server", [], { env, cwd: dir });
+  const kill = async () => {
+    // The Erlang VM runs under the start script and writes its pid here: kill the node itself.
+    const pid = Number(readFileSync(join(dir, "pid"), "utf8").trim());
+    if (pid > 0) execFileSync("sh", ["-c", `kill -9 ${pid} 2>/dev/null || true`]);
+    await server.kill();
+  };
+  return { ...server, kill, stop: kill };
 }
 
 /** A private redis-server without persistence, like the shared one. */

@@ -14,12 +14,9 @@ import {
   type Broker,
   type BrokerListener,
   compareDecimalOffsets,
-  type LogMessage,
-  MemoryLog,
   type PublishInput,
   type PublishOutcome,
   randomId,
-  type StopListening,
 } from "@pubsubbud/relay-core";
 import { connectAsync, type IPublishPacket, type MqttClient } from "mqtt";
 import { LocalWindows } from "./local-window.js";

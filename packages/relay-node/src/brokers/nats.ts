@@ -112,22 +112,11 @@ export async function createNatsBroker(options: NatsBrokerOptions): Promise<Brok
     "that nats-server runs there with JetStream enabled (-js)",
   );
   let healthy = true;
-  void (async () => {
-    for await (const status of nc.status()) {
-      if (status.type === "disconnect") {
-        healthy = false;
-        log("warn", "nats connection lost", {});
-      } else if (status.type === "reconnect") {
-        healthy = true;
-        log("info", "nats reconnected", {});
-      }
-    }
-  })();
   const jsm: JetStreamManager = await jetstreamManager(nc);
   const js: JetStreamClient = jetstream(nc);
   const listeners = new Listeners();
   const streams = new Map<string, Promise<string>>();
-  const live = new Map<string, { stop: () => void }>();
+  const live = new Map<string, { stop: () => void; next: () => number }>();
   let closed = false;
 
   const subjectOf = (ns: string, channel: string) => `${prefix}.${ns}.${channelToSubject(channel)}`;
@@ -188,12 +177,14 @@ export async function createNatsBroker(options: NatsBrokerOptions): Promise<Brok
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: start,
     });
-    const messages = await consumer.consume();
+    // Short pull expiry, so a stalled pull is noticed (and replaced) within seconds.
+    const messages = await consumer.consume({ expires: 5_000 });
     live.set(ns, {
       stop: () => {
         stopped = true;
         void messages.close();
       },
+      next: () => expected,
     });
     void (async () => {
       for await (const m of messages) {
@@ -210,6 +201,25 @@ export async function createNatsBroker(options: NatsBrokerOptions): Promise<Brok
       log("warn", "nats consumer ended", { namespace: ns, error: String(error) }),
     );
   };
+
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === "disconnect") {
+        healthy = false;
+        log("warn", "nats connection lost", {});
+      } else if (status.type === "reconnect") {
+        healthy = true;
+        log("info", "nats reconnected", {});
+        // Pull requests died with the connection: follow again from where each feed was.
+        for (const [ns, follower] of live) {
+          follower.stop();
+          follow(ns, follower.next()).catch((error) =>
+            log("warn", "nats consumer restart failed", { namespace: ns, error: String(error) }),
+          );
+        }
+      }
+    }
+  })();
 
   return {
     name: "nats",
