@@ -36,6 +36,9 @@ const brokers = [
   { name: "redis", url: "redis://127.0.0.1:6379", port: 6379 },
   { name: "mqtt", url: "mqtt://127.0.0.1:1883", port: 1883 },
   { name: "kafka", url: "kafka://127.0.0.1:9092", port: 9092 },
+  { name: "postgres", url: "postgres://postgres@127.0.0.1:5432/test", port: 5432 },
+  { name: "nats", url: "nats://127.0.0.1:4222", port: 4222 },
+  { name: "rabbitmq", url: "amqp://guest:guest@127.0.0.1:5672", port: 5672 },
   { name: "file", url: `file://${mkdtempSync(join(tmpdir(), "pubsubbud-bench-"))}` },
 ];
 
