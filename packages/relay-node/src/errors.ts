@@ -6,6 +6,8 @@ export const RelayNodeErrorCode = {
   BadConfig: "bad_config",
   /** The broker URL has an unknown scheme or cannot be reached. */
   BadBroker: "bad_broker",
+  /** A publisher or subscriber was given an invalid channel, pattern, header or option. */
+  BadArgument: "bad_argument",
 } as const;
 export type RelayNodeErrorCode = (typeof RelayNodeErrorCode)[keyof typeof RelayNodeErrorCode];
 

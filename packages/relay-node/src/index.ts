@@ -18,6 +18,19 @@ export { type BrokerUrlOptions, createBrokerFromUrl } from "./broker-url.js";
 export { type ConfigSources, configSchema, loadConfig, type RelayConfig } from "./config.js";
 export { isPubsubBudError, PubsubBudError } from "@pubsubbud/protocol";
 export { RelayNodeError, RelayNodeErrorCode } from "./errors.js";
+export {
+  createPublisher,
+  createSubscriber,
+  describeEvent,
+  EVENT_VERSION,
+  type EventMessage,
+  type Handler,
+  type Publisher,
+  type PublisherOptions,
+  type RetryPolicy,
+  type Subscriber,
+  type SubscriberOptions,
+} from "./events.js";
 export { createJsonLogger, type LogLevel } from "./logger.js";
 export { renderMetrics } from "./metrics.js";
 export {
