@@ -2,7 +2,13 @@
  * The real servers the broker suites use, how to tell they are up, and private instances that a
  * fault test may kill and restart without disturbing the suites running beside it.
  */
-import { type ChildProcess, execFileSync, type SpawnOptions, spawn } from "node:child_process";
+import {
+  type ChildProcess,
+  execFileSync,
+  type SpawnOptions,
+  spawn,
+  spawnSync,
+} from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
@@ -109,7 +115,7 @@ export function privatePostgres(port: number): PrivateServer {
   const dir = join(tempDir("postgres"), "data");
   const uid = Number(execFileSync("id", ["-u", "postgres"]).toString());
   const gid = Number(execFileSync("id", ["-g", "postgres"]).toString());
-  return foregroundServer(
+  const server = foregroundServer(
     port,
     `${bin}/postgres`,
     ["-D", dir, "-p", String(port), "-k", dirname(dir), "-c", "listen_addresses=127.0.0.1"],
@@ -123,6 +129,16 @@ export function privatePostgres(port: number): PrivateServer {
       });
     },
   );
+  const start = async () => {
+    await server.start();
+    // The port opens before recovery ends: wait until it accepts sessions.
+    const deadline = Date.now() + 30_000;
+    while (spawnSync(`${bin}/pg_isready`, ["-h", "127.0.0.1", "-p", String(port)]).status !== 0) {
+      if (Date.now() > deadline) throw new Error(`PostgreSQL on port ${port} never became ready`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  return { ...server, start };
 }
 
 /** A private RabbitMQ node (its own name, port and data), killed with SIGKILL like a crash. */

@@ -19,9 +19,10 @@ import {
   randomId,
   type StopListening,
 } from "@pubsubbud/relay-core";
-import postgres from "postgres";
+import pg from "pg";
 import {
   type BrokerCommonOptions,
+  backoffDelay,
   badBrokerUrl,
   checkUrl,
   decodeData,
@@ -67,6 +68,25 @@ const toMessage = (row: Row): LogMessage => {
   return message;
 };
 
+/** A transaction on one pooled connection. */
+async function transaction<T>(
+  pool: pg.Pool,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query("begin");
+    const result = await work(client);
+    await client.query("commit");
+    return result;
+  } catch (error) {
+    await client.query("rollback").catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
 /**
  * Connects, creates the table, meta table and trigger if missing, and returns the broker.
  * @example const broker = await createPostgresBroker({ url: "postgres://postgres@127.0.0.1/test" })
@@ -87,74 +107,78 @@ export async function createPostgresBroker(options: PostgresBrokerOptions): Prom
   const retention = retentionOf(options);
   const log = options.log ?? (() => {});
   let healthy = true;
-  const sql = postgres(url, {
+  let closed = false;
+  const pool = new pg.Pool({
+    connectionString: url,
     max: 4,
-    connect_timeout: Math.ceil(connectTimeoutMs / 1000),
-    onnotice: () => {},
-    onclose: () => {
-      healthy = false;
-    },
+    connectionTimeoutMillis: connectTimeoutMs,
   });
-  const meta = `${table}_meta`;
-  const t = sql(table);
-  const m = sql(meta);
+  // An idle connection that dies must not crash the process: it is dropped and reported.
+  pool.on("error", () => {
+    healthy = false;
+  });
+  const check = "that PostgreSQL runs there and accepts the URL's user, password and database";
   try {
-    await firstConnect(
-      url,
-      connectTimeoutMs,
-      sql`select 1`,
-      "that PostgreSQL runs there and accepts the URL's user, password and database",
-    );
+    await firstConnect(url, connectTimeoutMs, pool.query("select 1"), check);
   } catch (error) {
-    await sql.end({ timeout: 1 });
+    await pool.end().catch(() => {});
     throw error;
   }
-  // Created once; concurrent first starts are serialised by an advisory lock.
-  await sql.begin(async (tx) => {
-    await tx`select pg_advisory_xact_lock(hashtext(${`pubsubbud setup ${table}`}))`;
-    await tx`create table if not exists ${t} (
+  // Names were checked against IDENTIFIER; values always go in as parameters.
+  const t = `"${table}"`;
+  const m = `"${table}_meta"`;
+  const seqName = `${table}_seq`;
+  await transaction(pool, async (db) => {
+    await db.query("select pg_advisory_xact_lock(hashtext($1))", [`pubsubbud setup ${table}`]);
+    await db.query(`create table if not exists ${t} (
       namespace text not null, seq bigint not null, channel text not null, id text not null,
       data jsonb not null, headers jsonb, ts timestamptz not null default clock_timestamp(),
-      primary key (namespace, seq))`;
-    await tx`create unique index if not exists ${sql(`${table}_id`)} on ${t} (namespace, id)`;
-    await tx`create sequence if not exists ${sql(`${table}_seq`)}`;
-    await tx`create table if not exists ${m} (namespace text primary key, epoch text not null, trimmed bigint not null default 0)`;
-    await tx.unsafe(`create or replace function ${table}_notify() returns trigger language plpgsql as $$
+      primary key (namespace, seq))`);
+    await db.query(`create unique index if not exists "${table}_id" on ${t} (namespace, id)`);
+    await db.query(`create sequence if not exists "${seqName}"`);
+    await db.query(
+      `create table if not exists ${m} (namespace text primary key, epoch text not null, trimmed bigint not null default 0)`,
+    );
+    await db.query(`create or replace function "${table}_notify"() returns trigger language plpgsql as $$
       begin perform pg_notify('${channel}', new.namespace); return null; end $$`);
-    await tx.unsafe(`create or replace trigger ${table}_notify after insert on ${table}
-      for each row execute function ${table}_notify()`);
+    await db.query(`create or replace trigger "${table}_notify" after insert on ${t}
+      for each row execute function "${table}_notify"()`);
   });
 
   const listeners = new Listeners();
   const cursors = new Map<string, bigint>();
   const reading = new Map<string, Promise<void>>();
   let appends = 0;
-  let closed = false;
+  const rowsOf = (result: pg.QueryResult) => result.rows as Row[];
 
   const epochOf = async (ns: string): Promise<{ epoch: string; trimmed: bigint }> => {
-    const [row] = await sql<Array<{ epoch: string; trimmed: string }>>`
-      insert into ${m} (namespace, epoch) values (${ns}, ${randomId(12)})
-      on conflict (namespace) do update set epoch = ${m}.epoch
-      returning epoch, trimmed`;
-    return {
-      epoch: (row as { epoch: string }).epoch,
-      trimmed: BigInt((row as { trimmed: string }).trimmed),
-    };
+    const { rows } = await pool.query(
+      `insert into ${m} (namespace, epoch) values ($1, $2)
+       on conflict (namespace) do update set epoch = ${m}.epoch returning epoch, trimmed::text`,
+      [ns, randomId(12)],
+    );
+    return { epoch: rows[0].epoch, trimmed: BigInt(rows[0].trimmed) };
   };
 
-  const trim = async (ns: string) => {
-    await sql.begin(async (tx) => {
-      const [gone] = await tx<Array<{ upto: string | null }>>`
-        with doomed as (
-          select seq from ${t} where namespace = ${ns} and (
-            seq <= (select seq from ${t} where namespace = ${ns} order by seq desc offset ${retention.maxMessages} limit 1)
-            or ts < clock_timestamp() - make_interval(secs => ${retention.maxAgeMs / 1000})))
-        , deleted as (delete from ${t} where namespace = ${ns} and seq in (select seq from doomed) returning seq)
-        select max(seq)::text as upto from deleted`;
-      if (gone?.upto)
-        await tx`update ${m} set trimmed = greatest(trimmed, ${gone.upto}) where namespace = ${ns}`;
+  const trim = (ns: string) =>
+    transaction(pool, async (db) => {
+      const { rows } = await db.query(
+        `with doomed as (
+           select seq from ${t} where namespace = $1 and (
+             seq <= (select seq from ${t} where namespace = $1 order by seq desc offset $2 limit 1)
+             or ts < clock_timestamp() - make_interval(secs => $3)))
+         , deleted as (delete from ${t} where namespace = $1 and seq in (select seq from doomed) returning seq)
+         select max(seq)::text as upto from deleted`,
+        [ns, retention.maxMessages, retention.maxAgeMs / 1000],
+      );
+      if (rows[0]?.upto)
+        await db.query(`update ${m} set trimmed = greatest(trimmed, $2) where namespace = $1`, [
+          ns,
+          rows[0].upto,
+        ]);
     });
-  };
+
+  const SELECT = `select seq::text, channel, id, data, headers, ts from ${t}`;
 
   /** Reads the namespace's new rows in order and hands them to its listeners, one read at a time. */
   const catchUp = (ns: string): Promise<void> => {
@@ -162,9 +186,12 @@ export async function createPostgresBroker(options: PostgresBrokerOptions): Prom
     const next = previous.then(async () => {
       const from = cursors.get(ns);
       if (from === undefined) return;
-      const rows = await sql<Row[]>`
-        select seq::text, channel, id, data, headers, ts from ${t}
-        where namespace = ${ns} and seq > ${String(from)} order by seq limit 1000`;
+      const rows = rowsOf(
+        await pool.query(`${SELECT} where namespace = $1 and seq > $2 order by seq limit 1000`, [
+          ns,
+          String(from),
+        ]),
+      );
       healthy = true;
       for (const row of rows) {
         if (!cursors.has(ns)) return;
@@ -182,53 +209,47 @@ export async function createPostgresBroker(options: PostgresBrokerOptions): Prom
   };
 
   const publish = async (namespace: string, input: PublishInput): Promise<PublishOutcome> => {
-    const outcome = await sql.begin(async (tx) => {
+    const outcome = await transaction(pool, async (db) => {
       // One writer per namespace at a time, so sequence order is commit order and readers that
       // follow `seq > last` never skip a row that commits late.
-      await tx`select pg_advisory_xact_lock(hashtext(${`pubsubbud ${table} ${namespace}`}))`;
-      const [seen] = await tx<Array<{ seq: string }>>`
-        select seq::text from ${t} where namespace = ${namespace} and id = ${input.id}`;
-      if (seen) return { offset: seen.seq, duplicate: true };
-      const [row] = await tx<Array<{ seq: string }>>`
-        insert into ${t} (namespace, seq, channel, id, data, headers)
-        values (${namespace}, nextval(${`${table}_seq`}), ${input.channel}, ${input.id},
-          ${sql.json(input.data as never)}, ${input.headers === undefined ? null : sql.json(input.headers as never)})
-        returning seq::text`;
-      return { offset: (row as { seq: string }).seq, duplicate: false };
+      await db.query("select pg_advisory_xact_lock(hashtext($1))", [
+        `pubsubbud ${table} ${namespace}`,
+      ]);
+      const seen = await db.query(`select seq::text from ${t} where namespace = $1 and id = $2`, [
+        namespace,
+        input.id,
+      ]);
+      if (seen.rows[0]) return { offset: seen.rows[0].seq as string, duplicate: true };
+      const { rows } = await db.query(
+        `insert into ${t} (namespace, seq, channel, id, data, headers)
+         values ($1, nextval($2), $3, $4, $5::jsonb, $6::jsonb) returning seq::text`,
+        [
+          namespace,
+          seqName,
+          input.channel,
+          input.id,
+          JSON.stringify(input.data ?? null),
+          input.headers === undefined ? null : JSON.stringify(input.headers),
+        ],
+      );
+      return { offset: rows[0].seq as string, duplicate: false };
     });
     healthy = true;
     if (++appends % TRIM_EVERY === 0) trim(namespace).catch(() => {});
     return outcome;
   };
 
-  // Wakes: the trigger names the namespace that got rows.
-  const wake = await sql.listen(
-    channel,
-    (ns) => {
-      if (cursors.has(ns)) void catchUp(ns);
-    },
-    () => {
-      // (Re)connected: read what arrived meanwhile. The log is shared, so nothing is lost.
-      healthy = true;
-      for (const ns of cursors.keys()) void catchUp(ns);
-    },
-  );
-  // Foreign NOTIFY <channel>_publish: the instance holding the bridge lock appends it, once.
+  // One session LISTENs for wakes (the trigger names the namespace that got rows) and for foreign
+  // NOTIFY <channel>_publish, which it appends only while it holds the bridge lock (one instance).
+  let listener: pg.Client | undefined;
   let bridging = false;
-  const bridge = await sql.reserve();
-  const claim = async () => {
-    if (bridging || closed) return;
-    const [row] = await bridge<
-      Array<{ ok: boolean }>
-    >`select pg_try_advisory_lock(hashtext(${`pubsubbud bridge ${table}`})) as ok`;
-    bridging = row?.ok === true;
-  };
-  await claim();
-  const claimer = setInterval(() => claim().catch(() => {}), 2_000);
-  claimer.unref();
-  const foreign = await sql.listen(`${channel}_publish`, (payload) => {
-    if (!bridging) return;
-    const body = decodeData(payload) as {
+  const onNotification = (note: pg.Notification) => {
+    if (note.channel === channel) {
+      if (note.payload && cursors.has(note.payload)) void catchUp(note.payload);
+      return;
+    }
+    if (!bridging || note.payload === undefined) return;
+    const body = decodeData(note.payload) as {
       namespace?: unknown;
       channel?: unknown;
       data?: unknown;
@@ -236,7 +257,7 @@ export async function createPostgresBroker(options: PostgresBrokerOptions): Prom
     };
     if (typeof body?.namespace !== "string" || typeof body.channel !== "string") {
       log("warn", "postgres NOTIFY without namespace and channel skipped", {
-        payload: payload.slice(0, 200),
+        payload: note.payload.slice(0, 200),
       });
       return;
     }
@@ -249,16 +270,64 @@ export async function createPostgresBroker(options: PostgresBrokerOptions): Prom
     publish(body.namespace, input).catch((error) =>
       log("warn", "bridging a NOTIFY failed", { error: String(error) }),
     );
-  });
+  };
+  const connectListener = async () => {
+    const client = new pg.Client({
+      connectionString: url,
+      connectionTimeoutMillis: connectTimeoutMs,
+    });
+    client.on("error", () => {});
+    client.on("notification", onNotification);
+    client.on("end", () => {
+      if (closed || listener !== client) return;
+      listener = undefined;
+      bridging = false;
+      healthy = false;
+      log("warn", "postgres listener connection lost", {});
+      void reconnect();
+    });
+    await client.connect();
+    await client.query(`listen "${channel}"`);
+    await client.query(`listen "${channel}_publish"`);
+    const { rows } = await client.query("select pg_try_advisory_lock(hashtext($1)) as ok", [
+      `pubsubbud bridge ${table}`,
+    ]);
+    bridging = rows[0]?.ok === true;
+    listener = client;
+    healthy = true;
+    // (Re)connected: read what arrived meanwhile. The log is shared, so nothing is lost.
+    for (const ns of cursors.keys()) void catchUp(ns);
+  };
+  const reconnect = async () => {
+    for (let attempt = 0; !closed; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt)));
+      try {
+        await connectListener();
+        log("info", "postgres listener reconnected", {});
+        return;
+      } catch {
+        // next attempt
+      }
+    }
+  };
+  await connectListener();
+  // The bridge lock is retried while another instance holds it; health is probed meanwhile.
   const probe = setInterval(() => {
-    sql`select 1`.then(
+    pool.query("select 1").then(
       () => {
-        healthy = true;
+        healthy = listener !== undefined;
       },
       () => {
         healthy = false;
       },
     );
+    if (listener && !bridging)
+      listener
+        .query("select pg_try_advisory_lock(hashtext($1)) as ok", [`pubsubbud bridge ${table}`])
+        .then(({ rows }) => {
+          bridging = rows[0]?.ok === true;
+        })
+        .catch(() => {});
   }, 2_000);
   probe.unref();
 
@@ -269,9 +338,11 @@ export async function createPostgresBroker(options: PostgresBrokerOptions): Prom
     async listen(namespace: string, listener: BrokerListener): Promise<StopListening> {
       if (listeners.add(namespace, listener)) {
         await epochOf(namespace);
-        const [row] = await sql<Array<{ last: string | null }>>`
-          select max(seq)::text as last from ${t} where namespace = ${namespace}`;
-        cursors.set(namespace, BigInt(row?.last ?? 0));
+        const { rows } = await pool.query(
+          `select max(seq)::text as last from ${t} where namespace = $1`,
+          [namespace],
+        );
+        cursors.set(namespace, BigInt(rows[0]?.last ?? 0));
         trim(namespace).catch(() => {});
       }
       return async () => {
@@ -280,22 +351,29 @@ export async function createPostgresBroker(options: PostgresBrokerOptions): Prom
     },
     async head(namespace: string): Promise<Position> {
       const { epoch, trimmed } = await epochOf(namespace);
-      const [row] = await sql<Array<{ last: string | null }>>`
-        select max(seq)::text as last from ${t} where namespace = ${namespace}`;
-      const last = row?.last ?? (trimmed > 0n ? String(trimmed) : "");
+      const { rows } = await pool.query(
+        `select max(seq)::text as last from ${t} where namespace = $1`,
+        [namespace],
+      );
+      const last = rows[0]?.last ?? (trimmed > 0n ? String(trimmed) : "");
       return { epoch, offset: last };
     },
     async since(namespace: string, position: Position): Promise<LogMessage[] | undefined> {
       if (!/^\d*$/.test(position.offset)) return undefined;
       const after = BigInt(position.offset || "0");
-      return sql.begin("isolation level repeatable read", async (tx) => {
-        const [state] = await tx<Array<{ epoch: string; trimmed: string }>>`
-          select epoch, trimmed::text from ${m} where namespace = ${namespace}`;
-        if (!state || state.epoch !== position.epoch || BigInt(state.trimmed) > after)
-          return undefined;
-        const rows = await tx<Row[]>`
-          select seq::text, channel, id, data, headers, ts from ${t}
-          where namespace = ${namespace} and seq > ${String(after)} order by seq`;
+      return transaction(pool, async (db) => {
+        await db.query("set transaction isolation level repeatable read");
+        const state = await db.query(`select epoch, trimmed::text from ${m} where namespace = $1`, [
+          namespace,
+        ]);
+        const row = state.rows[0];
+        if (!row || row.epoch !== position.epoch || BigInt(row.trimmed) > after) return undefined;
+        const rows = rowsOf(
+          await db.query(`${SELECT} where namespace = $1 and seq > $2 order by seq`, [
+            namespace,
+            String(after),
+          ]),
+        );
         const oldest = Date.now() - retention.maxAgeMs;
         if (rows.length > retention.maxMessages || rows.some((r) => r.ts.getTime() < oldest))
           return undefined;
@@ -306,13 +384,11 @@ export async function createPostgresBroker(options: PostgresBrokerOptions): Prom
     healthy: () => healthy && !closed,
     async close() {
       closed = true;
-      clearInterval(claimer);
       clearInterval(probe);
       listeners.clear();
       cursors.clear();
-      await Promise.all([wake.unlisten(), foreign.unlisten()]).catch(() => {});
-      bridge.release();
-      await sql.end({ timeout: 2 });
+      await listener?.end().catch(() => {});
+      await pool.end().catch(() => {});
     },
   };
 }
