@@ -19,6 +19,7 @@ import {
 import type { Broker, LogMessage, StopListening } from "@pubsubbud/relay-core";
 import { randomId } from "@pubsubbud/relay-core";
 import { type BrokerUrlOptions, createBrokerFromUrl } from "./broker-url.js";
+import { GROUP_NAME, type GroupCapable } from "./brokers/shared.js";
 import { RelayNodeError, RelayNodeErrorCode } from "./errors.js";
 
 /** The header that carries an event's schema version. */
@@ -141,6 +142,13 @@ export interface SubscriberOptions extends Common {
   /** Told of every failed attempt. */
   onError?: (error: unknown, message: EventMessage, handler: string) => void;
   /**
+   * A durable group: each message goes to one member of the group (competing consumers), is
+   * acknowledged once its handlers have settled (succeeded or dead-lettered), and the group
+   * resumes after its last acknowledged message when members restart. Delivery begins at
+   * `start()`. Supported by the redis, nats and rabbitmq brokers so far.
+   */
+  group?: string;
+  /**
    * Told when the broker's feed was interrupted and messages may have been missed (a broker
    * restart without a shared log: see docs/brokers.md).
    */
@@ -153,6 +161,11 @@ export interface Subscriber extends AsyncDisposable {
    * identifies it in dead letters. Returns a function that removes it.
    */
   on<T = unknown>(pattern: string, handler: Handler<T>, name?: string): () => void;
+  /**
+   * Begins delivery for a group subscriber (register handlers first). A subscriber without a
+   * group receives from its creation on; for it this does nothing.
+   */
+  start(): Promise<void>;
   /** Resolves once every message delivered so far has been handled (or dead-lettered). */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -208,20 +221,44 @@ export async function createSubscriber(options: SubscriberOptions): Promise<Subs
     }
   };
 
-  const handle = (message: LogMessage) => {
+  /** Runs every matching handler of a message; settles when all have (or were dead-lettered). */
+  const process = async (message: LogMessage): Promise<void> => {
     if (isInboxChannel(message.channel)) return;
     const matching = [...registrations].filter((r) => r.pattern.matches(message.channel));
-    if (matching.length === 0) return;
-    // In log order: a message's handlers all settle before the next message's start.
-    queue = queue.then(() =>
-      Promise.all(matching.map((r) => runHandler(r, message))).then(() => {}),
-    );
+    await Promise.all(matching.map((r) => runHandler(r, message)));
   };
 
-  const stop: StopListening = await broker.listen(namespace, {
-    message: handle,
-    gap: () => options.onGap?.(),
-  });
+  let stop: StopListening = async () => {};
+  let start = async () => {};
+  if (options.group === undefined) {
+    // In log order: a message's handlers all settle before the next message's start.
+    stop = await broker.listen(namespace, {
+      message: (message) => {
+        queue = queue.then(() => process(message));
+      },
+      gap: () => options.onGap?.(),
+    });
+  } else {
+    const { group } = options;
+    if (!GROUP_NAME.test(group))
+      throw argumentError(`group ${JSON.stringify(group)} must be 1–64 of A–Z a–z 0–9 _ -`);
+    const groups = broker as Broker & Partial<GroupCapable>;
+    if (!groups.consumeGroup)
+      throw argumentError(
+        `the ${broker.name} broker has no durable groups yet (redis, nats and rabbitmq have)`,
+      );
+    const consumeGroup = groups.consumeGroup.bind(broker);
+    let started = false;
+    start = async () => {
+      if (started) return;
+      started = true;
+      stop = await consumeGroup(namespace, group, (message) => {
+        const done = queue.then(() => process(message));
+        queue = done;
+        return done;
+      });
+    };
+  }
 
   const subscriber: Subscriber = {
     on(pattern, handler, name = `handler-${++count}`) {
@@ -236,6 +273,7 @@ export async function createSubscriber(options: SubscriberOptions): Promise<Subs
       registrations.add(registration);
       return () => void registrations.delete(registration);
     },
+    start: () => start(),
     async idle() {
       let seen: Promise<void> | undefined;
       while (seen !== queue) {

@@ -31,6 +31,7 @@ import {
   firstConnect,
   headersFromPairs,
   headersToPairs,
+  type GroupCapable,
   Listeners,
   redactUrl,
   retentionOf,
@@ -56,7 +57,7 @@ const keyOf = (ns: string) => ns.replace(/\./g, "%2E");
  * Connects to RabbitMQ and returns the broker; it reconnects by itself after a lost connection.
  * @example const broker = await createAmqpBroker({ url: "amqp://guest:guest@127.0.0.1:5672" })
  */
-export async function createAmqpBroker(options: AmqpBrokerOptions): Promise<Broker> {
+export async function createAmqpBroker(options: AmqpBrokerOptions): Promise<Broker & GroupCapable> {
   const {
     url,
     exchange = "pubsubbud",
@@ -73,16 +74,15 @@ export async function createAmqpBroker(options: AmqpBrokerOptions): Promise<Brok
   let queue = "";
   let closed = false;
 
-  const onMessage = (message: ConsumeMessage | null) => {
-    if (!message) return;
+  /** A delivery as a namespace and a message, or undefined when its key names no channel. */
+  const parse = (message: ConsumeMessage): { ns: string; input: PublishInput } | undefined => {
     const key = message.fields.routingKey;
     const dot = key.indexOf(".");
     const ns = key.slice(0, dot).replace(/%2E/g, ".");
     const name = key.slice(dot + 1);
-    if (dot < 0 || !windows.has(ns)) return;
-    if (channelError(name, DEFAULT_LIMITS)) {
+    if (dot < 0 || channelError(name, DEFAULT_LIMITS)) {
       log("warn", "routing key is not a valid channel; message skipped", { key });
-      return;
+      return undefined;
     }
     const pairs = Object.entries(message.properties.headers ?? {}).map(
       ([header, value]): [string, string] => [
@@ -99,8 +99,16 @@ export async function createAmqpBroker(options: AmqpBrokerOptions): Promise<Brok
     };
     const headers = headersFromPairs(pairs);
     if (headers) input.headers = headers;
-    windows.receive(ns, input);
+    return { ns, input };
   };
+
+  const onMessage = (message: ConsumeMessage | null) => {
+    const parsed = message && parse(message);
+    if (parsed && windows.has(parsed.ns)) windows.receive(parsed.ns, parsed.input);
+  };
+
+  /** Durable group consumers, started again on every (re)connect. */
+  const groups = new Set<(model: ChannelModel) => Promise<void>>();
 
   /** Opens the connection, the confirm channel, the exchange and this relay's exclusive queue. */
   const open = async () => {
@@ -120,6 +128,7 @@ export async function createAmqpBroker(options: AmqpBrokerOptions): Promise<Brok
     connection = opened;
     channel = ch;
     queue = name;
+    for (const start of groups) await start(opened);
   };
 
   const bind = async (ns: string) => {
@@ -161,7 +170,7 @@ export async function createAmqpBroker(options: AmqpBrokerOptions): Promise<Brok
     "that RabbitMQ runs there and accepts the URL's user, password and vhost",
   );
 
-  return {
+  const broker: Broker & GroupCapable = {
     name: "rabbitmq",
     capabilities: { sharedHistory: false },
     async publish(namespace: string, input: PublishInput): Promise<PublishOutcome> {
@@ -193,6 +202,39 @@ export async function createAmqpBroker(options: AmqpBrokerOptions): Promise<Brok
     since: async (namespace: string, position: Position) => windows.since(namespace, position),
     compareOffsets: compareDecimalOffsets,
     healthy: () => !closed && channel !== undefined,
+    // A durable queue per group, bound to the namespace: members compete for its messages, and
+    // what arrives while none runs waits in the queue. Acknowledged after `handle`.
+    async consumeGroup(namespace, group, handle) {
+      const name = `${exchange}.${keyOf(namespace)}.${group}`;
+      let active: { ch: import("amqplib").Channel; tag: string } | undefined;
+      const start = async (model: ChannelModel) => {
+        const ch = await model.createChannel();
+        ch.on("error", () => {});
+        await ch.assertQueue(name, { durable: true });
+        await ch.bindQueue(name, exchange, `${keyOf(namespace)}.#`);
+        await ch.prefetch(10);
+        const { consumerTag } = await ch.consume(name, (delivery) => {
+          if (!delivery) return;
+          const parsed = parse(delivery);
+          const message = parsed && {
+            ...parsed.input,
+            ts: Number(delivery.properties.timestamp ?? 0) * 1000 || Date.now(),
+            offset: "",
+          };
+          (message ? handle(message) : Promise.resolve()).then(
+            () => ch.ack(delivery),
+            () => ch.nack(delivery, false, true),
+          );
+        });
+        active = { ch, tag: consumerTag };
+      };
+      groups.add(start);
+      if (connection) await start(connection);
+      return async () => {
+        groups.delete(start);
+        await active?.ch.close().catch(() => {});
+      };
+    },
     async close() {
       closed = true;
       windows.clear();
@@ -200,4 +242,5 @@ export async function createAmqpBroker(options: AmqpBrokerOptions): Promise<Brok
       await connection?.close().catch(() => {});
     },
   };
+  return broker;
 }

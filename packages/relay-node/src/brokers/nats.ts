@@ -9,6 +9,7 @@
  * namespace written `_2E`, underscores `_5F`).
  */
 import {
+  AckPolicy,
   DeliverPolicy,
   type JetStreamClient,
   type JetStreamManager,
@@ -38,6 +39,7 @@ import {
   firstConnect,
   headersFromPairs,
   headersToPairs,
+  type GroupCapable,
   Listeners,
   retentionOf,
 } from "./shared.js";
@@ -89,7 +91,7 @@ const streamName = (ns: string) => `PUBSUBBUD_${ns.replace(/_/g, "_5F").replace(
  * Connects to NATS (JetStream enabled) and returns the broker.
  * @example const broker = await createNatsBroker({ url: "nats://127.0.0.1:4222" })
  */
-export async function createNatsBroker(options: NatsBrokerOptions): Promise<Broker> {
+export async function createNatsBroker(options: NatsBrokerOptions): Promise<Broker & GroupCapable> {
   const { url, prefix = "pubsubbud", connectTimeoutMs = 5_000 } = options;
   checkUrl(url, "nats://host:4222");
   const retention = retentionOf(options);
@@ -221,7 +223,8 @@ export async function createNatsBroker(options: NatsBrokerOptions): Promise<Brok
     }
   })();
 
-  return {
+  const groups = new Set<{ close(): Promise<unknown> }>();
+  const broker: Broker & GroupCapable = {
     name: "nats",
     capabilities: { sharedHistory: true },
     async publish(namespace: string, input: PublishInput): Promise<PublishOutcome> {
@@ -286,12 +289,42 @@ export async function createNatsBroker(options: NatsBrokerOptions): Promise<Brok
     },
     compareOffsets: compareDecimalOffsets,
     healthy: () => healthy && !closed && !nc.isClosed(),
+    // A JetStream durable consumer per group: members share it, acks move its floor.
+    async consumeGroup(namespace, group, handle) {
+      const name = await streamOf(namespace);
+      await jsm.consumers.add(name, {
+        durable_name: group,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.New,
+        ack_wait: 30_000 * NS_PER_MS,
+      });
+      const consumer = await js.consumers.get(name, group);
+      const messages = await consumer.consume({ expires: 5_000, max_messages: 10 });
+      groups.add(messages);
+      void (async () => {
+        for await (const m of messages) {
+          const message = toMessage(namespace, m);
+          try {
+            if (message) await handle(message);
+            m.ack();
+          } catch {
+            m.nak();
+          }
+        }
+      })().catch(() => {});
+      return async () => {
+        groups.delete(messages);
+        await messages.close().catch(() => {});
+      };
+    },
     async close() {
       closed = true;
+      for (const group of groups) await group.close().catch(() => {});
       for (const follower of live.values()) follower.stop();
       live.clear();
       listeners.clear();
       await nc.drain().catch(() => nc.close());
     },
   };
+  return broker;
 }

@@ -26,6 +26,7 @@ import {
   decodeData,
   encodeData,
   firstConnect,
+  type GroupCapable,
   Listeners,
   redactUrl,
   retentionOf,
@@ -141,7 +142,9 @@ function toMessage([offset, fields]: StreamEntry): LogMessage | undefined {
  * Connects to Redis and returns the broker; fails with a clear error when Redis cannot be reached.
  * @example const broker = await createRedisBroker({ url: "redis://127.0.0.1:6379" })
  */
-export async function createRedisBroker(options: RedisBrokerOptions): Promise<Broker> {
+export async function createRedisBroker(
+  options: RedisBrokerOptions,
+): Promise<Broker & GroupCapable> {
   const { url, prefix = "pubsubbud:", connectTimeoutMs = 5_000 } = options;
   const retention = retentionOf(options);
   const log = options.log ?? (() => {});
@@ -321,7 +324,8 @@ export async function createRedisBroker(options: RedisBrokerOptions): Promise<Br
   }, BRIDGE_LEASE_MS / 3);
   lease.unref();
 
-  const broker: Broker = {
+  const groupReaders = new Set<Redis>();
+  const broker: Broker & GroupCapable = {
     name: "redis",
     capabilities: { sharedHistory: true },
     async publish(namespace: string, input: PublishInput): Promise<PublishOutcome> {
@@ -368,6 +372,60 @@ export async function createRedisBroker(options: RedisBrokerOptions): Promise<Br
       return entries.map(toMessage).filter((m): m is LogMessage => m !== undefined);
     },
     compareOffsets: compareStreamIds,
+    // A Redis Streams consumer group: each member reads with XREADGROUP on its own connection,
+    // acknowledges with XACK after `handle`, and claims entries a dead member left pending for
+    // more than 30 s (XAUTOCLAIM).
+    async consumeGroup(namespace, group, handle) {
+      const key = streamKey(namespace);
+      await state(namespace); // the epoch exists before the group
+      await main.call("XGROUP", "CREATE", key, group, "$", "MKSTREAM").catch((error) => {
+        if (!String(error).includes("BUSYGROUP")) throw error;
+      });
+      const member = `${instance}-${randomId(6)}`;
+      const reader = connection(`group-${group}`, { maxRetriesPerRequest: null });
+      await reader.connect();
+      const readerClient = Number(await reader.call("CLIENT", "ID"));
+      groupReaders.add(reader);
+      let stopped = false;
+      const work = async (entries: StreamEntry[]) => {
+        for (const entry of entries) {
+          const message = toMessage(entry);
+          try {
+            if (message) await handle(message);
+            await reader.call("XACK", key, group, entry[0]);
+          } catch {
+            // left pending: claimed by a member after 30 s and delivered again
+          }
+        }
+      };
+      const claim = ["XAUTOCLAIM", key, group, member, "30000", "0-0", "COUNT", "10"];
+      const read = ["XREADGROUP", "GROUP", group, member, "COUNT", "10", "BLOCK", "2000"];
+      const loop = (async () => {
+        for (let attempt = 0; !stopped; ) {
+          try {
+            const claimed = (await reader.call(...(claim as [string]))) as [string, StreamEntry[]];
+            await work(claimed[1] ?? []);
+            if (stopped) break;
+            const reply = (await reader.call(...(read as [string]), "STREAMS", key, ">")) as Array<
+              [string, StreamEntry[]]
+            > | null;
+            // Entries read are handled and acknowledged even when stopping, so none is stranded.
+            for (const [, entries] of reply ?? []) await work(entries);
+            attempt = 0;
+          } catch {
+            if (!stopped) await new Promise((r) => setTimeout(r, backoffDelay(attempt++)));
+          }
+        }
+      })();
+      return async () => {
+        stopped = true;
+        // End the blocking read cleanly, let the member finish what it read, then disconnect.
+        await main.call("CLIENT", "UNBLOCK", String(readerClient)).catch(() => {});
+        await loop;
+        groupReaders.delete(reader);
+        reader.disconnect();
+      };
+    },
     healthy: () => !closed && main.status === "ready" && reader.status === "ready",
     async close() {
       closed = true;
@@ -375,7 +433,7 @@ export async function createRedisBroker(options: RedisBrokerOptions): Promise<Br
       listeners.clear();
       cursors.clear();
       wake?.();
-      for (const redis of [main, reader, bridge]) redis.disconnect();
+      for (const redis of [main, reader, bridge, ...groupReaders]) redis.disconnect();
     },
   };
   return broker;

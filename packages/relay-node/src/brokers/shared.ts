@@ -7,6 +7,23 @@ import type { BrokerListener, LogMessage, LogRetention } from "@pubsubbud/relay-
 import { DEFAULT_RETENTION, getOrCreate } from "@pubsubbud/relay-core";
 import { RelayNodeError, RelayNodeErrorCode } from "../errors.js";
 
+/**
+ * Brokers with durable consumer groups add this to their Broker: each message of the namespace
+ * goes to one member of the named group, is acknowledged once `handle` resolves, and a group
+ * that restarts resumes after its last acknowledged message. A `handle` that rejects leaves the
+ * message unacknowledged, so the broker delivers it again.
+ */
+export interface GroupCapable {
+  consumeGroup(
+    namespace: string,
+    group: string,
+    handle: (message: LogMessage) => Promise<void>,
+  ): Promise<() => Promise<void>>;
+}
+
+/** Group names become queue, consumer and key names: kept to a safe alphabet. */
+export const GROUP_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
 /** Options every broker takes. */
 export interface BrokerCommonOptions {
   /** Replay window (count and age) and dedupe window. @default DEFAULT_RETENTION */
