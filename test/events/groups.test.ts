@@ -8,7 +8,9 @@ import { describe, expect, it } from "vitest";
 import { sharedBrokerKinds } from "../brokers/kinds.js";
 import { waitFor } from "../helpers/wait.js";
 
-const grouped = sharedBrokerKinds.filter((kind) => ["redis", "nats", "amqp"].includes(kind.name));
+const grouped = sharedBrokerKinds.filter((kind) =>
+  ["redis", "nats", "amqp", "postgres"].includes(kind.name),
+);
 let counter = 0;
 
 describe.each(grouped)("durable groups on $name", (kind) => {

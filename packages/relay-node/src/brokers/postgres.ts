@@ -27,6 +27,7 @@ import {
   checkUrl,
   decodeData,
   firstConnect,
+  type GroupCapable,
   Listeners,
   retentionOf,
 } from "./shared.js";
@@ -91,7 +92,9 @@ async function transaction<T>(
  * Connects, creates the table, meta table and trigger if missing, and returns the broker.
  * @example const broker = await createPostgresBroker({ url: "postgres://postgres@127.0.0.1/test" })
  */
-export async function createPostgresBroker(options: PostgresBrokerOptions): Promise<Broker> {
+export async function createPostgresBroker(
+  options: PostgresBrokerOptions,
+): Promise<Broker & GroupCapable> {
   const { url, table = "pubsubbud_log", channel = "pubsubbud", connectTimeoutMs = 5_000 } = options;
   checkUrl(url, "postgres://user@host:5432/database");
   for (const [name, value] of [
@@ -138,6 +141,9 @@ export async function createPostgresBroker(options: PostgresBrokerOptions): Prom
     await db.query(`create sequence if not exists "${seqName}"`);
     await db.query(
       `create table if not exists ${m} (namespace text primary key, epoch text not null, trimmed bigint not null default 0)`,
+    );
+    await db.query(
+      `create table if not exists "${table}_groups" (namespace text not null, grp text not null, cursor bigint not null, primary key (namespace, grp))`,
     );
     await db.query(`create or replace function "${table}_notify"() returns trigger language plpgsql as $$
       begin perform pg_notify('${channel}', new.namespace); return null; end $$`);
@@ -331,7 +337,8 @@ export async function createPostgresBroker(options: PostgresBrokerOptions): Prom
   }, 2_000);
   probe.unref();
 
-  return {
+  const groupStops = new Set<() => Promise<void>>();
+  const broker: Broker & GroupCapable = {
     name: "postgres",
     capabilities: { sharedHistory: true },
     publish,
@@ -382,13 +389,68 @@ export async function createPostgresBroker(options: PostgresBrokerOptions): Prom
     },
     compareOffsets: compareDecimalOffsets,
     healthy: () => healthy && !closed,
+    // A cursor row per group: a member holds the row (FOR UPDATE) while it handles the next
+    // rows, so each goes to one member, and the cursor moves only after the handlers settled.
+    async consumeGroup(namespace, group, handle) {
+      const g = `"${table}_groups"`;
+      await pool.query(
+        `insert into ${g} (namespace, grp, cursor)
+         select $1, $2, coalesce(max(seq), 0) from ${t} where namespace = $1
+         on conflict do nothing`,
+        [namespace, group],
+      );
+      let stopped = false;
+      const turn = () =>
+        transaction(pool, async (db) => {
+          const held = await db.query(
+            `select cursor::text from ${g} where namespace = $1 and grp = $2 for update`,
+            [namespace, group],
+          );
+          const cursor = held.rows[0]?.cursor ?? "0";
+          const rows = rowsOf(
+            await db.query(`${SELECT} where namespace = $1 and seq > $2 order by seq limit 10`, [
+              namespace,
+              cursor,
+            ]),
+          );
+          for (const row of rows) {
+            await handle(toMessage(row));
+            await db.query(`update ${g} set cursor = $3 where namespace = $1 and grp = $2`, [
+              namespace,
+              group,
+              row.seq,
+            ]);
+          }
+          return rows.length;
+        });
+      const loop = (async () => {
+        for (let attempt = 0; !stopped; ) {
+          try {
+            if ((await turn()) === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+            attempt = 0;
+          } catch {
+            if (!stopped)
+              await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt++)));
+          }
+        }
+      })();
+      const stop = async () => {
+        stopped = true;
+        await loop;
+        groupStops.delete(stop);
+      };
+      groupStops.add(stop);
+      return stop;
+    },
     async close() {
       closed = true;
       clearInterval(probe);
       listeners.clear();
       cursors.clear();
       await listener?.end().catch(() => {});
+      await Promise.all([...groupStops].map((stop) => stop()));
       await pool.end().catch(() => {});
     },
   };
+  return broker;
 }
