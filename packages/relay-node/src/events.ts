@@ -145,7 +145,7 @@ export interface SubscriberOptions extends Common {
    * A durable group: each message goes to one member of the group (competing consumers), is
    * acknowledged once its handlers have settled (succeeded or dead-lettered), and the group
    * resumes after its last acknowledged message when members restart. Delivery begins at
-   * `start()`. Supported by the redis, nats, rabbitmq and postgres brokers so far.
+   * `start()`. Supported by the redis, nats, rabbitmq, postgres and file brokers so far.
    */
   group?: string;
   /**
@@ -245,7 +245,7 @@ export async function createSubscriber(options: SubscriberOptions): Promise<Subs
     const groups = broker as Broker & Partial<GroupCapable>;
     if (!groups.consumeGroup)
       throw argumentError(
-        `the ${broker.name} broker has no durable groups yet (redis, nats, rabbitmq and postgres have)`,
+        `the ${broker.name} broker has no durable groups yet (redis, nats, rabbitmq, postgres and file have)`,
       );
     const consumeGroup = groups.consumeGroup.bind(broker);
     let started = false;

@@ -403,44 +403,57 @@ export class FileLog {
     this.#first = this.#last - this.#messages.length + 1;
   }
 
-  /** Runs `work` holding the namespace's lock file, taking it over from a dead holder. */
-  async #withLock<T>(work: () => Promise<T>): Promise<T> {
-    const lock = join(this.#dir, "lock");
-    const mine = `${process.pid}@${hostname()} ${randomId(8)}`;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await fs.writeFile(lock, mine, { flag: "wx" });
-        break;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      }
-      const holder = await fs.readFile(lock, "utf8").catch(() => "");
-      const [pid, host] = holder.split(" ")[0]?.split("@") ?? [];
-      if (holder && host === hostname() && !alive(Number(pid))) {
-        // Moved aside atomically: of several processes taking over, one succeeds.
-        const aside = `${lock}.stale-${randomId(8)}`;
-        if (
-          await fs.rename(lock, aside).then(
-            () => true,
-            () => false,
-          )
-        ) {
-          const moved = await fs.readFile(aside, "utf8").catch(() => "");
-          if (moved === holder)
-            this.#options.log("took over a lock left by a dead process", { lock, holder });
-          else await fs.link(aside, lock).catch(() => {}); // a live lock: put it back
-          await fs.rm(aside, { force: true });
-        }
-        continue;
-      }
-      await new Promise((resolve) =>
-        setTimeout(resolve, Math.random() * Math.min(20, 1 + attempt)),
-      );
-    }
+  /** Runs `work` holding the namespace's lock file. */
+  #withLock<T>(work: () => Promise<T>): Promise<T> {
+    return withLockFile(join(this.#dir, "lock"), this.#options.log, work);
+  }
+
+  /** The position just before the oldest retained message (a reader that fell behind restarts here). */
+  oldest(): Position {
+    this.#trimMemory();
+    return { epoch: this.epoch, offset: this.#first <= 1 ? "" : String(this.#first - 1) };
+  }
+}
+
+/**
+ * Runs `work` holding a lock file (created with O_EXCL, holding pid@host), taking it over from a
+ * holder that died on this host.
+ */
+export async function withLockFile<T>(
+  lock: string,
+  log: FileLogOptions["log"],
+  work: () => Promise<T>,
+): Promise<T> {
+  const mine = `${process.pid}@${hostname()} ${randomId(8)}`;
+  for (let attempt = 0; ; attempt++) {
     try {
-      return await work();
-    } finally {
-      await fs.rm(lock, { force: true });
+      await fs.writeFile(lock, mine, { flag: "wx" });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
+    const holder = await fs.readFile(lock, "utf8").catch(() => "");
+    const [pid, host] = holder.split(" ")[0]?.split("@") ?? [];
+    if (holder && host === hostname() && !alive(Number(pid))) {
+      // Moved aside atomically: of several processes taking over, one succeeds.
+      const aside = `${lock}.stale-${randomId(8)}`;
+      const moved = await fs.rename(lock, aside).then(
+        () => true,
+        () => false,
+      );
+      if (moved) {
+        const content = await fs.readFile(aside, "utf8").catch(() => "");
+        if (content === holder) log("took over a lock left by a dead process", { lock, holder });
+        else await fs.link(aside, lock).catch(() => {}); // a live lock: put it back
+        await fs.rm(aside, { force: true });
+      }
+      continue;
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(20, 1 + attempt)));
+  }
+  try {
+    return await work();
+  } finally {
+    await fs.rm(lock, { force: true });
   }
 }

@@ -18,8 +18,16 @@ import {
   type PublishOutcome,
   type StopListening,
 } from "@pubsubbud/relay-core";
-import { FileLog, type FsyncPolicy } from "./file-log.js";
-import { type BrokerCommonOptions, badBrokerUrl, Listeners, retentionOf } from "./shared.js";
+import * as fs from "node:fs/promises";
+import { FileLog, type FsyncPolicy, withLockFile } from "./file-log.js";
+import {
+  type BrokerCommonOptions,
+  backoffDelay,
+  badBrokerUrl,
+  type GroupCapable,
+  Listeners,
+  retentionOf,
+} from "./shared.js";
 
 export type { FsyncPolicy } from "./file-log.js";
 
@@ -57,7 +65,7 @@ function directoryOf(dir: string): string {
  * Opens (and creates) the shared directory.
  * @example const broker = await createFileBroker({ dir: "file:///var/lib/pubsubbud" })
  */
-export async function createFileBroker(options: FileBrokerOptions): Promise<Broker> {
+export async function createFileBroker(options: FileBrokerOptions): Promise<Broker & GroupCapable> {
   const root = directoryOf(options.dir);
   const retention = retentionOf(options);
   const log = options.log ?? (() => {});
@@ -67,10 +75,9 @@ export async function createFileBroker(options: FileBrokerOptions): Promise<Brok
     segmentMessages = 1000,
     pollMs = 1000,
   } = options;
-  const { mkdir, access, constants } = await import("node:fs/promises");
   try {
-    await mkdir(root, { recursive: true });
-    await access(root, constants.W_OK);
+    await fs.mkdir(root, { recursive: true });
+    await fs.access(root, fs.constants.W_OK);
   } catch (error) {
     throw badBrokerUrl(
       options.dir,
@@ -113,7 +120,8 @@ export async function createFileBroker(options: FileBrokerOptions): Promise<Brok
     }
   };
 
-  return {
+  const groupStops = new Set<() => Promise<void>>();
+  const broker: Broker & GroupCapable = {
     name: "file",
     capabilities: { sharedHistory: true },
     async publish(namespace: string, input: PublishInput): Promise<PublishOutcome> {
@@ -153,6 +161,55 @@ export async function createFileBroker(options: FileBrokerOptions): Promise<Brok
     },
     compareOffsets: compareDecimalOffsets,
     healthy: () => !closed,
+    // A persisted cursor per group (`<ns>/groups/<group>.cursor`) moved under the group's lock
+    // file: the member holding it handles the next messages, then writes the cursor.
+    async consumeGroup(namespace, group, handle) {
+      const file = await logOf(namespace);
+      const dir = join(root, namespace, "groups");
+      await fs.mkdir(dir, { recursive: true });
+      const cursorPath = join(dir, `${group}.cursor`);
+      await file.catchUp();
+      await fs.writeFile(cursorPath, JSON.stringify(file.head()), { flag: "wx" }).catch((error) => {
+        if (error.code !== "EEXIST") throw error;
+      });
+      const groupLog = (message: string, fields: Record<string, unknown>) =>
+        log("warn", message, { namespace, group, ...fields });
+      let stopped = false;
+      const turn = () =>
+        withLockFile(join(dir, `${group}.lock`), groupLog, async () => {
+          const position = JSON.parse(await fs.readFile(cursorPath, "utf8")) as Position;
+          await file.catchUp();
+          let next = file.since(position);
+          if (!next) {
+            groupLog("group fell behind retention: history skipped", { cursor: position.offset });
+            next = file.since(file.oldest()) ?? [];
+          }
+          for (const message of next.slice(0, 10)) {
+            await handle(message);
+            const moved = JSON.stringify({ epoch: file.epoch, offset: message.offset });
+            await fs.writeFile(`${cursorPath}.tmp`, moved);
+            await fs.rename(`${cursorPath}.tmp`, cursorPath);
+          }
+          return next.length;
+        });
+      const loop = (async () => {
+        for (let attempt = 0; !stopped; ) {
+          try {
+            if ((await turn()) === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+            attempt = 0;
+          } catch {
+            if (!stopped) await new Promise((r) => setTimeout(r, backoffDelay(attempt++)));
+          }
+        }
+      })();
+      const stop = async () => {
+        stopped = true;
+        await loop;
+        groupStops.delete(stop);
+      };
+      groupStops.add(stop);
+      return stop;
+    },
     async close() {
       closed = true;
       for (const { watcher, poll } of watchers.values()) {
@@ -161,7 +218,9 @@ export async function createFileBroker(options: FileBrokerOptions): Promise<Brok
       }
       watchers.clear();
       listeners.clear();
+      await Promise.all([...groupStops].map((stop) => stop()));
       await Promise.all([...logs.values()].map(async (file) => (await file).close()));
     },
   };
+  return broker;
 }
