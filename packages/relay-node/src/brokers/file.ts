@@ -22,9 +22,9 @@ import * as fs from "node:fs/promises";
 import { FileLog, type FsyncPolicy, withLockFile } from "./file-log.js";
 import {
   type BrokerCommonOptions,
-  backoffDelay,
   badBrokerUrl,
   type GroupCapable,
+  pollingMember,
   Listeners,
   retentionOf,
 } from "./shared.js";
@@ -174,7 +174,6 @@ export async function createFileBroker(options: FileBrokerOptions): Promise<Brok
       });
       const groupLog = (message: string, fields: Record<string, unknown>) =>
         log("warn", message, { namespace, group, ...fields });
-      let stopped = false;
       const turn = () =>
         withLockFile(join(dir, `${group}.lock`), groupLog, async () => {
           const position = JSON.parse(await fs.readFile(cursorPath, "utf8")) as Position;
@@ -192,23 +191,7 @@ export async function createFileBroker(options: FileBrokerOptions): Promise<Brok
           }
           return next.length;
         });
-      const loop = (async () => {
-        for (let attempt = 0; !stopped; ) {
-          try {
-            if ((await turn()) === 0) await new Promise((resolve) => setTimeout(resolve, 100));
-            attempt = 0;
-          } catch {
-            if (!stopped) await new Promise((r) => setTimeout(r, backoffDelay(attempt++)));
-          }
-        }
-      })();
-      const stop = async () => {
-        stopped = true;
-        await loop;
-        groupStops.delete(stop);
-      };
-      groupStops.add(stop);
-      return stop;
+      return pollingMember(turn, groupStops);
     },
     async close() {
       closed = true;

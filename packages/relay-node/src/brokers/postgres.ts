@@ -28,6 +28,7 @@ import {
   decodeData,
   firstConnect,
   type GroupCapable,
+  pollingMember,
   Listeners,
   retentionOf,
 } from "./shared.js";
@@ -399,7 +400,6 @@ export async function createPostgresBroker(
          on conflict do nothing`,
         [namespace, group],
       );
-      let stopped = false;
       const turn = () =>
         transaction(pool, async (db) => {
           const held = await db.query(
@@ -423,24 +423,7 @@ export async function createPostgresBroker(
           }
           return rows.length;
         });
-      const loop = (async () => {
-        for (let attempt = 0; !stopped; ) {
-          try {
-            if ((await turn()) === 0) await new Promise((resolve) => setTimeout(resolve, 100));
-            attempt = 0;
-          } catch {
-            if (!stopped)
-              await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt++)));
-          }
-        }
-      })();
-      const stop = async () => {
-        stopped = true;
-        await loop;
-        groupStops.delete(stop);
-      };
-      groupStops.add(stop);
-      return stop;
+      return pollingMember(turn, groupStops);
     },
     async close() {
       closed = true;

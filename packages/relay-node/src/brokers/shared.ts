@@ -21,6 +21,35 @@ export interface GroupCapable {
   ): Promise<() => Promise<void>>;
 }
 
+/**
+ * Runs a group member that polls: `turn` handles what is there and returns how many it handled;
+ * an empty turn waits 100 ms, a failed one backs off. The returned stop lets the current turn
+ * finish; `stops` collects it so the broker's close can stop every member.
+ */
+export function pollingMember(
+  turn: () => Promise<number>,
+  stops: Set<() => Promise<void>>,
+): () => Promise<void> {
+  let stopped = false;
+  const loop = (async () => {
+    for (let attempt = 0; !stopped; ) {
+      try {
+        if ((await turn()) === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+        attempt = 0;
+      } catch {
+        if (!stopped) await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt++)));
+      }
+    }
+  })();
+  const stop = async () => {
+    stopped = true;
+    await loop;
+    stops.delete(stop);
+  };
+  stops.add(stop);
+  return stop;
+}
+
 /** Group names become queue, consumer and key names: kept to a safe alphabet. */
 export const GROUP_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
