@@ -1,26 +1,21 @@
-import { existsSync } from "node:fs";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromiumMissing, launchChromium } from "../../test/helpers/chromium.js";
 import { missing } from "../../test/helpers/requirements.js";
 import { reachable, services } from "../../test/helpers/services.js";
 // @ts-expect-error: a plain .mjs example without type declarations
 import { startShop } from "./server.mjs";
 
-const CHROMIUM = process.env.PUBSUBBUD_CHROMIUM ?? "/usr/bin/chromium";
 const rabbit = await reachable(services.amqp.port);
 
 describe.skipIf(
-  missing("Chromium", existsSync(CHROMIUM), "apt-get install -y chromium") ||
-    missing("RabbitMQ on 127.0.0.1:5672", rabbit, services.amqp.fix),
+  chromiumMissing() || missing("RabbitMQ on 127.0.0.1:5672", rabbit, services.amqp.fix),
 )("examples/order-events", () => {
   let shop: { url: string; close(): Promise<void> };
   let browser: Browser;
   beforeAll(async () => {
     shop = await startShop({ port: 0, stock: 5 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

@@ -1,19 +1,10 @@
-import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { missing } from "../../test/helpers/requirements.js";
+import { chromiumMissing, launchChromium } from "../../test/helpers/chromium.js";
 
-const CHROMIUM = process.env.PUBSUBBUD_CHROMIUM ?? "/usr/bin/chromium";
-
-describe.skipIf(
-  missing(
-    "Chromium",
-    existsSync(CHROMIUM),
-    "apt-get install -y chromium (or set PUBSUBBUD_CHROMIUM)",
-  ),
-)("examples/worker", () => {
+describe.skipIf(chromiumMissing())("examples/worker", () => {
   let worker: Miniflare;
   let origin: string;
   let browser: Browser;
@@ -30,10 +21,7 @@ describe.skipIf(
       port: 0,
     });
     origin = (await worker.ready).origin;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

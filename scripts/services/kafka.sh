@@ -53,8 +53,9 @@ appender.file.layout.pattern=[%d] %p %m (%c)%n
 PROPS
 }
 
+# One JVM command line for the storage tool and the broker.
 java_run() {
-  java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true \
+  ${JAVA_EXEC:+exec} java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$home/log4j2.properties" -cp "$libs/*" "$@"
 }
 
@@ -67,9 +68,8 @@ start() {
     java_run kafka.tools.StorageTool format --standalone -t "$(java_run kafka.tools.StorageTool random-uuid)" \
       -c "$home/server.properties" >"$home/format.log"
   fi
-  nohup java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true \
-    -Dlog4j2.configurationFile="$home/log4j2.properties" -cp "$libs/*" \
-    kafka.Kafka "$home/server.properties" >"$home/stdout.log" 2>&1 &
+  # JAVA_EXEC: the background job execs the JVM, so $! is the broker's own pid.
+  (JAVA_EXEC=1 java_run kafka.Kafka "$home/server.properties" </dev/null) >"$home/stdout.log" 2>&1 &
   echo $! >"$home/pid"
   for _ in $(seq 1 120); do
     if listening "$port"; then echo "kafka: ready on 127.0.0.1:$port (pid $(cat "$home/pid"))"; return; fi

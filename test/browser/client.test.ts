@@ -1,16 +1,13 @@
-import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createClient, type PubsubBudClient } from "@pubsubbud/client";
 import { type RunningRelay, startRelay } from "@pubsubbud/relay-node";
 import { build } from "esbuild";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { missing } from "../helpers/requirements.js";
+import { chromiumMissing, launchChromium } from "../helpers/chromium.js";
 import { waitFor } from "../helpers/wait.js";
-
-const CHROMIUM = process.env.PUBSUBBUD_CHROMIUM ?? "/usr/bin/chromium";
 
 /** The page's script: the real client, bundled for the browser like a user's app would. */
 const PAGE_ENTRY = `
@@ -27,13 +24,7 @@ window.start = async (url) => {
 window.publish = (channel, data) => window.client.publish(channel, data);
 `;
 
-describe.skipIf(
-  missing(
-    "Chromium",
-    existsSync(CHROMIUM),
-    "apt-get install -y chromium (or set PUBSUBBUD_CHROMIUM)",
-  ),
-)("client in real Chromium", () => {
+describe.skipIf(chromiumMissing())("client in real Chromium", () => {
   let relay: RunningRelay;
   let server: Server;
   let browser: Browser;
@@ -60,10 +51,7 @@ describe.skipIf(
           .end('<!doctype html><script src="/app.js"></script>');
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    browser = await launchChromium();
     page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
     await page.evaluate(

@@ -24,7 +24,6 @@ import { type ChannelModel, type ConfirmChannel, type ConsumeMessage, connect } 
 import { LocalWindows } from "./local-window.js";
 import {
   type BrokerCommonOptions,
-  backoffDelay,
   checkUrl,
   decodeData,
   encodeData,
@@ -33,6 +32,7 @@ import {
   headersToPairs,
   type GroupCapable,
   Listeners,
+  reconnectWithBackoff,
   redactUrl,
   retentionOf,
 } from "./shared.js";
@@ -137,20 +137,12 @@ export async function createAmqpBroker(options: AmqpBrokerOptions): Promise<Brok
   };
 
   const reconnect = async () => {
-    for (let attempt = 0; !closed; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt)));
-      try {
-        await open();
-        log("info", "rabbitmq reconnected", {});
-        // The exclusive queue died with the connection, and what was routed meanwhile with it.
-        windows.restart(bind, (error) =>
-          log("warn", "rabbitmq rebind failed", { error: String(error) }),
-        );
-        return;
-      } catch {
-        // next attempt
-      }
-    }
+    if (!(await reconnectWithBackoff(open, () => closed))) return;
+    log("info", "rabbitmq reconnected", {});
+    // The exclusive queue died with the connection, and what was routed meanwhile with it.
+    windows.restart(bind, (error) =>
+      log("warn", "rabbitmq rebind failed", { error: String(error) }),
+    );
   };
 
   const windows = new LocalWindows({

@@ -29,6 +29,8 @@ import {
   headersFromPairs,
   headersToPairs,
   Listeners,
+  percentDecode,
+  percentEncode,
   redactUrl,
   retentionOf,
 } from "./shared.js";
@@ -56,17 +58,12 @@ const ID = "pubsubbud-id";
 
 /** A channel as one or more topic levels. */
 export function channelToTopic(channel: string): string {
-  return channel.replace(
-    /[%+#\0]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0").toUpperCase()}`,
-  );
+  return percentEncode(channel, /[%+#\0]/g);
 }
 
 /** The channel a topic below the namespace level names. */
 export function topicToChannel(topic: string): string {
-  return topic.replace(/%(25|2B|23|00)/gi, (_, hex: string) =>
-    String.fromCharCode(Number.parseInt(hex, 16)),
-  );
+  return percentDecode(topic, /%(25|2B|23|00)/gi);
 }
 
 /**

@@ -41,6 +41,8 @@ import {
   headersToPairs,
   type GroupCapable,
   Listeners,
+  percentDecode,
+  percentEncode,
   retentionOf,
 } from "./shared.js";
 
@@ -59,29 +61,17 @@ const NS_PER_MS = 1_000_000;
 
 /** A channel as subject tokens: `.` separates tokens; what NATS forbids in a token is %-encoded. */
 export function channelToSubject(channel: string): string {
+  const unsafe = /[%*> \t\r\n\0]/g;
   return channel
     .split(".")
-    .map((token) =>
-      token === ""
-        ? "%"
-        : token.replace(
-            /[%*> \t\r\n\0]/g,
-            (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0").toUpperCase()}`,
-          ),
-    )
+    .map((token) => (token === "" ? "%" : percentEncode(token, unsafe)))
     .join(".");
 }
 
 export function subjectToChannel(tokens: string): string {
   return tokens
     .split(".")
-    .map((token) =>
-      token === "%"
-        ? ""
-        : token.replace(/%([0-9A-F]{2})/g, (_, hex: string) =>
-            String.fromCharCode(Number.parseInt(hex, 16)),
-          ),
-    )
+    .map((token) => (token === "%" ? "" : percentDecode(token, /%([0-9A-F]{2})/g)))
     .join(".");
 }
 

@@ -22,13 +22,13 @@ import {
 import pg from "pg";
 import {
   type BrokerCommonOptions,
-  backoffDelay,
   badBrokerUrl,
   checkUrl,
   decodeData,
   firstConnect,
   type GroupCapable,
   pollingMember,
+  reconnectWithBackoff,
   Listeners,
   retentionOf,
 } from "./shared.js";
@@ -306,16 +306,8 @@ export async function createPostgresBroker(
     for (const ns of cursors.keys()) void catchUp(ns);
   };
   const reconnect = async () => {
-    for (let attempt = 0; !closed; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt)));
-      try {
-        await connectListener();
-        log("info", "postgres listener reconnected", {});
-        return;
-      } catch {
-        // next attempt
-      }
-    }
+    if (await reconnectWithBackoff(connectListener, () => closed))
+      log("info", "postgres listener reconnected", {});
   };
   await connectListener();
   // The bridge lock is retried while another instance holds it; health is probed meanwhile.

@@ -214,6 +214,39 @@ export function backoffDelay(attempt: number, baseMs = 100, maxMs = 5_000): numb
   return Math.random() * Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 16));
 }
 
+/**
+ * Retries `connect` with full-jitter backoff until it succeeds or `closed()` says to give up: for
+ * clients that do not reconnect by themselves (amqplib, a pg LISTEN session).
+ */
+export async function reconnectWithBackoff(
+  connect: () => Promise<void>,
+  closed: () => boolean,
+): Promise<boolean> {
+  for (let attempt = 0; !closed(); attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt)));
+    try {
+      await connect();
+      return true;
+    } catch {
+      // next attempt
+    }
+  }
+  return false;
+}
+
+/** Percent-encodes the characters `unsafe` matches (each must be a single code unit < 256). */
+export function percentEncode(text: string, unsafe: RegExp): string {
+  return text.replace(
+    unsafe,
+    (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0").toUpperCase()}`,
+  );
+}
+
+/** Undoes {@link percentEncode} for the escapes `escapes` matches (`%XX` with a hex group). */
+export function percentDecode(text: string, escapes: RegExp): string {
+  return text.replace(escapes, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+}
+
 /** The error a broker URL that cannot be used gets: which URL, what is wrong, what to check. */
 export function badBrokerUrl(url: string, problem: string, check: string): RelayNodeError {
   return new RelayNodeError(
