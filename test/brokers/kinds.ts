@@ -20,6 +20,12 @@ export interface BrokerKind {
   readonly unavailable: boolean;
   /** Whether two instances share one log (offsets, history and dedupe agree across instances). */
   readonly shared: boolean;
+  /**
+   * Whether every instance sees one order even with publishers on different instances. RabbitMQ
+   * routes each publishing channel on its own, so each relay's queue may interleave them
+   * differently (each publisher's own order holds).
+   */
+  readonly totalOrder: boolean;
   create(retention?: Partial<LogRetention>): Promise<Broker>;
 }
 
@@ -37,6 +43,7 @@ function networked(
   create: (options: { url: string; retention?: Partial<LogRetention> }) => Promise<Broker>,
   shared: boolean,
   authority = `127.0.0.1:${services[name].port}`,
+  totalOrder = true,
 ): BrokerKind {
   const { port, fix } = services[name];
   return {
@@ -45,6 +52,7 @@ function networked(
       return missing(`${name} on 127.0.0.1:${port}`, up.has(name), fix);
     },
     shared,
+    totalOrder,
     create: (retention) =>
       create({ url: `${name}://${authority}`, ...(retention ? { retention } : {}) }),
   };
@@ -58,6 +66,7 @@ export const brokerKinds: BrokerKind[] = [
     name: "memory",
     unavailable: false,
     shared: false,
+    totalOrder: true,
     create: async (retention) => createMemoryBroker(retention ? { retention } : {}),
   },
   networked("redis", createRedisBroker, true),
@@ -65,11 +74,12 @@ export const brokerKinds: BrokerKind[] = [
   networked("kafka", createKafkaBroker, true),
   networked("postgres", createPostgresBroker, true, "postgres@127.0.0.1:5432/test"),
   networked("nats", createNatsBroker, true),
-  networked("amqp", createAmqpBroker, false, "guest:guest@127.0.0.1:5672"),
+  networked("amqp", createAmqpBroker, false, "guest:guest@127.0.0.1:5672", false),
   {
     name: "file",
     unavailable: false,
     shared: true,
+    totalOrder: true,
     create: (retention) =>
       createFileBroker({ dir: fileDir, segmentMessages: 4, ...(retention ? { retention } : {}) }),
   },

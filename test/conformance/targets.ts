@@ -18,6 +18,8 @@ export interface RelayTarget {
   readonly wsUrls: readonly string[];
   /** Whether every instance gives a message the same offset (a shared log). */
   readonly sharedOffsets: boolean;
+  /** Whether all instances see one order with publishers on different instances (not RabbitMQ). */
+  readonly totalOrder: boolean;
   /** `http://host:port` for the HTTP surface. */
   readonly httpUrl: string;
   readonly port: number;
@@ -50,6 +52,7 @@ export const targets: TargetFactory[] = [
         wsUrl: relay.wsUrl,
         wsUrls: [relay.wsUrl],
         sharedOffsets: true,
+        totalOrder: true,
         httpUrl: relay.url,
         port: relay.port,
         metrics: true,
@@ -78,6 +81,7 @@ export const targets: TargetFactory[] = [
         wsUrl: `ws://127.0.0.1:${url.port}`,
         wsUrls: [`ws://127.0.0.1:${url.port}`],
         sharedOffsets: true,
+        totalOrder: true,
         httpUrl: `http://127.0.0.1:${url.port}`,
         port: Number(url.port),
         metrics: false,
@@ -106,6 +110,7 @@ function twoInstances(kind: BrokerKind): TargetFactory {
         wsUrl: first.wsUrl,
         wsUrls: relays.map((relay) => relay.wsUrl),
         sharedOffsets: kind.shared,
+        totalOrder: kind.totalOrder,
         httpUrl: first.url,
         port: first.port,
         metrics: true,
