@@ -145,9 +145,15 @@ export interface SubscriberOptions extends Common {
    * A durable group: each message goes to one member of the group (competing consumers), is
    * acknowledged once its handlers have settled (succeeded or dead-lettered), and the group
    * resumes after its last acknowledged message when members restart. Delivery begins at
-   * `start()`. Supported by the redis, nats, rabbitmq, postgres and file brokers so far.
+   * `start()`. Supported by every broker but memory; see docs/events.md.
    */
   group?: string;
+  /**
+   * This member's stable name within its group (1–64 of A–Z a–z 0–9 _ -). Required on MQTT, where
+   * the server queues a share of the group's messages for each member while it is away: a member
+   * restarted under the same name gets its share. Other brokers use it only in their consumer names.
+   */
+  member?: string;
   /**
    * Told when the broker's feed was interrupted and messages may have been missed (a broker
    * restart without a shared log: see docs/brokers.md).
@@ -245,14 +251,21 @@ export async function createSubscriber(options: SubscriberOptions): Promise<Subs
     const groups = broker as Broker & Partial<GroupCapable>;
     if (!groups.consumeGroup)
       throw argumentError(
-        `the ${broker.name} broker has no durable groups yet (redis, nats, rabbitmq, postgres and file have)`,
+        `the ${broker.name} broker has no durable groups (every other broker has)`,
+      );
+    const { member } = options;
+    if (member !== undefined && !GROUP_NAME.test(member))
+      throw argumentError(`member ${JSON.stringify(member)} must be 1–64 of A–Z a–z 0–9 _ -`);
+    if (groups.namedMembers && member === undefined)
+      throw argumentError(
+        `the ${broker.name} broker queues a group's messages per member: give each member a stable \`member\` name, the same after a restart`,
       );
     const consumeGroup = groups.consumeGroup.bind(broker);
     let started = false;
     start = async () => {
       if (started) return;
       started = true;
-      stop = await consumeGroup(namespace, group, (message) => {
+      stop = await consumeGroup(namespace, group, member, (message) => {
         const done = queue.then(() => process(message));
         queue = done;
         return done;

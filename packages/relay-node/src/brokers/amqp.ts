@@ -196,7 +196,7 @@ export async function createAmqpBroker(options: AmqpBrokerOptions): Promise<Brok
     healthy: () => !closed && channel !== undefined,
     // A durable queue per group, bound to the namespace: members compete for its messages, and
     // what arrives while none runs waits in the queue. Acknowledged after `handle`.
-    async consumeGroup(namespace, group, handle) {
+    async consumeGroup(namespace, group, _member, handle) {
       const name = `${exchange}.${keyOf(namespace)}.${group}`;
       let active: { ch: import("amqplib").Channel; tag: string } | undefined;
       const start = async (model: ChannelModel) => {

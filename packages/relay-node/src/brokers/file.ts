@@ -163,7 +163,7 @@ export async function createFileBroker(options: FileBrokerOptions): Promise<Brok
     healthy: () => !closed,
     // A persisted cursor per group (`<ns>/groups/<group>.cursor`) moved under the group's lock
     // file: the member holding it handles the next messages, then writes the cursor.
-    async consumeGroup(namespace, group, handle) {
+    async consumeGroup(namespace, group, _member, handle) {
       const file = await logOf(namespace);
       const dir = join(root, namespace, "groups");
       await fs.mkdir(dir, { recursive: true });

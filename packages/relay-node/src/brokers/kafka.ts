@@ -31,6 +31,7 @@ import {
   decodeData,
   encodeData,
   firstConnect,
+  type GroupCapable,
   headersFromPairs,
   headersToPairs,
   Listeners,
@@ -74,7 +75,9 @@ function serversOf(url: string): string[] {
  * Connects to Kafka and returns the broker; fails with a clear error when Kafka cannot be reached.
  * @example const broker = await createKafkaBroker({ url: "kafka://127.0.0.1:9092" })
  */
-export async function createKafkaBroker(options: KafkaBrokerOptions): Promise<Broker> {
+export async function createKafkaBroker(
+  options: KafkaBrokerOptions,
+): Promise<Broker & GroupCapable> {
   const {
     url,
     prefix = "pubsubbud.",
@@ -171,6 +174,33 @@ export async function createKafkaBroker(options: KafkaBrokerOptions): Promise<Br
       })),
     });
 
+  /** One Kafka record as a log message. */
+  const toMessage = (
+    key: Buffer | null | undefined,
+    value: Buffer | null | undefined,
+    pairs: Iterable<[Buffer | null | undefined, Buffer | null | undefined]>,
+    offset: bigint,
+    ts: number,
+  ): LogMessage => {
+    const entries: Array<[string, string]> = [];
+    let id: string | undefined;
+    for (const [name, value] of pairs) {
+      const key = name?.toString() ?? "";
+      if (key === ID) id = value?.toString();
+      else entries.push([key, value?.toString() ?? ""]);
+    }
+    const message: LogMessage = {
+      channel: key?.toString() || keylessChannel,
+      id: id ?? `kafka-${offset}`,
+      data: decodeData(value?.toString() ?? "null"),
+      ts,
+      offset: String(offset),
+    };
+    const headers = headersFromPairs(entries);
+    if (headers) message.headers = headers;
+    return message;
+  };
+
   /** The records of a fetch response's partition as log messages, from offset `from` on. */
   const messagesOf = (
     partition: FetchResponse["responses"][number]["partitions"][number],
@@ -181,23 +211,8 @@ export async function createKafkaBroker(options: KafkaBrokerOptions): Promise<Br
       for (const record of batch.records) {
         const offset = batch.firstOffset + BigInt(record.offsetDelta);
         if (offset < from) continue;
-        const entries: Array<[string, string]> = [];
-        let id: string | undefined;
-        for (const [name, value] of record.headers) {
-          const key = name?.toString() ?? "";
-          if (key === ID) id = value?.toString();
-          else entries.push([key, value?.toString() ?? ""]);
-        }
-        const message: LogMessage = {
-          channel: record.key?.toString() || keylessChannel,
-          id: id ?? `kafka-${offset}`,
-          data: decodeData(record.value?.toString() ?? "null"),
-          ts: Number(batch.firstTimestamp + record.timestampDelta),
-          offset: String(offset),
-        };
-        const headers = headersFromPairs(entries);
-        if (headers) message.headers = headers;
-        messages.push(message);
+        const ts = Number(batch.firstTimestamp + record.timestampDelta);
+        messages.push(toMessage(record.key, record.value, record.headers, offset, ts));
       }
     return messages;
   };
@@ -275,6 +290,25 @@ export async function createKafkaBroker(options: KafkaBrokerOptions): Promise<Br
     );
   }, 2_000);
   probe.unref();
+
+  /** A new group starts at the end of the log, like the other brokers' groups. */
+  const startAtEnd = async (topic: Topic, groupId: string) => {
+    const [listed] = await admin.listConsumerGroupOffsets({
+      groups: [{ groupId, topics: [{ name: topic.name, partitionIndexes: [0] }] }],
+    });
+    const committed = listed?.topics[0]?.partitions[0]?.committedOffset ?? -1n;
+    if (committed >= 0n) return;
+    const end = await highWatermark(topic);
+    await admin
+      .alterConsumerGroupOffsets({
+        groupId,
+        topics: [{ name: topic.name, partitionOffsets: [{ partition: 0, offset: end }] }],
+      })
+      .catch(() => {}); // another member started the group first
+  };
+  const owns = (consumer: Consumer, name: string) =>
+    consumer.assignments?.some((a) => a.topic === name && a.partitions.includes(0)) ?? false;
+  const groupStops = new Set<() => Promise<void>>();
 
   const highWatermark = async (topic: Topic): Promise<bigint> => {
     const offsets = await reader.listOffsets({ topics: [topic.name] });
@@ -354,8 +388,64 @@ export async function createKafkaBroker(options: KafkaBrokerOptions): Promise<Br
     },
     compareOffsets: compareDecimalOffsets,
     healthy: () => healthy && !closed,
+    // A Kafka consumer group `<topic>.<group>`: the namespace's one partition is read by one
+    // member at a time (the others stand by and take over on a rebalance), and each record is
+    // committed after `handle`. A record whose handling failed is retried with backoff; one not
+    // committed when the member stops goes to the member that takes over.
+    async consumeGroup(namespace, group, _member, handle) {
+      const topic = await topicOf(namespace);
+      const groupId = `${topic.name}.${group}`;
+      await startAtEnd(topic, groupId);
+      const consumer = new Consumer({
+        ...common,
+        clientId,
+        groupId,
+        autocommit: false,
+        sessionTimeout: 10_000,
+        heartbeatInterval: 1_000,
+      });
+      const stream = await consumer.consume({
+        topics: [topic.name],
+        mode: "committed",
+        fallbackMode: "latest",
+        autocommit: false,
+      });
+      let stopped = false;
+      const loop = (async () => {
+        for await (const record of stream) {
+          // A fetch sent before a rebalance can return records of a partition this member no
+          // longer owns: those are its new owner's.
+          if (!owns(consumer, topic.name)) continue;
+          const ts = Number(record.timestamp);
+          const message = toMessage(record.key, record.value, record.headers, record.offset, ts);
+          for (let attempt = 0; ; attempt++) {
+            try {
+              await handle(message);
+              break;
+            } catch {
+              if (stopped) return;
+              await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt)));
+            }
+          }
+          // A commit refused by a rebalance leaves the record to the partition's next owner.
+          await Promise.resolve(record.commit()).catch((error) =>
+            log("warn", "kafka group commit failed", { error: String(error) }),
+          );
+        }
+      })().catch((error) => log("warn", "kafka group member failed", { error: String(error) }));
+      const stop = async () => {
+        stopped = true;
+        groupStops.delete(stop);
+        await stream.close().catch(() => {});
+        await loop;
+        await consumer.close().catch(() => {});
+      };
+      groupStops.add(stop);
+      return stop;
+    },
     async close() {
       closed = true;
+      await Promise.all([...groupStops].map((stop) => stop()));
       clearInterval(probe);
       listeners.clear();
       cursors.clear();

@@ -26,6 +26,7 @@ import {
   decodeData,
   encodeData,
   firstConnect,
+  type GroupCapable,
   headersFromPairs,
   headersToPairs,
   Listeners,
@@ -70,7 +71,7 @@ export function topicToChannel(topic: string): string {
  * Connects to the MQTT server (MQTT 5, persistent session) and returns the broker.
  * @example const broker = await createMqttBroker({ url: "mqtt://127.0.0.1:1883" })
  */
-export async function createMqttBroker(options: MqttBrokerOptions): Promise<Broker> {
+export async function createMqttBroker(options: MqttBrokerOptions): Promise<Broker & GroupCapable> {
   const {
     url,
     prefix = "pubsubbud",
@@ -123,16 +124,16 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
       (error) => log("warn", "mqtt resubscribe failed", { error: String(error) }),
     );
   });
-  client.on("message", (topic: string, payload: Buffer, packet: IPublishPacket) => {
-    if (!topic.startsWith(base)) return;
+  /** A message on a namespace's topic, or undefined (another topic, or not a valid channel). */
+  const parse = (topic: string, payload: Buffer, packet: IPublishPacket) => {
+    if (!topic.startsWith(base)) return undefined;
     const rest = topic.slice(base.length);
     const slash = rest.indexOf("/");
-    const ns = rest.slice(0, slash);
-    if (slash < 0 || !windows.has(ns)) return;
+    if (slash < 0) return undefined;
     const channel = topicToChannel(rest.slice(slash + 1));
     if (channelError(channel, DEFAULT_LIMITS)) {
       log("warn", "mqtt topic is not a valid channel; message skipped", { topic });
-      return;
+      return undefined;
     }
     const properties = packet.properties?.userProperties ?? {};
     const entries: Array<[string, string]> = [];
@@ -149,10 +150,15 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
       data: decodeData(payload.toString("utf8")),
     };
     if (headers) input.headers = headers;
-    windows.receive(ns, input);
+    return { namespace: rest.slice(0, slash), input };
+  };
+  client.on("message", (topic: string, payload: Buffer, packet: IPublishPacket) => {
+    const parsed = parse(topic, payload, packet);
+    if (parsed && windows.has(parsed.namespace)) windows.receive(parsed.namespace, parsed.input);
   });
+  const members = new Set<MqttClient>();
 
-  return {
+  const broker: Broker & GroupCapable = {
     name: "mqtt",
     capabilities: { sharedHistory: false },
     async publish(namespace: string, input: PublishInput): Promise<PublishOutcome> {
@@ -173,10 +179,55 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
     since: async (namespace: string, position: Position) => windows.since(namespace, position),
     compareOffsets: compareDecimalOffsets,
     healthy: () => client.connected,
+    // An MQTT 5 shared subscription `$share/<group>/<prefix>/<ns>/#`, held by one persistent
+    // session per member (client id `<prefix>-<ns>-<group>-<member>`): the server gives each
+    // message to one member's session and queues it while that member is away, so a member
+    // restarted under the same name gets its share. The PUBACK follows `handle`; when handling
+    // fails the message stays unacknowledged and the member reconnects, so the server resends it.
+    namedMembers: true,
+    async consumeGroup(namespace, group, member, handle) {
+      const filter = `$share/${group}/${base}${namespace}/#`;
+      const session: MqttClient = await firstConnect(
+        url,
+        connectTimeoutMs,
+        connectAsync(url, {
+          protocolVersion: 5,
+          clientId: `${prefix}-${namespace}-${group}-${member ?? randomId(8)}`,
+          clean: false,
+          properties: { sessionExpiryInterval: sessionExpirySeconds },
+          reconnectPeriod: 500 + Math.floor(Math.random() * 1000),
+          connectTimeout: connectTimeoutMs,
+          customHandleAcks: (topic, payload, packet, done) => {
+            const parsed = parse(topic, payload, packet);
+            const ts = Date.now();
+            const handled = parsed
+              ? handle({ ...parsed.input, ts, offset: "" })
+              : Promise.resolve();
+            handled.then(
+              () => done(0),
+              (error) => {
+                done(error instanceof Error ? error : new Error(String(error)));
+                session.stream.destroy();
+              },
+            );
+          },
+        }),
+        check,
+      );
+      session.on("error", () => {});
+      await session.subscribeAsync(filter, { qos: 1 });
+      members.add(session);
+      return async () => {
+        members.delete(session);
+        await session.endAsync();
+      };
+    },
     async close() {
       windows.clear();
       listeners.clear();
+      for (const member of members) await member.endAsync(true);
       await client.endAsync(true);
     },
   };
+  return broker;
 }

@@ -279,26 +279,32 @@ export async function createNatsBroker(options: NatsBrokerOptions): Promise<Brok
     },
     compareOffsets: compareDecimalOffsets,
     healthy: () => healthy && !closed && !nc.isClosed(),
-    // A JetStream durable consumer per group: members share it, acks move its floor.
-    async consumeGroup(namespace, group, handle) {
+    // A JetStream durable consumer per group: members share it, acks move its floor. A member
+    // tells the server it is still working on a message every 3 s, so the ack wait can stay short
+    // (10 s): a message handed to a member that stopped (a pull request still open on the server)
+    // goes to another member within that time.
+    async consumeGroup(namespace, group, _member, handle) {
       const name = await streamOf(namespace);
       await jsm.consumers.add(name, {
         durable_name: group,
         ack_policy: AckPolicy.Explicit,
         deliver_policy: DeliverPolicy.New,
-        ack_wait: 30_000 * NS_PER_MS,
+        ack_wait: 10_000 * NS_PER_MS,
       });
       const consumer = await js.consumers.get(name, group);
-      const messages = await consumer.consume({ expires: 5_000, max_messages: 10 });
+      const messages = await consumer.consume({ expires: 2_000, max_messages: 10 });
       groups.add(messages);
       void (async () => {
         for await (const m of messages) {
           const message = toMessage(namespace, m);
+          const working = setInterval(() => m.working(), 3_000);
           try {
             if (message) await handle(message);
             m.ack();
           } catch {
             m.nak();
+          } finally {
+            clearInterval(working);
           }
         }
       })().catch(() => {});

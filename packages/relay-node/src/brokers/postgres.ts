@@ -384,7 +384,7 @@ export async function createPostgresBroker(
     healthy: () => healthy && !closed,
     // A cursor row per group: a member holds the row (FOR UPDATE) while it handles the next
     // rows, so each goes to one member, and the cursor moves only after the handlers settled.
-    async consumeGroup(namespace, group, handle) {
+    async consumeGroup(namespace, group, _member, handle) {
       const g = `"${table}_groups"`;
       await pool.query(
         `insert into ${g} (namespace, grp, cursor)

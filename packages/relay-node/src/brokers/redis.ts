@@ -375,13 +375,13 @@ export async function createRedisBroker(
     // A Redis Streams consumer group: each member reads with XREADGROUP on its own connection,
     // acknowledges with XACK after `handle`, and claims entries a dead member left pending for
     // more than 30 s (XAUTOCLAIM).
-    async consumeGroup(namespace, group, handle) {
+    async consumeGroup(namespace, group, member, handle) {
       const key = streamKey(namespace);
       await state(namespace); // the epoch exists before the group
       await main.call("XGROUP", "CREATE", key, group, "$", "MKSTREAM").catch((error) => {
         if (!String(error).includes("BUSYGROUP")) throw error;
       });
-      const member = `${instance}-${randomId(6)}`;
+      const consumer = member ?? `${instance}-${randomId(6)}`;
       const reader = connection(`group-${group}`, { maxRetriesPerRequest: null });
       await reader.connect();
       const readerClient = Number(await reader.call("CLIENT", "ID"));
@@ -398,8 +398,8 @@ export async function createRedisBroker(
           }
         }
       };
-      const claim = ["XAUTOCLAIM", key, group, member, "30000", "0-0", "COUNT", "10"];
-      const read = ["XREADGROUP", "GROUP", group, member, "COUNT", "10", "BLOCK", "2000"];
+      const claim = ["XAUTOCLAIM", key, group, consumer, "30000", "0-0", "COUNT", "10"];
+      const read = ["XREADGROUP", "GROUP", group, consumer, "COUNT", "10", "BLOCK", "2000"];
       const loop = (async () => {
         for (let attempt = 0; !stopped; ) {
           try {

@@ -14,9 +14,12 @@ import { RelayNodeError, RelayNodeErrorCode } from "../errors.js";
  * message unacknowledged, so the broker delivers it again.
  */
 export interface GroupCapable {
+  /** Members must be named: the server keeps a backlog per member (MQTT shared subscriptions). */
+  readonly namedMembers?: boolean;
   consumeGroup(
     namespace: string,
     group: string,
+    member: string | undefined,
     handle: (message: LogMessage) => Promise<void>,
   ): Promise<() => Promise<void>>;
 }
