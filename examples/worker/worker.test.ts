@@ -16,6 +16,7 @@ describe.skipIf(chromiumMissing())("examples/worker", () => {
       scriptPath: fileURLToPath(new URL("./dist/worker.js", import.meta.url)),
       compatibilityDate: "2026-04-01",
       durableObjects: { NAMESPACES: { className: "NamespaceObject", useSQLite: true } },
+      bindings: { ANONYMOUS: "all" },
       cf: false,
       host: "127.0.0.1",
       port: 0,

@@ -8,7 +8,7 @@ export default defineConfig({
     cloudflareTest({
       main: "./src/index.ts",
       wrangler: { configPath: "./wrangler.jsonc" },
-      miniflare: { bindings: { RETENTION_MAX_MESSAGES: "50" } },
+      miniflare: { bindings: { RETENTION_MAX_MESSAGES: "50", ANONYMOUS: "all" } },
     }),
   ],
   test: {

@@ -70,7 +70,7 @@ export const targets: TargetFactory[] = [
         ),
         compatibilityDate: "2026-04-01",
         durableObjects: { NAMESPACES: { className: "NamespaceObject", useSQLite: true } },
-        bindings: { RETENTION_MAX_MESSAGES: String(window) },
+        bindings: { RETENTION_MAX_MESSAGES: String(window), ANONYMOUS: "all" },
         // No request.cf lookup: the tests run without internet.
         cf: false,
         host: "127.0.0.1",

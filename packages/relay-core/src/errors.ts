@@ -6,6 +6,10 @@ export const RelayErrorCode = {
   BadHeaders: "bad_headers",
   BadNamespace: "bad_namespace",
   PublishFailed: "publish_failed",
+  /** The token does not grant this publish. */
+  Forbidden: "forbidden",
+  /** The token was missing or refused. */
+  Unauthorized: "unauthorized",
 } as const;
 export type RelayErrorCode = (typeof RelayErrorCode)[keyof typeof RelayErrorCode];
 

@@ -12,6 +12,7 @@ export interface HttpAnswer {
   body: unknown;
 }
 
+const STATUS: Partial<Record<string, number>> = { bad_namespace: 404, forbidden: 403 };
 const PUBLISH_PATH = /^\/v1\/ns\/([^/]+)\/publish$/;
 const SOCKET_PATH = /^\/ns\/([^/]+)\/?$/;
 
@@ -37,6 +38,22 @@ export function subprotocolError(offered: string | null | undefined): string | u
 }
 
 /**
+ * Why a socket from this browser `Origin` is refused, or undefined. Origins are compared whole
+ * (scheme, host and port; ASCII case-insensitive), never by prefix or substring. A request
+ * without an Origin (not a browser) passes: browsers always send one on WebSocket upgrades.
+ */
+export function originError(
+  origin: string | null | undefined,
+  allowed: readonly string[] | undefined,
+): string | undefined {
+  if (!allowed || origin === undefined || origin === null) return undefined;
+  const wanted = origin.toLowerCase();
+  return allowed.some((entry) => entry.toLowerCase() === wanted)
+    ? undefined
+    : `origin ${origin.slice(0, 200)} is not allowed to connect`;
+}
+
+/**
  * Handles the body of `POST /v1/ns/<namespace>/publish` (`undefined` when it was too large):
  * 200 with `{id, offset, duplicate}`, 400/404/413 with `{code, message}` for bad input, 503 when
  * the broker did not take it.
@@ -45,6 +62,7 @@ export async function publishOverHttp(
   core: RelayCore,
   namespace: string,
   text: string | undefined,
+  authorization?: string | null,
 ): Promise<HttpAnswer> {
   const limit = core.limits.maxFrameBytes;
   if (text === undefined || text.length > limit)
@@ -73,12 +91,17 @@ export async function publishOverHttp(
       body: { code: ErrorCode.BadFrame, message: `${where}: ${issue?.message}` },
     };
   }
+  // The same authenticate hook as sockets: `Authorization: Bearer <token>`, held to its grants.
+  const bearer = /^Bearer\s+(\S+)$/i.exec(authorization ?? "")?.[1];
+  const identity = await core.authenticate(bearer, namespace, "http");
+  if ("refused" in identity)
+    return { status: 401, body: { code: ErrorCode.Unauthorized, message: identity.refused } };
   try {
-    return { status: 200, body: await core.publish(namespace, parsed.data) };
+    return { status: 200, body: await core.publish(namespace, parsed.data, identity) };
   } catch (error) {
     if (error instanceof RelayError && error.code !== "publish_failed")
       return {
-        status: error.code === "bad_namespace" ? 404 : 400,
+        status: STATUS[error.code] ?? 400,
         body: { code: error.code, message: error.message },
       };
     return {

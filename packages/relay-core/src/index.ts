@@ -10,7 +10,21 @@ export {
 } from "./broker.js";
 export { isPubsubBudError, PubsubBudError } from "@pubsubbud/protocol";
 export {
+  type AsymmetricAlgorithm,
+  type CreateTokenOptions,
+  createJwtAuth,
+  createToken,
+  GRANTS_CLAIM,
+  type GrantsByNamespace,
+  grantsFor,
+  type HmacAlgorithm,
+  type JwtAuthOptions,
+  type JwtKey,
+  TokenError,
+} from "./auth.js";
+export {
   type HttpAnswer,
+  originError,
   publishNamespace,
   publishOverHttp,
   socketNamespace,
@@ -37,6 +51,7 @@ export { SubscriptionIndex } from "./subscription-index.js";
 export type {
   Authenticate,
   AuthRequest,
+  Grants,
   Identity,
   Logger,
   SessionSnapshot,

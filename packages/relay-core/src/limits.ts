@@ -16,6 +16,8 @@ export interface RelayLimits extends ProtocolLimits {
   shutdownRetrySpreadMs: number;
   /** Longest spread of the jittered resume delay advised after a broker gap (4102), in ms. @default 1000 */
   gapRetrySpreadMs: number;
+  /** How long a connection may stay open past its token's `exp` without a `refresh` (then 4401), in ms. @default 10000 */
+  tokenGraceMs: number;
 }
 
 export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
@@ -27,6 +29,7 @@ export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
   maxViolationsPerMinute: 100,
   shutdownRetrySpreadMs: 5_000,
   gapRetrySpreadMs: 1_000,
+  tokenGraceMs: 10_000,
 });
 
 const NAMESPACE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

@@ -9,7 +9,9 @@ import {
   retryReason,
 } from "@pubsubbud/protocol";
 import type { Broker, LogMessage, PublishInput, PublishOutcome } from "./broker.js";
+import { TokenError } from "./auth.js";
 import { RelayError, RelayErrorCode } from "./errors.js";
+import { CompiledGrants, stampSender } from "./grants.js";
 import { DEFAULT_RELAY_LIMITS, namespaceError, type RelayLimits } from "./limits.js";
 import { getOrCreate } from "./map.js";
 import { NamespaceState } from "./namespace.js";
@@ -97,11 +99,21 @@ export interface RelayCore {
    * memory (Durable Object hibernation). No `welcome` is sent: the client never noticed.
    */
   restore(init: { snapshot: SessionSnapshot; transport: Transport }): Connection;
-  /** Publishes from the server side (HTTP endpoint, embedding apps). */
+  /**
+   * Publishes from the server side (HTTP endpoint, embedding apps). With `as`, the publish is
+   * held to that identity's grants (RelayError `forbidden`) and stamped with its user as `sender`.
+   */
   publish(
     namespace: string,
     message: ServerPublish,
+    as?: Identity,
   ): Promise<{ id: string; offset: string; duplicate: boolean }>;
+  /** Runs the authenticate hook: the identity of a token, or why it was refused. */
+  authenticate(
+    token: string | undefined,
+    namespace: string,
+    client: string,
+  ): Promise<Identity | { refused: string }>;
   /** Closes idle and stuck connections; call it every second or so. */
   sweep(now?: number): void;
   stats(): RelayStats;
@@ -207,16 +219,23 @@ export class RelayEngine implements RelayCore {
   async publish(
     namespace: string,
     message: ServerPublish,
+    as?: Identity,
   ): Promise<{ id: string; offset: string; duplicate: boolean }> {
     const invalidNamespace = namespaceError(namespace);
     if (invalidNamespace) throw new RelayError(RelayErrorCode.BadNamespace, invalidNamespace);
     const id = message.id ?? randomId(21);
     const invalid = this.publishError(message);
     if (invalid) throw new RelayError(invalid.code, invalid.message);
+    if (as && !new CompiledGrants(as, this.limits).mayPublish(message.channel))
+      throw new RelayError(
+        RelayErrorCode.Forbidden,
+        `the token does not grant publishing on ${message.channel}`,
+      );
+    const stamped = as ? stampSender(message, as.user) : message;
     const input: PublishInput =
-      message.headers === undefined
+      stamped.headers === undefined
         ? { channel: message.channel, id, data: message.data }
-        : { channel: message.channel, id, data: message.data, headers: message.headers };
+        : { channel: message.channel, id, data: message.data, headers: stamped.headers };
     const outcome = await this.publishTo(namespace, input);
     return { id, ...outcome };
   }
@@ -254,17 +273,20 @@ export class RelayEngine implements RelayCore {
     return outcome;
   }
 
+  /** The connection's identity, or why its token was refused. */
   async authenticate(
     token: string | undefined,
     namespace: string,
     client: string,
-  ): Promise<Identity | false> {
+  ): Promise<Identity | { refused: string }> {
     if (!this.#authenticate) return {};
     try {
-      return await this.#authenticate({ token, namespace, client });
+      const identity = await this.#authenticate({ token, namespace, client });
+      return identity || { refused: "the token was refused" };
     } catch (error) {
       this.logger.info("token refused", { namespace, error: String(error) });
-      return false;
+      const shown = error instanceof TokenError ? `: ${error.message}` : "";
+      return { refused: `the token was refused${shown}` };
     }
   }
 
@@ -274,6 +296,7 @@ export class RelayEngine implements RelayCore {
     this.#remember(namespace.name, message);
     const stamp = ++this.#stamp;
     let text: string | undefined;
+    let now: number | undefined;
     namespace.index.forEachMatch(
       message.channel,
       (session) => {
@@ -287,6 +310,8 @@ export class RelayEngine implements RelayCore {
           if (this.broker.compareOffsets(message.offset, session.floor) <= 0) return;
           session.floor = undefined;
         }
+        now ??= this.now();
+        if (!session.granted(message.channel) || session.expireIfDue(now)) return;
         text ??= serializeMessage(message);
         this.counters.deliveries++;
         session.enqueue(text);
@@ -338,7 +363,7 @@ export class RelayEngine implements RelayCore {
           session.close(CloseCode.HandshakeTimeout, "no hello in time");
       } else if (now - session.lastSeen > this.limits.idleTimeoutMs) {
         session.close(CloseCode.IdleTimeout, "idle: no frame within the idle timeout");
-      }
+      } else session.expireIfDue(now);
     }
   }
 

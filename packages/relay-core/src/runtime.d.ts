@@ -1,3 +1,10 @@
 // Globals every runtime PubsubBud supports provides (Node ≥ 20, browsers, workerd), declared
 // here because relay-core compiles without DOM or Node types on purpose.
 declare function queueMicrotask(callback: () => void): void;
+declare class TextEncoder {
+  encode(input?: string): Uint8Array;
+}
+declare class URL {
+  constructor(url: string, base?: string);
+  readonly href: string;
+}

@@ -3,6 +3,7 @@ import {
   CloseCode,
   type CompiledPattern,
   compilePattern,
+  DEFAULT_LIMITS,
   decodeClientFrames,
   ErrorCode,
   type HelloFrame,
@@ -17,6 +18,7 @@ import {
   type RelayFrame,
 } from "@pubsubbud/protocol";
 import type { LogMessage } from "./broker.js";
+import { CompiledGrants, stampSender } from "./grants.js";
 import type { NamespaceState } from "./namespace.js";
 import type { RelayEngine } from "./relay.js";
 import { serializeMessage } from "./serialize.js";
@@ -40,7 +42,8 @@ export class Session {
    */
   floor: string | undefined;
   client: string | undefined;
-  identity: Identity | undefined;
+  #identity: Identity | undefined;
+  #grants = new CompiledGrants({}, DEFAULT_LIMITS);
   readonly connectedAt: number;
   lastSeen: number;
   readonly subscriptions = new Map<string, CompiledPattern>();
@@ -76,10 +79,41 @@ export class Session {
     return this.#state;
   }
 
+  get identity(): Identity | undefined {
+    return this.#identity;
+  }
+
+  set identity(identity: Identity) {
+    this.#identity = identity;
+    this.#grants = new CompiledGrants(identity, this.#engine.limits, (pattern) =>
+      this.#engine.logger.warn("grant pattern ignored: invalid", { session: this.id, pattern }),
+    );
+  }
+
+  /**
+   * Closes the connection (4401) when its token expired more than `limits.tokenGraceMs` ago
+   * without a `refresh`; true when it did. Checked by the sweep and on every delivery, so a
+   * runtime without timers (a hibernating Durable Object) enforces it too.
+   */
+  expireIfDue(now: number): boolean {
+    const expiresAt = this.#identity?.expiresAt;
+    if (expiresAt === undefined || now <= expiresAt + this.#engine.limits.tokenGraceMs)
+      return false;
+    this.sendError(ErrorCode.Unauthorized, "the token expired and was not refreshed");
+    this.close(CloseCode.Unauthorized, "token expired");
+    return true;
+  }
+
+  /** True when the grants let this connection receive `channel`. */
+  granted(channel: string): boolean {
+    return this.#grants.mayReceive(channel);
+  }
+
   /** Handles the text of one inbound WebSocket frame. */
   receive(text: string, byteLength?: number): void {
     if (this.#state === "closed") return;
     this.lastSeen = this.#engine.now();
+    if (this.#state === "open" && this.expireIfDue(this.lastSeen)) return;
     this.#engine.counters.framesReceived++;
     if (text === PING && this.#state === "open") {
       this.enqueue(PONG);
@@ -195,6 +229,7 @@ export class Session {
   /** True when one of the session's subscriptions would receive `channel` (for replay). */
   wants(channel: string): boolean {
     if (isInboxChannel(channel)) return this.#hasExact(channel);
+    if (!this.granted(channel)) return false;
     for (const pattern of this.subscriptions.values()) if (pattern.matches(channel)) return true;
     return false;
   }
@@ -255,8 +290,8 @@ export class Session {
     const engine = this.#engine;
     const identity = await engine.authenticate(frame.token, this.namespace.name, frame.client);
     if (this.#state === "closed") return;
-    if (!identity) {
-      this.sendError(ErrorCode.Unauthorized, "the token was refused");
+    if ("refused" in identity) {
+      this.sendError(ErrorCode.Unauthorized, identity.refused);
       this.close(CloseCode.Unauthorized, "unauthorized");
       return;
     }
@@ -331,6 +366,10 @@ export class Session {
           "an inbox is reachable only by its owner's exact subscription",
         );
     }
+    // A wildcard pattern is accepted and its deliveries filtered by the grants; an exact channel
+    // outside them can never deliver anything, so it is refused.
+    if (compiled.exact && !this.granted(pattern))
+      return refuse(ErrorCode.Forbidden, `the token does not grant subscribing to ${pattern}`);
     this.subscriptions.set(id, compiled);
     this.namespace.index.add(compiled, this);
     return { type: "subscribed", id };
@@ -350,7 +389,13 @@ export class Session {
     const { id } = frame;
     const invalid = this.#engine.publishError(frame);
     if (invalid) return this.sendError(invalid.code, invalid.message, id);
-    this.#engine.publishTo(this.namespace.name, frame).then(
+    if (!this.#grants.mayPublish(frame.channel))
+      return this.sendError(
+        ErrorCode.Forbidden,
+        `the token does not grant publishing on ${frame.channel}`,
+        id,
+      );
+    this.#engine.publishTo(this.namespace.name, stampSender(frame, this.#identity?.user)).then(
       (outcome) =>
         this.enqueue(
           `{"type":"ack","id":${JSON.stringify(id)},"offset":${JSON.stringify(outcome.offset)}}`,
@@ -373,7 +418,12 @@ export class Session {
       this.client as string,
     );
     if (this.#state !== "open") return;
-    if (!identity) return this.sendError(ErrorCode.Unauthorized, "the refreshed token was refused");
+    if ("refused" in identity) return this.sendError(ErrorCode.Unauthorized, identity.refused);
+    if (identity.user !== this.#identity?.user)
+      return this.sendError(
+        ErrorCode.Unauthorized,
+        "the refreshed token belongs to another user: reconnect with it instead",
+      );
     this.identity = identity;
     this.#persist();
     this.enqueue(

@@ -24,12 +24,25 @@ export interface SessionSnapshot {
   subscriptions: Array<[string, string]>;
 }
 
+/** Channel patterns (fnmatch, like subscriptions) a connection may use in its namespace. */
+export interface Grants {
+  /** Channels it may receive: every delivery and replay is filtered by these. */
+  subscribe: string[];
+  /** Channels it may publish on. */
+  publish: string[];
+}
+
 /** What a relay knows about an authenticated connection. */
 export interface Identity {
-  /** The user the token belongs to, if any. */
+  /** The user the token belongs to, if any: stamped on its publishes as header `sender`. */
   user?: string;
-  /** When the token expires, in ms since the Unix epoch. */
+  /**
+   * When the token expires, in ms since the Unix epoch. Past it (plus `limits.tokenGraceMs`)
+   * without a `refresh`, the connection is closed with 4401.
+   */
   expiresAt?: number;
+  /** What the connection may do. @default everything (no grants checked) */
+  grants?: Grants;
 }
 
 /** The input of the `authenticate` hook. */
@@ -41,7 +54,8 @@ export interface AuthRequest {
 
 /**
  * Decides whether a connection may use a namespace. Return an identity to accept, `false` or
- * throw to refuse (the client gets `unauthorized` and close 4401).
+ * throw to refuse (the client gets `unauthorized` and close 4401; the message of a thrown
+ * `TokenError` is included, other errors are not shown to the client).
  */
 export type Authenticate = (request: AuthRequest) => Identity | false | Promise<Identity | false>;
 

@@ -1,14 +1,18 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
 import { createBrokerFromUrl } from "./broker-url.js";
-import { isLoopback, loadConfig } from "./config.js";
+import { createToken, type GrantsByNamespace } from "@pubsubbud/relay-core";
+import { authFromConfig, isLoopback, loadConfig } from "./config.js";
 import { RelayNodeError, RelayNodeErrorCode } from "./errors.js";
 import { createJsonLogger } from "./logger.js";
 import { createRelay } from "./relay.js";
 
 const USAGE = `Usage: pubsubbud relay [options]
+       pubsubbud token --user <id> --grant <ns>:<subscribe|publish>:<pattern> [--grant …] [--ttl <s>]
 
-Runs a PubsubBud relay.
+relay: runs a PubsubBud relay.
+token: prints a JWT for a client, signed with PUBSUBBUD_JWT_SECRET (HS256), for development and
+scripts; backends mint theirs with createToken (docs/security.md).
 
 Options:
   --host <host>        address to bind (default 127.0.0.1; env PUBSUBBUD_HOST)
@@ -19,7 +23,60 @@ Options:
   --no-live-page       do not serve the live page
   --log-level <level>  debug | info | warn | error | silent (default info)
   -h, --help           show this help
+
+Token options:
+  --user <id>          the token's subject, stamped on the user's publishes as header "sender"
+  --grant <g>          <namespace|*>:<subscribe|publish>:<pattern>, repeatable
+  --ttl <seconds>      lifetime (default 3600)
+  --audience <aud>     the aud claim, when the relay checks one
+  --issuer <iss>       the iss claim, when the relay checks one
 `;
+
+/** `pubsubbud token`: a development token from the command line. */
+async function token(
+  values: Record<string, string | string[] | boolean | undefined>,
+): Promise<number> {
+  const secret = process.env.PUBSUBBUD_JWT_SECRET;
+  if (!secret)
+    throw new RelayNodeError(
+      RelayNodeErrorCode.BadConfig,
+      "set PUBSUBBUD_JWT_SECRET to the relay's secret (at least 32 bytes) to sign the token",
+    );
+  const grants: GrantsByNamespace = {};
+  for (const grant of (values.grant as string[] | undefined) ?? []) {
+    const match = /^([^:]+):(subscribe|publish):(.+)$/.exec(grant);
+    if (!match)
+      throw new RelayNodeError(
+        RelayNodeErrorCode.BadConfig,
+        `--grant ${JSON.stringify(grant)} must be <namespace|*>:<subscribe|publish>:<pattern>, e.g. chat:subscribe:chat.*`,
+      );
+    const [, namespace, action, pattern] = match as unknown as [
+      string,
+      string,
+      "subscribe" | "publish",
+      string,
+    ];
+    const entry = grants[namespace] ?? {};
+    grants[namespace] = entry;
+    entry[action] = [...(entry[action] ?? []), pattern];
+  }
+  const ttl = values.ttl === undefined ? 3600 : Number(values.ttl);
+  if (!Number.isSafeInteger(ttl) || ttl <= 0)
+    throw new RelayNodeError(
+      RelayNodeErrorCode.BadConfig,
+      "--ttl must be a positive number of seconds",
+    );
+  const jwt = await createToken({
+    key: { alg: "HS256", secret },
+    grants,
+    expiresInSeconds: ttl,
+    ...(typeof values.user === "string" ? { user: values.user } : {}),
+    ...(typeof values.audience === "string" ? { audience: values.audience } : {}),
+    ...(typeof values.issuer === "string" ? { issuer: values.issuer } : {}),
+  });
+  process.stdout.write(`${jwt}\n`);
+  return 0;
+}
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -34,8 +91,14 @@ async function main(argv: string[]): Promise<number> {
       "no-live-page": { type: "boolean" },
       "log-level": { type: "string" },
       help: { type: "boolean", short: "h" },
+      user: { type: "string" },
+      grant: { type: "string", multiple: true },
+      ttl: { type: "string" },
+      audience: { type: "string" },
+      issuer: { type: "string" },
     },
   });
+  if (!values.help && positionals[0] === "token") return token(values);
   if (values.help || positionals[0] !== "relay") {
     process.stdout.write(USAGE);
     return values.help ? 0 : 2;
@@ -52,6 +115,8 @@ async function main(argv: string[]): Promise<number> {
       ...(values["log-level"] !== undefined ? { logLevel: values["log-level"] } : {}),
     },
   });
+  const authenticate = authFromConfig(config);
+  const allowedOrigins = config.auth?.allowedOrigins;
   const logger = createJsonLogger(config.logLevel, (line) => process.stderr.write(line));
   const broker = await createBrokerFromUrl(config.broker, {
     ...config.brokerOptions,
@@ -59,7 +124,14 @@ async function main(argv: string[]): Promise<number> {
     log: (level, message, fields) => logger[level](message, fields),
   });
   const livePage = config.livePage ?? isLoopback(config.host);
-  const relay = createRelay({ broker, limits: config.limits, logger, livePage });
+  const relay = createRelay({
+    broker,
+    limits: config.limits,
+    logger,
+    livePage,
+    ...(authenticate ? { authenticate } : {}),
+    ...(allowedOrigins ? { allowedOrigins } : {}),
+  });
   const running = await relay
     .listen({ host: config.host, port: config.port })
     .catch((error: NodeJS.ErrnoException) => {

@@ -1,5 +1,10 @@
 import { readFileSync } from "node:fs";
-import { DEFAULT_RELAY_LIMITS, DEFAULT_RETENTION } from "@pubsubbud/relay-core";
+import {
+  type Authenticate,
+  createJwtAuth,
+  DEFAULT_RELAY_LIMITS,
+  DEFAULT_RETENTION,
+} from "@pubsubbud/relay-core";
 import { z } from "zod";
 import { RelayNodeError, RelayNodeErrorCode } from "./errors.js";
 import { LOG_LEVELS } from "./logger.js";
@@ -37,6 +42,54 @@ const brokerOptionsSchema = z
   })
   .strict();
 
+const patterns = z.array(z.string().min(1));
+const grantsSchema = z.record(
+  z.string().min(1),
+  z.object({ subscribe: patterns.optional(), publish: patterns.optional() }).strict(),
+);
+const keySchema = z.union([
+  z
+    .object({
+      alg: z.enum(["HS256", "HS384", "HS512"]),
+      secret: z.string().min(32),
+      kid: z.string().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      alg: z.enum(["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"]),
+      publicKey: z.string().includes("BEGIN PUBLIC KEY"),
+      kid: z.string().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      alg: z.enum(["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"]),
+      jwksUrl: z.url(),
+    })
+    .strict(),
+]);
+const authSchema = z
+  .object({
+    /** JWT connection tokens (docs/security.md). */
+    jwt: z
+      .object({
+        keys: z.array(keySchema).min(1),
+        audience: z.union([z.string(), z.array(z.string())]).optional(),
+        issuer: z.union([z.string(), z.array(z.string())]).optional(),
+        clockToleranceSeconds: z.number().int().min(0).optional(),
+      })
+      .strict()
+      .optional(),
+    /** Grants of connections without a token, or "all"; without it they are refused. */
+    anonymous: z.union([z.literal("all"), grantsSchema]).optional(),
+    /** Browser origins allowed to open a socket (exact match); unset allows every origin. */
+    allowedOrigins: z
+      .array(z.string().regex(/^https?:\/\/[^/]+$/, "an origin: scheme://host[:port], no path"))
+      .optional(),
+  })
+  .strict();
+
 /** The relay's configuration: file, then environment, then flags; docs/operations.md lists it. */
 export const configSchema = z
   .object({
@@ -51,6 +104,8 @@ export const configSchema = z
     retention: retentionSchema.default({}),
     /** Options of the broker the URL selects (docs/brokers.md); others are ignored. */
     brokerOptions: brokerOptionsSchema.default({}),
+    /** Who may connect and what they may do (docs/security.md). Unset: open, loopback hosts only. */
+    auth: authSchema.optional(),
   })
   .strict();
 export type RelayConfig = z.infer<typeof configSchema>;
@@ -128,6 +183,23 @@ export function loadConfig(sources: ConfigSources = {}): RelayConfig {
     merged[key] = coerce(key, value);
     origin[key] = `flag --${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
   }
+  // Secrets from the environment, so they stay out of config files and process lists.
+  const secret = sources.env?.PUBSUBBUD_JWT_SECRET;
+  const anonymous = sources.env?.PUBSUBBUD_ANONYMOUS;
+  const origins = sources.env?.PUBSUBBUD_ALLOWED_ORIGINS;
+  if (secret || anonymous || origins) {
+    const auth = { ...(merged.auth as Record<string, unknown> | undefined) };
+    if (secret) {
+      const jwt = (auth.jwt ?? {}) as { keys?: unknown[] };
+      auth.jwt = { ...jwt, keys: [...(jwt.keys ?? []), { alg: "HS256", secret }] };
+      origin.auth = "environment variable PUBSUBBUD_JWT_SECRET";
+    }
+    if (anonymous === "all") auth.anonymous = "all";
+    else if (anonymous)
+      fail('PUBSUBBUD_ANONYMOUS must be "all"; give finer anonymous grants in the config file');
+    if (origins) auth.allowedOrigins = origins.split(",").map((o) => o.trim());
+    merged.auth = auth;
+  }
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
@@ -149,4 +221,31 @@ export function loadConfig(sources: ConfigSources = {}): RelayConfig {
 /** True for addresses only this machine can reach. */
 export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || host.startsWith("127.");
+}
+
+/**
+ * The relay's authenticate hook from its config: undefined (everything open) only on a loopback
+ * host without `auth`; a relay reachable from elsewhere must say who may connect.
+ */
+export function authFromConfig(config: RelayConfig): Authenticate | undefined {
+  const { auth } = config;
+  if (!auth?.jwt && !auth?.anonymous) {
+    if (isLoopback(config.host)) return undefined;
+    fail(
+      `the relay binds ${config.host} with no auth: set PUBSUBBUD_JWT_SECRET (or auth.jwt in the config file) for tokens, or PUBSUBBUD_ANONYMOUS=all to let anyone in; see docs/security.md`,
+    );
+  }
+  return createJwtAuth({
+    keys: auth.jwt?.keys ?? [],
+    ...(auth.jwt?.audience !== undefined ? { audience: auth.jwt.audience } : {}),
+    ...(auth.jwt?.issuer !== undefined ? { issuer: auth.jwt.issuer } : {}),
+    ...(auth.jwt?.clockToleranceSeconds !== undefined
+      ? { clockToleranceSeconds: auth.jwt.clockToleranceSeconds }
+      : {}),
+    ...(auth.anonymous === "all"
+      ? { anonymous: { "*": { subscribe: ["*"], publish: ["*"] } } }
+      : auth.anonymous
+        ? { anonymous: auth.anonymous }
+        : {}),
+  });
 }

@@ -83,6 +83,7 @@ async function handlePublish(
     core,
     namespace,
     await readBody(req, core.limits.maxFrameBytes),
+    req.headers.authorization,
   );
   send(res, answer.status, answer.body);
 }

@@ -15,7 +15,13 @@ export type {
 } from "@pubsubbud/relay-core";
 export { createMemoryBroker, DEFAULT_RELAY_LIMITS, DEFAULT_RETENTION } from "@pubsubbud/relay-core";
 export { type BrokerUrlOptions, createBrokerFromUrl } from "./broker-url.js";
-export { type ConfigSources, configSchema, loadConfig, type RelayConfig } from "./config.js";
+export {
+  authFromConfig,
+  type ConfigSources,
+  configSchema,
+  loadConfig,
+  type RelayConfig,
+} from "./config.js";
 export { isPubsubBudError, PubsubBudError } from "@pubsubbud/protocol";
 export { RelayNodeError, RelayNodeErrorCode } from "./errors.js";
 export {

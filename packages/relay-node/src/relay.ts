@@ -9,6 +9,7 @@ import {
   createRelayCore,
   type Logger,
   namespaceError,
+  originError,
   type RelayCore,
   type RelayLimits,
   silentLogger,
@@ -30,6 +31,11 @@ export interface RelayOptions {
   livePage?: boolean;
   /** How often idle and stuck connections are swept, in ms. @default 1000 */
   sweepIntervalMs?: number;
+  /**
+   * Browser origins allowed to open a socket, e.g. `["https://app.example.com"]`, compared whole;
+   * others get 403 before the upgrade. @default every origin
+   */
+  allowedOrigins?: readonly string[];
 }
 
 /** A relay not bound to a port yet: mount it on your own server or call `listen`. */
@@ -60,10 +66,17 @@ export interface RunningRelay extends AsyncDisposable {
   close(timeoutMs?: number): Promise<void>;
 }
 
-function refuseUpgrade(socket: Duplex, status: number, message: string): void {
-  const body = JSON.stringify({ code: ErrorCode.BadFrame, message });
+const REASONS: Record<number, string> = { 400: "Bad Request", 403: "Forbidden", 404: "Not Found" };
+
+function refuseUpgrade(
+  socket: Duplex,
+  status: number,
+  message: string,
+  code: string = ErrorCode.BadFrame,
+): void {
+  const body = JSON.stringify({ code, message });
   socket.end(
-    `HTTP/1.1 ${status} ${status === 404 ? "Not Found" : "Bad Request"}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${REASONS[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
 
@@ -105,6 +118,8 @@ export function createRelay(options: RelayOptions = {}): Relay {
       return refuseUpgrade(socket, 404, "connect to / or /ns/<namespace>");
     const invalid = namespaceError(namespace);
     if (invalid) return refuseUpgrade(socket, 400, invalid);
+    const foreign = originError(req.headers.origin, options.allowedOrigins);
+    if (foreign) return refuseUpgrade(socket, 403, foreign, ErrorCode.Forbidden);
     const refused = subprotocolError(req.headers["sec-websocket-protocol"]);
     if (refused) return refuseUpgrade(socket, 400, refused);
     wss.handleUpgrade(req, socket, head, (ws) => {

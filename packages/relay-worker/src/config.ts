@@ -1,4 +1,12 @@
-import type { LogRetention, RelayLimits } from "@pubsubbud/relay-core";
+import {
+  type AsymmetricAlgorithm,
+  type Authenticate,
+  createJwtAuth,
+  type JwtKey,
+  type LogRetention,
+  type RelayLimits,
+  TokenError,
+} from "@pubsubbud/relay-core";
 
 /** The Worker's bindings: the Durable Object namespace and the vars of wrangler.jsonc. */
 export interface Env {
@@ -7,6 +15,20 @@ export interface Env {
   RETENTION_MAX_AGE_MS?: string;
   DEDUPE_WINDOW_MS?: string;
   MAX_SUBSCRIPTIONS?: string;
+  /** HS256 secret of connection tokens: `wrangler secret put JWT_SECRET`. */
+  JWT_SECRET?: string;
+  /** PEM public key (SPKI) of connection tokens, with JWT_ALG. */
+  JWT_PUBLIC_KEY?: string;
+  /** JWKS URL of the token issuer, with JWT_ALG. */
+  JWT_JWKS_URL?: string;
+  /** Algorithm of JWT_PUBLIC_KEY / JWT_JWKS_URL, e.g. RS256 or ES256. */
+  JWT_ALG?: string;
+  JWT_AUDIENCE?: string;
+  JWT_ISSUER?: string;
+  /** "all" lets connections without a token in (development: set it in .dev.vars). */
+  ANONYMOUS?: string;
+  /** Comma-separated browser origins allowed to connect (exact match). */
+  ALLOWED_ORIGINS?: string;
 }
 
 /** The relay-worker default: bounded so a socket's attachment (its subscriptions) stays under 16 KiB. */
@@ -41,4 +63,44 @@ export function configFromEnv(env: Env): {
       "var MAX_SUBSCRIPTIONS must be at most 32: a socket's subscriptions must fit its 16 KiB attachment",
     );
   return { retention, limits: { maxSubscriptions } };
+}
+
+/**
+ * The Worker's authenticate hook from its vars and secrets (docs/security.md). Without any of
+ * them every connection is refused with a message that says what to set: a deployed relay is
+ * never open by accident.
+ */
+export function authFromEnv(env: Env): Authenticate {
+  const keys: JwtKey[] = [];
+  if (env.JWT_SECRET) keys.push({ alg: "HS256", secret: env.JWT_SECRET });
+  if (env.JWT_PUBLIC_KEY || env.JWT_JWKS_URL) {
+    const alg = env.JWT_ALG as AsymmetricAlgorithm | undefined;
+    if (!alg)
+      throw new Error(
+        "var JWT_ALG must name the algorithm of JWT_PUBLIC_KEY or JWT_JWKS_URL, e.g. RS256",
+      );
+    if (env.JWT_PUBLIC_KEY) keys.push({ alg, publicKey: env.JWT_PUBLIC_KEY });
+    if (env.JWT_JWKS_URL) keys.push({ alg, jwksUrl: env.JWT_JWKS_URL });
+  }
+  const anonymous = env.ANONYMOUS === "all";
+  if (env.ANONYMOUS && !anonymous) throw new Error('var ANONYMOUS must be "all" or unset');
+  if (keys.length === 0 && !anonymous)
+    return () => {
+      throw new TokenError(
+        "this relay has no auth configured: set the JWT_SECRET secret (or JWT_PUBLIC_KEY / JWT_JWKS_URL with JWT_ALG), or ANONYMOUS=all for development",
+      );
+    };
+  return createJwtAuth({
+    keys,
+    ...(env.JWT_AUDIENCE ? { audience: env.JWT_AUDIENCE } : {}),
+    ...(env.JWT_ISSUER ? { issuer: env.JWT_ISSUER } : {}),
+    ...(anonymous ? { anonymous: { "*": { subscribe: ["*"], publish: ["*"] } } } : {}),
+  });
+}
+
+/** The allowed browser origins from ALLOWED_ORIGINS, or undefined (every origin). */
+export function originsFromEnv(env: Env): string[] | undefined {
+  return env.ALLOWED_ORIGINS?.split(",")
+    .map((origin) => origin.trim())
+    .filter(Boolean);
 }

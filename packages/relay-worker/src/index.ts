@@ -1,10 +1,11 @@
 import {
   namespaceError,
+  originError,
   publishNamespace,
   socketNamespace,
   subprotocolError,
 } from "@pubsubbud/relay-core";
-import type { Env } from "./config.js";
+import { type Env, originsFromEnv } from "./config.js";
 import { NAMESPACE_HEADER, NamespaceObject } from "./namespace-object.js";
 
 // The entry module exports only what workerd accepts there: the handler and the object class.
@@ -39,6 +40,8 @@ export default {
           code: "upgrade_required",
           message: "open a WebSocket (subprotocol pubsubbud.v1)",
         });
+      const foreign = originError(request.headers.get("Origin"), originsFromEnv(env));
+      if (foreign) return json(403, { code: "forbidden", message: foreign });
       const refused = subprotocolError(request.headers.get("Sec-WebSocket-Protocol"));
       if (refused) return json(400, { code: "bad_frame", message: refused });
     }

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { CloseCode, PING, PONG, SUBPROTOCOL } from "@pubsubbud/protocol";
 import {
+  type Authenticate,
   type AuthRequest,
   type Connection,
   createRelayCore,
@@ -11,7 +12,7 @@ import {
   type SessionSnapshot,
   type Transport,
 } from "@pubsubbud/relay-core";
-import { configFromEnv, type Env } from "./config.js";
+import { authFromEnv, configFromEnv, type Env } from "./config.js";
 import { createSqliteBroker } from "./sqlite-broker.js";
 
 /** Errors and warnings go to the Workers console (`wrangler tail`, the dashboard's logs). */
@@ -36,17 +37,20 @@ export class NamespaceObject extends DurableObject<Env> {
   readonly #connections = new Map<WebSocket, Connection>();
 
   /**
-   * Decides who may connect: relay-core's hook, called on `hello` and `refresh`. Override it in
-   * a subclass (and export that class as the Durable Object). Return an identity, or `false`.
-   * @default everyone is accepted
+   * Decides who may connect: relay-core's hook, called on `hello`, `refresh` and HTTP publishes.
+   * By default JWT tokens per the vars (JWT_SECRET…, docs/security.md), anonymous only with
+   * ANONYMOUS=all. Override it in a subclass (and export that class as the Durable Object).
    * @example
    * export class Relay extends NamespaceObject {
    *   override authenticate({ token }: AuthRequest) { return token === this.env.TOKEN && {}; }
    * }
    */
-  authenticate(_request: AuthRequest): Identity | false | Promise<Identity | false> {
-    return {};
+  authenticate(request: AuthRequest): Identity | false | Promise<Identity | false> {
+    this.#auth ??= authFromEnv(this.env);
+    return this.#auth(request);
   }
+
+  #auth: Authenticate | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -104,7 +108,12 @@ export class NamespaceObject extends DurableObject<Env> {
         headers: offered ? { "Sec-WebSocket-Protocol": SUBPROTOCOL } : {},
       });
     }
-    const answer = await publishOverHttp(core, namespace, await request.text());
+    const answer = await publishOverHttp(
+      core,
+      namespace,
+      await request.text(),
+      request.headers.get("Authorization"),
+    );
     return Response.json(answer.body, { status: answer.status });
   }
 
