@@ -44,6 +44,12 @@ const systems = [
     worker: {
       scriptPath: file("../packages/relay-worker/dist/worker.js"),
       durableObjects: { NAMESPACES: { className: "NamespaceObject", useSQLite: true } },
+      // The bench measures delivery, not auth or the flood limiter: open, no publish rate limit.
+      bindings: {
+        ANONYMOUS: "all",
+        PUBLISH_RATE_PER_SECOND: "1000000000",
+        PUBLISH_BURST: "1000000000",
+      },
     },
     async connect(port) {
       const ws = new WebSocket(`ws://127.0.0.1:${port}/ns/bench`, "pubsubbud.v1", {

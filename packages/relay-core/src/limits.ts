@@ -16,6 +16,10 @@ export interface RelayLimits extends ProtocolLimits {
   shutdownRetrySpreadMs: number;
   /** Longest spread of the jittered resume delay advised after a broker gap (4102), in ms. @default 1000 */
   gapRetrySpreadMs: number;
+  /** Publishes one connection may make per second, on average (token bucket; over it: `rate_limited`). @default 1000 */
+  publishRatePerSecond: number;
+  /** Publishes one connection may make at once before the rate applies (the bucket's size). @default 2000 */
+  publishBurst: number;
   /** How long a connection may stay open past its token's `exp` without a `refresh` (then 4401), in ms. @default 10000 */
   tokenGraceMs: number;
 }
@@ -30,6 +34,8 @@ export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
   shutdownRetrySpreadMs: 5_000,
   gapRetrySpreadMs: 1_000,
   tokenGraceMs: 10_000,
+  publishRatePerSecond: 1_000,
+  publishBurst: 2_000,
 });
 
 const NAMESPACE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

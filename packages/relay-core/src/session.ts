@@ -57,6 +57,9 @@ export class Session {
   #pending: ClientFrame[] = [];
   #violations = 0;
   #violationWindow = 0;
+  /** Publish token bucket: tokens left, and when it was last refilled. */
+  #publishTokens: number;
+  #publishRefilled: number;
   readonly #engine: RelayEngine;
   readonly #transport: Transport;
 
@@ -73,6 +76,20 @@ export class Session {
     this.#transport = transport;
     this.remote = remote;
     this.connectedAt = this.lastSeen = engine.now();
+    this.#publishTokens = engine.limits.publishBurst;
+    this.#publishRefilled = this.connectedAt;
+  }
+
+  /** Takes one publish token; false when the connection is over its publish rate. */
+  #takePublishToken(): boolean {
+    const { publishRatePerSecond, publishBurst } = this.#engine.limits;
+    const now = this.#engine.now();
+    const refill = ((now - this.#publishRefilled) * publishRatePerSecond) / 1000;
+    this.#publishTokens = Math.min(publishBurst, this.#publishTokens + refill);
+    this.#publishRefilled = now;
+    if (this.#publishTokens < 1) return false;
+    this.#publishTokens -= 1;
+    return true;
   }
 
   get state(): SessionState {
@@ -387,6 +404,14 @@ export class Session {
 
   #publish(frame: PublishFrame): void {
     const { id } = frame;
+    if (!this.#takePublishToken()) {
+      const { publishRatePerSecond, publishBurst } = this.#engine.limits;
+      return this.sendError(
+        ErrorCode.RateLimited,
+        `over ${publishRatePerSecond} publishes a second (bursts of ${publishBurst}): not published; retry later with the same id`,
+        id,
+      );
+    }
     const invalid = this.#engine.publishError(frame);
     if (invalid) return this.sendError(invalid.code, invalid.message, id);
     if (!this.#grants.mayPublish(frame.channel))

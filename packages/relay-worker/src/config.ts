@@ -15,6 +15,8 @@ export interface Env {
   RETENTION_MAX_AGE_MS?: string;
   DEDUPE_WINDOW_MS?: string;
   MAX_SUBSCRIPTIONS?: string;
+  PUBLISH_RATE_PER_SECOND?: string;
+  PUBLISH_BURST?: string;
   /** HS256 secret of connection tokens: `wrangler secret put JWT_SECRET`. */
   JWT_SECRET?: string;
   /** PEM public key (SPKI) of connection tokens, with JWT_ALG. */
@@ -62,7 +64,12 @@ export function configFromEnv(env: Env): {
     throw new Error(
       "var MAX_SUBSCRIPTIONS must be at most 32: a socket's subscriptions must fit its 16 KiB attachment",
     );
-  return { retention, limits: { maxSubscriptions } };
+  const limits: Partial<RelayLimits> = { maxSubscriptions };
+  const publishRatePerSecond = positive(env, "PUBLISH_RATE_PER_SECOND");
+  const publishBurst = positive(env, "PUBLISH_BURST");
+  if (publishRatePerSecond) limits.publishRatePerSecond = publishRatePerSecond;
+  if (publishBurst) limits.publishBurst = publishBurst;
+  return { retention, limits };
 }
 
 /**
