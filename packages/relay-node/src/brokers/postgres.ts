@@ -153,7 +153,11 @@ export async function createPostgresBroker(
   });
 
   const listeners = new Listeners();
-  const cursors = new Map<string, bigint>();
+  /**
+   * Last row handed to listeners, per listened namespace. A fresh object per `listen`, so a read
+   * still in flight from an earlier listen of the namespace cannot deliver (or move the cursor).
+   */
+  const cursors = new Map<string, { seq: bigint }>();
   const reading = new Map<string, Promise<void>>();
   let appends = 0;
   const rowsOf = (result: pg.QueryResult) => result.rows as Row[];
@@ -191,18 +195,18 @@ export async function createPostgresBroker(
   const catchUp = (ns: string): Promise<void> => {
     const previous = reading.get(ns) ?? Promise.resolve();
     const next = previous.then(async () => {
-      const from = cursors.get(ns);
-      if (from === undefined) return;
+      const cursor = cursors.get(ns);
+      if (cursor === undefined) return;
       const rows = rowsOf(
         await pool.query(`${SELECT} where namespace = $1 and seq > $2 order by seq limit 1000`, [
           ns,
-          String(from),
+          String(cursor.seq),
         ]),
       );
       healthy = true;
       for (const row of rows) {
-        if (!cursors.has(ns)) return;
-        cursors.set(ns, BigInt(row.seq));
+        if (cursors.get(ns) !== cursor) return;
+        cursor.seq = BigInt(row.seq);
         listeners.message(ns, toMessage(row));
       }
       if (rows.length === 1000) void catchUp(ns);
@@ -342,7 +346,7 @@ export async function createPostgresBroker(
           `select max(seq)::text as last from ${t} where namespace = $1`,
           [namespace],
         );
-        cursors.set(namespace, BigInt(rows[0]?.last ?? 0));
+        cursors.set(namespace, { seq: BigInt(rows[0]?.last ?? 0) });
         trim(namespace).catch(() => {});
       }
       return async () => {
