@@ -44,10 +44,10 @@ export interface JwtAuthOptions {
   /** Seconds of clock skew allowed on `exp` and `nbf`. @default 5 */
   clockToleranceSeconds?: number;
   /**
-   * Grants of a connection without a token. Anonymous connections are refused unless this is
-   * set. @default undefined (refused)
+   * Grants of a connection without a token, or `"all"` (everything everywhere). Anonymous
+   * connections are refused unless this is set. @default undefined (refused)
    */
-  anonymous?: GrantsByNamespace;
+  anonymous?: GrantsByNamespace | "all";
 }
 
 /** Why a token was refused; the relay sends the message to the client with `unauthorized`. */
@@ -109,10 +109,12 @@ export function createJwtAuth(options: JwtAuthOptions): Authenticate {
   const verifiers = Promise.all(options.keys.map(verifierOf));
   verifiers.catch(() => {});
   const tolerance = options.clockToleranceSeconds ?? 5;
+  const anonymous: GrantsByNamespace | undefined =
+    options.anonymous === "all" ? { "*": { subscribe: ["*"], publish: ["*"] } } : options.anonymous;
   return async ({ token, namespace }: AuthRequest): Promise<Identity> => {
     if (token === undefined || token === "") {
-      if (!options.anonymous) throw new TokenError("a token is required");
-      return { grants: grantsFor(options.anonymous, namespace) ?? { subscribe: [], publish: [] } };
+      if (!anonymous) throw new TokenError("a token is required");
+      return { grants: grantsFor(anonymous, namespace) ?? { subscribe: [], publish: [] } };
     }
     let header: ReturnType<typeof decodeProtectedHeader>;
     try {

@@ -83,7 +83,7 @@ export class Session {
   /** Takes one publish token; false when the connection is over its publish rate. */
   #takePublishToken(): boolean {
     const { publishRatePerSecond, publishBurst } = this.#engine.limits;
-    const now = this.#engine.now();
+    const now = this.lastSeen; // set by `receive`, which every publish comes through
     const refill = ((now - this.#publishRefilled) * publishRatePerSecond) / 1000;
     this.#publishTokens = Math.min(publishBurst, this.#publishTokens + refill);
     this.#publishRefilled = now;

@@ -242,10 +242,6 @@ export function authFromConfig(config: RelayConfig): Authenticate | undefined {
     ...(auth.jwt?.clockToleranceSeconds !== undefined
       ? { clockToleranceSeconds: auth.jwt.clockToleranceSeconds }
       : {}),
-    ...(auth.anonymous === "all"
-      ? { anonymous: { "*": { subscribe: ["*"], publish: ["*"] } } }
-      : auth.anonymous
-        ? { anonymous: auth.anonymous }
-        : {}),
+    ...(auth.anonymous ? { anonymous: auth.anonymous } : {}),
   });
 }

@@ -101,7 +101,7 @@ export function authFromEnv(env: Env): Authenticate {
     keys,
     ...(env.JWT_AUDIENCE ? { audience: env.JWT_AUDIENCE } : {}),
     ...(env.JWT_ISSUER ? { issuer: env.JWT_ISSUER } : {}),
-    ...(anonymous ? { anonymous: { "*": { subscribe: ["*"], publish: ["*"] } } } : {}),
+    ...(anonymous ? { anonymous: "all" as const } : {}),
   });
 }
 

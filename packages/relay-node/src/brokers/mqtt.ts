@@ -18,7 +18,7 @@ import {
   type PublishOutcome,
   randomId,
 } from "@pubsubbud/relay-core";
-import { connectAsync, type IPublishPacket, type MqttClient } from "mqtt";
+import { connectAsync, type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
 import { LocalWindows } from "./local-window.js";
 import {
   type BrokerCommonOptions,
@@ -89,20 +89,24 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
   const topicFilter = (ns: string) => `${base}${ns}/#`;
   let connectedOnce = false;
 
-  const client: MqttClient = await firstConnect(
-    url,
-    connectTimeoutMs,
-    connectAsync(url, {
-      protocolVersion: 5,
-      clientId: `pubsubbud-${randomId(12)}`,
-      clean: false,
-      properties: { sessionExpiryInterval: sessionExpirySeconds },
-      // Instances spread their reconnects over 0.5–1.5 s instead of retrying in lockstep.
-      reconnectPeriod: 500 + Math.floor(Math.random() * 1000),
-      connectTimeout: connectTimeoutMs,
-    }),
-    check,
-  );
+  /** Connects an MQTT 5 client with a persistent session: the relay's own, or a group member's. */
+  const connectSession = (clientId: string, more: IClientOptions = {}): Promise<MqttClient> =>
+    firstConnect(
+      url,
+      connectTimeoutMs,
+      connectAsync(url, {
+        protocolVersion: 5,
+        clientId,
+        clean: false,
+        properties: { sessionExpiryInterval: sessionExpirySeconds },
+        // Instances spread their reconnects over 0.5–1.5 s instead of retrying in lockstep.
+        reconnectPeriod: 500 + Math.floor(Math.random() * 1000),
+        connectTimeout: connectTimeoutMs,
+        ...more,
+      }),
+      check,
+    );
+  const client = await connectSession(`pubsubbud-${randomId(12)}`);
   connectedOnce = true;
   const windows = new LocalWindows({
     retention,
@@ -187,16 +191,9 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
     namedMembers: true,
     async consumeGroup(namespace, group, member, handle) {
       const filter = `$share/${group}/${base}${namespace}/#`;
-      const session: MqttClient = await firstConnect(
-        url,
-        connectTimeoutMs,
-        connectAsync(url, {
-          protocolVersion: 5,
-          clientId: `${prefix}-${namespace}-${group}-${member ?? randomId(8)}`,
-          clean: false,
-          properties: { sessionExpiryInterval: sessionExpirySeconds },
-          reconnectPeriod: 500 + Math.floor(Math.random() * 1000),
-          connectTimeout: connectTimeoutMs,
+      const session: MqttClient = await connectSession(
+        `${prefix}-${namespace}-${group}-${member ?? randomId(8)}`,
+        {
           customHandleAcks: (topic, payload, packet, done) => {
             const parsed = parse(topic, payload, packet);
             const ts = Date.now();
@@ -211,8 +208,7 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
               },
             );
           },
-        }),
-        check,
+        },
       );
       session.on("error", () => {});
       await session.subscribeAsync(filter, { qos: 1 });
