@@ -57,6 +57,8 @@ interface Row {
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,50}$/;
 /** Rows are trimmed on every TRIM_EVERY-th append of an instance, and when it starts listening. */
 const TRIM_EVERY = 64;
+/** A failed read of new rows is tried again after this long. */
+const READ_RETRY_MS = 250;
 
 const toMessage = (row: Row): LogMessage => {
   const message: LogMessage = {
@@ -213,7 +215,13 @@ export async function createPostgresBroker(
     });
     const settled = next.catch((error) => {
       healthy = false;
-      log("warn", "postgres read failed", { namespace: ns, error: String(error) });
+      log("warn", "postgres read failed; retrying", { namespace: ns, error: String(error) });
+      // No wake may follow (the rows were the last ones), so a failed read (a pool timeout
+      // under load, a dropped connection) is retried until it succeeds or the listen ends.
+      const cursor = cursors.get(ns);
+      setTimeout(() => {
+        if (!closed && cursor !== undefined && cursors.get(ns) === cursor) void catchUp(ns);
+      }, READ_RETRY_MS).unref();
     });
     reading.set(ns, settled);
     return settled;
