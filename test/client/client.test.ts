@@ -39,23 +39,6 @@ describe("client", () => {
     expect(fullJitter(10, options, () => 0)).toBe(0);
   });
 
-  it("stops for good on a refused token: closed state, unauthorized error, pending work rejected", async () => {
-    await using relay = await startRelay({
-      port: 0,
-      authenticate: ({ token }) => token === "good" && {},
-    });
-    const client = connect(relay.wsUrl, { token: "bad" });
-    const log = stateLog(client);
-    const errors: Error[] = [];
-    client.addEventListener("error", (e) => errors.push(e.detail));
-    const publish = client.publish("x", 1);
-    await expect(publish).rejects.toMatchObject({ code: "unauthorized" });
-    expect(log.at(-1)).toEqual({ state: "closed", code: 4401 });
-    expect(errors).toMatchObject([{ code: "unauthorized" }]);
-    await expect(client.publish("x", 2)).rejects.toMatchObject({ code: "closed" });
-    expect(relay.core.stats().connections).toBe(0);
-  });
-
   it("calls a token function on every connect", async () => {
     const presented: Array<string | undefined> = [];
     await using relay = await startRelay({

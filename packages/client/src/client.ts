@@ -1,33 +1,25 @@
 import {
   type AnnouncedLimits,
   CloseCode,
-  channelError,
   closeAdvice,
   DEFAULT_LIMITS,
   decodeRelayFrames,
   ErrorCode,
   type ErrorFrame,
-  type Headers,
   inboxChannel,
-  isInboxChannel,
   type MessageFrame,
   PING,
   parseRetryReason,
   patternError,
+  type RefreshedFrame,
   type RelayFrame,
-  SUBPROTOCOL,
   type WelcomeFrame,
 } from "@pubsubbud/protocol";
 import { nanoid } from "nanoid";
-import ReconnectingWebSocket from "partysocket/ws";
+import type ReconnectingWebSocket from "partysocket/ws";
 import { ReconnectSchedule } from "./backoff.js";
 import { Liveness } from "./liveness.js";
-import type {
-  ClientOptions,
-  PublishOptions,
-  RequestOptions,
-  WebSocketConstructor,
-} from "./options.js";
+import type { ClientOptions, PublishOptions, RequestOptions } from "./options.js";
 import { ClientError, ClientErrorCode } from "./errors.js";
 import { ClientEventTarget, type ClientState } from "./events.js";
 import {
@@ -37,11 +29,12 @@ import {
   SubscriptionEntry,
 } from "./subscription.js";
 import { Pending } from "./pending.js";
+import { helloFrame, publishFrame } from "./outbound.js";
+import { responder, settleReply } from "./rpc.js";
+import { openSocket } from "./socket.js";
+import { TokenKeeper } from "./token.js";
 
 const INBOX_SUBSCRIPTION = "inbox";
-
-const rejected = (code: ClientErrorCode, message: string) =>
-  Promise.reject(new ClientError(code, message));
 
 /** A PubsubBud client; create it with {@link createClient}. */
 export class PubsubBudClient extends ClientEventTarget {
@@ -53,7 +46,10 @@ export class PubsubBudClient extends ClientEventTarget {
   #everOpen = false;
   #userClosed = false;
   #helloSent = false;
-  #token: string | undefined;
+  /** Set while a `refresh` waits for its answer. */
+  #refreshing = false;
+  /** Set after a 4401 until the next welcome: one more refusal ends in `unauthorized`. */
+  #authRetried = false;
   #epoch: string | undefined;
   #offset = "";
   #lastReceived = 0;
@@ -67,35 +63,22 @@ export class PubsubBudClient extends ClientEventTarget {
   readonly #requests = new Pending<Message>();
   readonly #options: ClientOptions;
   readonly #schedule: ReconnectSchedule;
+  readonly #token: TokenKeeper;
   readonly #ws: ReconnectingWebSocket;
 
   constructor(options: ClientOptions) {
     super();
-    const WebSocketImpl =
-      options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    if (!WebSocketImpl)
-      throw new ClientError(
-        ClientErrorCode.NoWebSocket,
-        "no WebSocket in this runtime: pass the WebSocket option (on Node 20: import WebSocket from 'ws')",
-      );
     this.#options = options;
     this.#schedule = new ReconnectSchedule(options.reconnect);
+    this.#token = new TokenKeeper(options.token);
     this.id = options.clientId ?? nanoid();
     this.inbox = inboxChannel(this.id);
-    // partysocket keeps the socket; the delay is ours (full jitter, relay advice), applied in the
-    // URL provider, so partysocket's own fixed backoff is set to zero.
-    this.#ws = new ReconnectingWebSocket(() => this.#nextUrl(), SUBPROTOCOL, {
-      WebSocket: WebSocketImpl,
-      maxRetries: Number.POSITIVE_INFINITY,
-      minReconnectionDelay: 0,
-      maxReconnectionDelay: 0,
-      reconnectionDelayGrowFactor: 1,
-      connectionTimeout: this.#schedule.options.connectTimeoutMs,
-      maxEnqueuedMessages: 0,
-      shouldReconnectOnClose: (event) => this.#shouldReconnect(event.code, event.reason),
+    this.#ws = openSocket(options.WebSocket, this.#schedule.options.connectTimeoutMs, {
+      nextUrl: () => this.#nextUrl(),
+      shouldReconnect: (code, reason) => this.#shouldReconnect(code, reason),
+      open: () => this.#onOpen(),
+      message: (text) => this.#onMessage(text),
     });
-    this.#ws.addEventListener("open", () => this.#onOpen());
-    this.#ws.addEventListener("message", (event) => this.#onMessage(event.data as string));
   }
 
   /** The connection state. */
@@ -124,20 +107,10 @@ export class PubsubBudClient extends ClientEventTarget {
     data: unknown,
     options: PublishOptions = {},
   ): Promise<{ id: string; offset: string }> {
-    if (this.#userClosed) return rejected(ClientErrorCode.Closed, "the client is closed");
-    const invalid = channelError(channel, this.#limits);
-    if (invalid) return rejected(ClientErrorCode.BadArgument, invalid);
-    const id = options.id ?? nanoid();
-    const frame = JSON.stringify(
-      options.headers === undefined
-        ? { type: "publish", id, channel, data }
-        : { type: "publish", id, channel, data, headers: options.headers },
-    );
-    if (frame.length > this.#limits.maxFrameBytes)
-      return rejected(
-        ClientErrorCode.BadArgument,
-        `message is ${frame.length} bytes; the relay takes at most ${this.#limits.maxFrameBytes}`,
-      );
+    if (this.#userClosed) return Promise.reject(this.#closedError());
+    const built = publishFrame(channel, data, options, this.#limits);
+    if (built instanceof ClientError) return Promise.reject(built);
+    const { id, frame } = built;
     // A retry with the same id takes the first attempt's place in the queue.
     const superseded = `publish ${id} was superseded by a retry`;
     const retry = this.#pending.fail(
@@ -145,9 +118,11 @@ export class PubsubBudClient extends ClientEventTarget {
       new ClientError(ClientErrorCode.PublishRefused, superseded),
     );
     if (!retry && this.#pending.size >= (this.#options.maxQueuedPublishes ?? 1000))
-      return rejected(
-        ClientErrorCode.QueueFull,
-        "too many unacknowledged publishes; wait for acks",
+      return Promise.reject(
+        new ClientError(
+          ClientErrorCode.QueueFull,
+          "too many unacknowledged publishes; wait for acks",
+        ),
       );
     const acked = this.#pending.wait(
       id,
@@ -174,7 +149,7 @@ export class PubsubBudClient extends ClientEventTarget {
   ): Promise<Message<T>> {
     const inbox =
       this.#subscriptions.get(INBOX_SUBSCRIPTION) ??
-      this.#addSubscription(INBOX_SUBSCRIPTION, this.inbox, (m) => this.#onReply(m));
+      this.#addSubscription(INBOX_SUBSCRIPTION, this.inbox, (m) => settleReply(this.#requests, m));
     await inbox.ready;
     const correlation = nanoid();
     const timeout = options.timeout ?? this.#options.requestTimeoutMs ?? 10_000;
@@ -200,19 +175,10 @@ export class PubsubBudClient extends ClientEventTarget {
    * @example client.serve("math.*", async (req) => req.data.a + req.data.b);
    */
   serve<T = unknown>(pattern: string, handler: (request: Message<T>) => unknown): Subscription {
-    return this.subscribe<T>(pattern, async (message) => {
-      const replyTo = message.headers["reply-to"];
-      if (typeof replyTo !== "string" || !isInboxChannel(replyTo)) return;
-      const headers: Headers = { "correlation-id": message.headers["correlation-id"] ?? null };
-      let reply: unknown;
-      try {
-        reply = await handler(message);
-      } catch (error) {
-        reply = { message: error instanceof Error ? error.message : String(error) };
-        headers.error = "handler_failed";
-      }
-      await this.publish(replyTo, reply === undefined ? null : reply, { headers });
-    });
+    return this.subscribe<T>(
+      pattern,
+      responder(handler, (channel, data, headers) => this.publish(channel, data, { headers })),
+    );
   }
 
   /** Closes the connection for good; pending publishes and requests reject with `closed`. */
@@ -222,6 +188,7 @@ export class PubsubBudClient extends ClientEventTarget {
     this.#ws.close(1000, "client closed");
     this.#shutdown(
       new ClientError(ClientErrorCode.Closed, "the client was closed"),
+      "closed",
       1000,
       "client closed",
     );
@@ -241,7 +208,7 @@ export class PubsubBudClient extends ClientEventTarget {
       return entry;
     }
     if (this.#userClosed) {
-      entry.refuse(new ClientError(ClientErrorCode.Closed, "the client is closed"));
+      entry.refuse(this.#closedError());
       return entry;
     }
     this.#subscriptions.set(id, entry);
@@ -261,38 +228,52 @@ export class PubsubBudClient extends ClientEventTarget {
   async #nextUrl(): Promise<string> {
     for (;;) {
       await this.#schedule.wait();
-      const source = this.#options.token;
-      if (typeof source !== "function") {
-        this.#token = source;
-        return this.#options.url;
-      }
       try {
-        this.#token = await source();
-        return this.#options.url;
+        await this.#token.fetch();
       } catch (error) {
-        this.emit(
-          "error",
-          new ClientError(ClientErrorCode.Unauthorized, "the token function failed", {
-            cause: error,
-          }),
-        );
+        this.#tokenFailed(error);
         this.#schedule.failed();
+        continue;
       }
+      // partysocket opens no socket once closed, so ending here sends the token nowhere.
+      if (this.#token.refused)
+        this.#unauthorized("the token function returned the token the relay refused");
+      return this.#options.url;
     }
   }
 
+  #tokenFailed(error: unknown): void {
+    this.emit(
+      "error",
+      new ClientError(ClientErrorCode.Unauthorized, "the token function failed", { cause: error }),
+    );
+  }
+
+  /** Sends a fresh token in-band ahead of expiry; subscriptions stay as they are. */
+  async #renew(): Promise<void> {
+    let token: string | undefined;
+    try {
+      token = await this.#token.fetch();
+    } catch (error) {
+      this.#tokenFailed(error);
+      this.#token.schedule(undefined, () => void this.#renew(), true);
+      return;
+    }
+    if (!this.#helloSent || token === undefined) return;
+    this.#refreshing = true;
+    this.#send(JSON.stringify({ type: "refresh", token }));
+  }
+
+  #onRefreshed(frame: RefreshedFrame): void {
+    this.#refreshing = false;
+    this.#token.schedule(frame.expiresIn, () => void this.#renew());
+  }
+
   #onOpen(): void {
-    const hello = {
-      type: "hello",
-      client: this.id,
-      ...(this.#token !== undefined ? { token: this.#token } : {}),
-      ...(this.#epoch !== undefined
-        ? { resume: { epoch: this.#epoch, offset: this.#offset } }
-        : {}),
-      subscriptions: [...this.#subscriptions.values()].map(({ id, pattern }) => ({ id, pattern })),
-    };
+    const resume =
+      this.#epoch === undefined ? undefined : { epoch: this.#epoch, offset: this.#offset };
     this.#lastReceived = Date.now();
-    this.#send(JSON.stringify(hello));
+    this.#send(helloFrame(this.id, this.#token.current, resume, this.#subscriptions.values()));
     this.#helloSent = true;
     // Frames may follow hello at once; unacknowledged publishes go again with their ids.
     for (const frame of this.#pending.data()) this.#send(frame);
@@ -334,6 +315,9 @@ export class PubsubBudClient extends ClientEventTarget {
         case "subscribed":
           this.#subscriptions.get(frame.id)?.confirm();
           break;
+        case "refreshed":
+          this.#onRefreshed(frame);
+          break;
         case "error":
           this.#onError(frame);
           break;
@@ -359,6 +343,8 @@ export class PubsubBudClient extends ClientEventTarget {
       () => this.#send(PING),
       () => this.#ws.reconnect(CloseCode.IdleTimeout, "no pong"),
     );
+    this.#token.schedule(frame.expiresIn, () => void this.#renew());
+    this.#authRetried = false;
     this.#everOpen = true;
     this.#setState("open", undefined, undefined, frame.recovered);
   }
@@ -395,81 +381,83 @@ export class PubsubBudClient extends ClientEventTarget {
   }
 
   #onError(frame: ErrorFrame): void {
-    const id = frame.id;
-    const refused = { wireCode: frame.code };
-    if (
-      id !== undefined &&
-      this.#pending.fail(
-        id,
-        new ClientError(ClientErrorCode.PublishRefused, frame.message, refused),
-      )
-    )
-      return;
+    const { id, code, message } = frame;
+    const wire = { wireCode: code };
     const entry = id === undefined ? undefined : this.#subscriptions.get(id);
-    if (entry) {
-      this.#subscriptions.delete(entry.id);
-      entry.refuse(
-        new ClientError(ClientErrorCode.SubscribeRefused, frame.message, { wireCode: frame.code }),
-      );
-      return;
+    if (id !== undefined) {
+      if (this.#pending.fail(id, new ClientError(ClientErrorCode.PublishRefused, message, wire)))
+        return;
+      if (entry) {
+        this.#subscriptions.delete(id);
+        return entry.refuse(new ClientError(ClientErrorCode.SubscribeRefused, message, wire));
+      }
     }
-    // A refused token is followed by close 4401, which reports it once.
-    if (frame.code === ErrorCode.Unauthorized) return;
-    this.emit(
-      "error",
-      new ClientError(ClientErrorCode.RelayError, `${frame.code}: ${frame.message}`, {
-        wireCode: frame.code,
-      }),
-    );
-  }
-
-  #onReply(message: Message): void {
-    const correlation = message.headers["correlation-id"];
-    if (typeof correlation !== "string" || !this.#requests.has(correlation)) return;
-    if (message.headers.error === undefined) {
-      this.#requests.settle(correlation, message);
-      return;
+    // A refused hello or an expired token is followed by close 4401, which reports it once;
+    // a refused refresh leaves the connection open until the old token's grace runs out.
+    if (code === ErrorCode.Unauthorized && !this.#refreshing) return;
+    let error = new ClientError(ClientErrorCode.RelayError, `${code}: ${message}`, wire);
+    if (code === ErrorCode.Unauthorized) {
+      this.#refreshing = false;
+      this.#token.refuse();
+      const text = `the relay refused the refreshed token: ${message}`;
+      error = new ClientError(ClientErrorCode.Unauthorized, text, wire);
     }
-    const detail = (message.data as { message?: unknown } | null)?.message;
-    this.#requests.fail(
-      correlation,
-      new ClientError(
-        ClientErrorCode.RemoteError,
-        `the responder failed: ${String(detail ?? message.headers.error)}`,
-      ),
-    );
+    this.emit("error", error);
   }
 
   #shouldReconnect(code: number, reason: string): boolean {
     this.#helloSent = false;
+    this.#refreshing = false;
     this.#liveness.stop();
+    this.#token.cancel();
     if (this.#userClosed) return false;
-    const advice = closeAdvice(code);
-    if (advice === "stop") {
-      const error =
-        code === CloseCode.Unauthorized
-          ? new ClientError(ClientErrorCode.Unauthorized, `the relay refused the token: ${reason}`)
-          : new ClientError(
-              ClientErrorCode.Closed,
-              `the relay closed the connection for good (${code} ${reason})`,
-            );
+    if (code === CloseCode.Unauthorized) {
+      this.#token.refuse();
+      // A token function may have a valid token now (the old one expired unrefreshed in a
+      // sleeping tab): ask it once more; a second refusal in a row is final.
+      if (!this.#token.renewable || this.#authRetried) {
+        this.#unauthorized(`the relay refused the token: ${reason}`, code);
+        return false;
+      }
+      this.#authRetried = true;
+    } else if (closeAdvice(code) === "stop") {
+      const error = new ClientError(
+        ClientErrorCode.Closed,
+        `the relay closed the connection for good (${code} ${reason})`,
+      );
       this.#userClosed = true;
       this.emit("error", error);
-      this.#shutdown(error, code, reason);
+      this.#shutdown(error, "closed", code, reason);
       return false;
     }
-    const advised = advice === "reconnect-after" ? parseRetryReason(reason) : undefined;
+    const advised = closeAdvice(code) === "reconnect-after" ? parseRetryReason(reason) : undefined;
     this.#schedule.failed(advised);
     this.#setState(this.#everOpen ? "reconnecting" : "connecting", code, reason);
     return true;
   }
 
-  #shutdown(error: ClientError, code: number, reason: string): void {
+  /** Ends the client in state `unauthorized`: no reconnects, everything waiting rejected. */
+  #unauthorized(message: string, code: number = CloseCode.Unauthorized): void {
+    const error = new ClientError(ClientErrorCode.Unauthorized, message);
+    this.#userClosed = true;
+    this.#ws.close(1000, "unauthorized");
+    this.emit("error", error);
+    this.#shutdown(error, "unauthorized", code, message);
+  }
+
+  #shutdown(error: ClientError, state: ClientState, code: number, reason: string): void {
     this.#liveness.stop();
+    this.#token.cancel();
     this.#pending.failAll(error);
     this.#requests.failAll(error);
     for (const entry of this.#subscriptions.values()) entry.refuse(error);
-    this.#setState("closed", code, reason);
+    this.#setState(state, code, reason);
+  }
+
+  #closedError(): ClientError {
+    return this.#state === "unauthorized"
+      ? new ClientError(ClientErrorCode.Unauthorized, "the relay refused this client's token")
+      : new ClientError(ClientErrorCode.Closed, "the client is closed");
   }
 
   #setState(state: ClientState, code?: number, reason?: string, recovered?: boolean): void {

@@ -1,5 +1,8 @@
-/** Connection states: `connecting` (first attempt), `open`, `reconnecting`, `closed`. */
-export type ClientState = "connecting" | "open" | "reconnecting" | "closed";
+/**
+ * Connection states: `connecting` (first attempt), `open`, `reconnecting`, and the final ones
+ * `closed` (by `close()` or the relay) and `unauthorized` (the relay refused the token).
+ */
+export type ClientState = "connecting" | "open" | "reconnecting" | "closed" | "unauthorized";
 
 /** Details of a `gap` event: messages may have been missed and state should be reloaded. */
 export interface GapDetail {

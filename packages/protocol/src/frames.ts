@@ -83,6 +83,8 @@ export interface WelcomeFrame {
   limits: AnnouncedLimits;
   /** Interval in ms at which the client should send `ping`. */
   heartbeat: number;
+  /** Milliseconds until the connection's token expires (absent when it never does). */
+  expiresIn?: number;
 }
 export interface SubscribedFrame {
   type: "subscribed";
@@ -99,7 +101,10 @@ export interface AckFrame {
 }
 export interface RefreshedFrame {
   type: "refreshed";
+  /** When the new token expires, in ms since the epoch by the relay's clock. */
   expiresAt?: number;
+  /** Milliseconds until the new token expires: what a client schedules by, free of clock skew. */
+  expiresIn?: number;
 }
 export interface PongFrame {
   type: "pong";

@@ -329,6 +329,7 @@ export class Session {
       ...(frame.resume ? { recovered: missed !== undefined } : {}),
       limits: engine.announcedLimits,
       heartbeat: engine.limits.heartbeatMs,
+      ...this.#expiry(),
     };
     if (frame.resume) engine.counters[missed ? "resumesRecovered" : "resumesLost"]++;
     this.enqueue(JSON.stringify(welcome));
@@ -451,12 +452,21 @@ export class Session {
       );
     this.identity = identity;
     this.#persist();
+    const expiry = this.#expiry();
     this.enqueue(
       JSON.stringify(
-        identity.expiresAt === undefined
+        expiry.expiresIn === undefined
           ? { type: "refreshed" }
-          : { type: "refreshed", expiresAt: identity.expiresAt },
+          : { type: "refreshed", expiresAt: identity.expiresAt, expiresIn: expiry.expiresIn },
       ),
     );
+  }
+
+  /** The token's remaining lifetime, as `welcome` and `refreshed` announce it. */
+  #expiry(): { expiresIn?: number } {
+    const expiresAt = this.#identity?.expiresAt;
+    return expiresAt === undefined
+      ? {}
+      : { expiresIn: Math.max(0, expiresAt - this.#engine.now()) };
   }
 }

@@ -1,0 +1,46 @@
+import { type AnnouncedLimits, channelError } from "@pubsubbud/protocol";
+import { nanoid } from "nanoid";
+import { ClientError, ClientErrorCode } from "./errors.js";
+import type { PublishOptions } from "./options.js";
+
+/**
+ * Builds a `publish` frame, checked against the relay's announced limits before anything is
+ * queued: a bad channel or an oversized message is refused here with `bad_argument`.
+ */
+export function publishFrame(
+  channel: string,
+  data: unknown,
+  options: PublishOptions,
+  limits: AnnouncedLimits,
+): { id: string; frame: string } | ClientError {
+  const invalid = channelError(channel, limits);
+  if (invalid) return new ClientError(ClientErrorCode.BadArgument, invalid);
+  const id = options.id ?? nanoid();
+  const frame = JSON.stringify(
+    options.headers === undefined
+      ? { type: "publish", id, channel, data }
+      : { type: "publish", id, channel, data, headers: options.headers },
+  );
+  if (frame.length > limits.maxFrameBytes)
+    return new ClientError(
+      ClientErrorCode.BadArgument,
+      `message is ${frame.length} bytes; the relay takes at most ${limits.maxFrameBytes}`,
+    );
+  return { id, frame };
+}
+
+/** The `hello` frame: who this client is, its token, where to resume, what it subscribes to. */
+export function helloFrame(
+  client: string,
+  token: string | undefined,
+  resume: { epoch: string; offset: string } | undefined,
+  subscriptions: Iterable<{ id: string; pattern: string }>,
+): string {
+  return JSON.stringify({
+    type: "hello",
+    client,
+    ...(token !== undefined ? { token } : {}),
+    ...(resume !== undefined ? { resume } : {}),
+    subscriptions: [...subscriptions].map(({ id, pattern }) => ({ id, pattern })),
+  });
+}
