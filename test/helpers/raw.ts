@@ -15,8 +15,8 @@ export interface RawPeer {
   close(): void;
 }
 
-export async function openRaw(url: string): Promise<RawPeer> {
-  const ws = new WebSocket(url, SUBPROTOCOL);
+export async function openRaw(url: string, headers?: Record<string, string>): Promise<RawPeer> {
+  const ws = new WebSocket(url, SUBPROTOCOL, headers ? { headers } : {});
   const frames: RelayFrame[] = [];
   let wire = 0;
   ws.on("message", (data) => {
@@ -49,3 +49,27 @@ export async function openRaw(url: string): Promise<RawPeer> {
 
 /** A valid client id for hand-written hello frames. */
 export const rawClientId = (tag: string) => `raw-${tag}-${Math.random().toString(36).slice(2, 12)}`;
+
+/** Attempts an upgrade the relay is expected to refuse; resolves with its HTTP status and body. */
+export function refusedUpgrade(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, SUBPROTOCOL, { headers });
+    ws.on("open", () => {
+      ws.close();
+      reject(new Error(`the upgrade to ${url} was accepted`));
+    });
+    ws.on("unexpected-response", (_request, response) => {
+      let text = "";
+      response.on("data", (chunk: Buffer) => {
+        text += chunk;
+      });
+      response.on("end", () =>
+        resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) }),
+      );
+    });
+    ws.on("error", () => {});
+  });
+}

@@ -29,6 +29,8 @@ export const ErrorCode = {
   UnknownSubscription: "unknown_subscription",
   /** Relay: the publish rate limit was exceeded; the publish was dropped. Client: retry later with the same id. */
   RateLimited: "rate_limited",
+  /** Relay (HTTP 429, before the upgrade): the client's address holds `limits.maxConnectionsPerIp` connections. Client: reconnect with backoff. */
+  TooManyConnections: "too_many_connections",
   /** Relay: the broker did not take the publish; it was not acknowledged and not delivered. Client: retry with the same id. */
   PublishFailed: "publish_failed",
   /** Relay: a frame other than `hello` arrived first, or a second `hello` arrived. Client: send `hello` once, first. */

@@ -22,6 +22,8 @@ export interface RelayLimits extends ProtocolLimits {
   publishBurst: number;
   /** How long a connection may stay open past its token's `exp` without a `refresh` (then 4401), in ms. @default 10000 */
   tokenGraceMs: number;
+  /** Connections one client address may hold; more are refused before the upgrade (HTTP 429). @default 500 */
+  maxConnectionsPerIp: number;
 }
 
 export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
@@ -36,6 +38,7 @@ export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
   tokenGraceMs: 10_000,
   publishRatePerSecond: 1_000,
   publishBurst: 2_000,
+  maxConnectionsPerIp: 500,
 });
 
 const NAMESPACE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

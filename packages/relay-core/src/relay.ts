@@ -114,6 +114,11 @@ export interface RelayCore {
     namespace: string,
     client: string,
   ): Promise<Identity | { refused: string }>;
+  /**
+   * Why one more connection from `remote` is refused (`limits.maxConnectionsPerIp`), or
+   * undefined. `open` overrides the count of its open connections (a runtime that counts them).
+   */
+  connectionRefusal(remote: string | undefined, open?: number): string | undefined;
   /** Closes idle and stuck connections; call it every second or so. */
   sweep(now?: number): void;
   stats(): RelayStats;
@@ -144,6 +149,8 @@ export class RelayEngine implements RelayCore {
   readonly #closes: Record<string, number> = {};
   readonly #namespaces = new Map<string, NamespaceState>();
   readonly #sessions = new Set<Session>();
+  /** Open connections per client address. */
+  readonly #byRemote = new Map<string, number>();
   readonly #authenticate: Authenticate | undefined;
   readonly #tail: Array<[string, LogMessage]> = [];
   #tailNext = 0;
@@ -181,7 +188,16 @@ export class RelayEngine implements RelayCore {
       init.remote,
     );
     this.counters.connectionsOpened++;
+    if (init.remote !== undefined)
+      this.#byRemote.set(init.remote, (this.#byRemote.get(init.remote) ?? 0) + 1);
     return this.#register(session);
+  }
+
+  connectionRefusal(remote: string | undefined, open?: number): string | undefined {
+    if (remote === undefined) return undefined;
+    const max = this.limits.maxConnectionsPerIp;
+    if ((open ?? this.#byRemote.get(remote) ?? 0) < max) return undefined;
+    return `this address already holds ${max} connections (limits.maxConnectionsPerIp); close some or retry later`;
   }
 
   restore({
@@ -345,6 +361,12 @@ export class RelayEngine implements RelayCore {
 
   forget(session: Session): void {
     if (!this.#sessions.delete(session)) return;
+    const remote = session.remote;
+    if (remote !== undefined) {
+      const left = (this.#byRemote.get(remote) ?? 1) - 1;
+      if (left > 0) this.#byRemote.set(remote, left);
+      else this.#byRemote.delete(remote);
+    }
     if (session.namespace.detach(session)) this.#namespaces.delete(session.namespace.name);
   }
 

@@ -131,6 +131,7 @@ async function main(argv: string[]): Promise<number> {
     livePage,
     ...(authenticate ? { authenticate } : {}),
     ...(allowedOrigins ? { allowedOrigins } : {}),
+    ...(config.clientIpHeader ? { clientIpHeader: config.clientIpHeader } : {}),
   });
   const running = await relay
     .listen({ host: config.host, port: config.port })

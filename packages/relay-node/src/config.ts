@@ -100,6 +100,11 @@ export const configSchema = z
     livePage: z.boolean().optional(),
     logLevel: z.enum(LOG_LEVELS).default("info"),
     shutdownTimeoutMs: positiveInt.default(10_000),
+    /** Header a reverse proxy sets to the client's address, for `limits.maxConnectionsPerIp`. */
+    clientIpHeader: z
+      .string()
+      .regex(/^[A-Za-z0-9-]+$/, "a header name, e.g. x-real-ip")
+      .optional(),
     limits: limitsSchema.default({}),
     retention: retentionSchema.default({}),
     /** Options of the broker the URL selects (docs/brokers.md); others are ignored. */
@@ -125,6 +130,7 @@ const ENV = {
   PUBSUBBUD_BROKER: "broker",
   PUBSUBBUD_LIVE_PAGE: "livePage",
   PUBSUBBUD_LOG_LEVEL: "logLevel",
+  PUBSUBBUD_CLIENT_IP_HEADER: "clientIpHeader",
 } as const;
 
 function coerce(key: string, value: string | boolean): unknown {

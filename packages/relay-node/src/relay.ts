@@ -36,6 +36,12 @@ export interface RelayOptions {
    * others get 403 before the upgrade. @default every origin
    */
   allowedOrigins?: readonly string[];
+  /**
+   * Request header your reverse proxy sets to the client's address (e.g. `x-real-ip`), used for
+   * `limits.maxConnectionsPerIp`; the proxy must overwrite it, or clients could forge it.
+   * @default the socket's address
+   */
+  clientIpHeader?: string;
 }
 
 /** A relay not bound to a port yet: mount it on your own server or call `listen`. */
@@ -66,7 +72,19 @@ export interface RunningRelay extends AsyncDisposable {
   close(timeoutMs?: number): Promise<void>;
 }
 
-const REASONS: Record<number, string> = { 400: "Bad Request", 403: "Forbidden", 404: "Not Found" };
+const REASONS: Record<number, string> = {
+  400: "Bad Request",
+  403: "Forbidden",
+  404: "Not Found",
+  429: "Too Many Requests",
+};
+
+/** The client's address: the proxy's header when configured (its last value), else the socket's. */
+function clientAddress(req: IncomingMessage, header: string | undefined): string | undefined {
+  const value = header === undefined ? undefined : req.headers[header.toLowerCase()];
+  const last = (Array.isArray(value) ? value.join(",") : value)?.split(",").pop()?.trim();
+  return last || req.socket.remoteAddress;
+}
 
 function refuseUpgrade(
   socket: Duplex,
@@ -122,10 +140,13 @@ export function createRelay(options: RelayOptions = {}): Relay {
     if (foreign) return refuseUpgrade(socket, 403, foreign, ErrorCode.Forbidden);
     const refused = subprotocolError(req.headers["sec-websocket-protocol"]);
     if (refused) return refuseUpgrade(socket, 400, refused);
+    const remote = clientAddress(req, options.clientIpHeader);
+    const crowded = core.connectionRefusal(remote);
+    if (crowded) return refuseUpgrade(socket, 429, crowded, ErrorCode.TooManyConnections);
     wss.handleUpgrade(req, socket, head, (ws) => {
       const connection = core.accept({
         namespace,
-        remote: req.socket.remoteAddress,
+        remote,
         transport: {
           send: (text) => ws.send(text),
           close: (code, reason) => ws.close(code, reason),

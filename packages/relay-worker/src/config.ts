@@ -17,6 +17,8 @@ export interface Env {
   MAX_SUBSCRIPTIONS?: string;
   PUBLISH_RATE_PER_SECOND?: string;
   PUBLISH_BURST?: string;
+  /** Connections one client address may hold in one namespace (limits.maxConnectionsPerIp). */
+  MAX_CONNECTIONS_PER_IP?: string;
   /** HS256 secret of connection tokens: `wrangler secret put JWT_SECRET`. */
   JWT_SECRET?: string;
   /** PEM public key (SPKI) of connection tokens, with JWT_ALG. */
@@ -65,10 +67,15 @@ export function configFromEnv(env: Env): {
       "var MAX_SUBSCRIPTIONS must be at most 32: a socket's subscriptions must fit its 16 KiB attachment",
     );
   const limits: Partial<RelayLimits> = { maxSubscriptions };
-  const publishRatePerSecond = positive(env, "PUBLISH_RATE_PER_SECOND");
-  const publishBurst = positive(env, "PUBLISH_BURST");
-  if (publishRatePerSecond) limits.publishRatePerSecond = publishRatePerSecond;
-  if (publishBurst) limits.publishBurst = publishBurst;
+  const vars = [
+    ["PUBLISH_RATE_PER_SECOND", "publishRatePerSecond"],
+    ["PUBLISH_BURST", "publishBurst"],
+    ["MAX_CONNECTIONS_PER_IP", "maxConnectionsPerIp"],
+  ] as const;
+  for (const [name, key] of vars) {
+    const value = positive(env, name);
+    if (value) limits[key] = value;
+  }
   return { retention, limits };
 }
 

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { CloseCode, PING, PONG, SUBPROTOCOL } from "@pubsubbud/protocol";
+import { CloseCode, ErrorCode, PING, PONG, SUBPROTOCOL } from "@pubsubbud/protocol";
 import {
   type Authenticate,
   type AuthRequest,
@@ -96,10 +96,21 @@ export class NamespaceObject extends DurableObject<Env> {
     const namespace = request.headers.get(NAMESPACE_HEADER) ?? "default";
     const core = this.#relay();
     if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") {
+      // Cloudflare sets CF-Connecting-IP itself; a client cannot forge it. Sockets are tagged
+      // with it, so the count survives hibernation (per namespace: one object sees one).
+      const ip = request.headers.get("CF-Connecting-IP") ?? undefined;
+      const ipTag = `ip:${ip}`;
+      const open = ip === undefined ? 0 : this.ctx.getWebSockets(ipTag).length;
+      const crowded = core.connectionRefusal(ip, open);
+      if (crowded)
+        return Response.json(
+          { code: ErrorCode.TooManyConnections, message: crowded },
+          { status: 429 },
+        );
       const pair = new WebSocketPair();
       const [client, server] = [pair[0], pair[1]];
       // Tagged with the namespace, so operators can find its sockets with getWebSockets(tag).
-      this.ctx.acceptWebSocket(server, [namespace]);
+      this.ctx.acceptWebSocket(server, ip === undefined ? [namespace] : [namespace, ipTag]);
       this.#connections.set(server, core.accept({ namespace, transport: this.#transport(server) }));
       const offered = request.headers.get("Sec-WebSocket-Protocol");
       return new Response(null, {
