@@ -3,7 +3,7 @@
 // the load generator. Writes bench/results/latest.md and .json.
 // Knobs: BENCH_SCALE=0.2 (quick run), BENCH_ONLY="raw ws,PubsubBud (wire)" (systems),
 // BENCH_WORKLOADS=0,1 (workload indexes; 3 = connect storm, 4 = the workerd comparison,
-// 5 = two relay instances per broker), BENCH_PROFILE=1 (CPU profiles of
+// 5 = two relay instances per broker, 6 = a slow consumer among 200), BENCH_PROFILE=1 (CPU profiles of
 // the measured phase into bench/results/profiles/), BENCH_NODE_FLAGS="--max-semi-space-size=64".
 import { fork } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -78,6 +78,40 @@ const workloads = [
   },
 ];
 
+/**
+ * 200 subscribers of 1 KiB messages; with `slow`, one of them stops reading at once, so the
+ * relay must buffer for it or cut it while the other 199 are measured.
+ */
+function slowConsumer(slow) {
+  return {
+    name: slow ? "1 of them stops reading" : "200 subscribers × 5,000 1-KiB messages",
+    async run(target, port) {
+      const subscribers = 200;
+      const messages = Math.round(5000 * SCALE);
+      const fast = slow ? subscribers - 1 : subscribers;
+      const subs = await connectMany(target, port, subscribers);
+      const seen = counter(fast * messages);
+      await Promise.all(
+        subs.map((c, i) => c.subscribe("bench.room", i < fast ? (d) => seen.record(d) : () => {})),
+      );
+      if (slow) subs[subscribers - 1].pause();
+      const pub = await target.connect(port);
+      const pad = "x".repeat(1024);
+      return {
+        conns: [...subs, pub],
+        seen,
+        load: async () => {
+          for (let sent = 0; sent < messages; ) {
+            for (let j = 0; j < 25 && sent < messages; j++, sent++)
+              pub.publish("bench.room", { t: now(), pad });
+            await seen.until(sent * fast);
+          }
+        },
+      };
+    },
+  };
+}
+
 async function ownChannels(target, port, patternSubs) {
   const n = 1000;
   const rounds = Math.max(1, Math.round(5 * SCALE));
@@ -112,7 +146,7 @@ async function measureWorkload(workload, target) {
     const start = now();
     await load();
     const seconds = (now() - start) / 1000;
-    const { cpuMicros } = await server.probe();
+    const { cpuMicros, rss, slowConsumersCut } = await server.probe();
     for (const c of conns) c.close();
     const deliveries = seen.count;
     const latencies = seen.latencies.subarray(0, Math.min(deliveries, seen.latencies.length));
@@ -122,6 +156,8 @@ async function measureWorkload(workload, target) {
       cpuPerDelivery: cpuMicros / deliveries,
       p50: percentile(latencies, 50),
       p99: percentile(latencies, 99),
+      rss,
+      slowConsumersCut,
     };
   } finally {
     server.stop();
@@ -192,13 +228,15 @@ for (const [index, workload] of workloads.entries()) {
   lines.push("");
 }
 
-lines.push(
-  "### 2,000 clients connecting at once (each subscribes to its own channel)",
-  "",
-  "| system | time s | relay CPU µs/connection | × raw | RSS KiB/connection | × raw | heap KiB/connection | × raw |",
-  "|---|---|---|---|---|---|---|---|",
-);
-for (const target of onlyWorkloads && !onlyWorkloads.includes(3) ? [] : chosen) {
+const storm = !onlyWorkloads || onlyWorkloads.includes(3);
+if (storm)
+  lines.push(
+    "### 2,000 clients connecting at once (each subscribes to its own channel)",
+    "",
+    "| system | time s | relay CPU µs/connection | × raw | RSS KiB/connection | × raw | heap KiB/connection | × raw |",
+    "|---|---|---|---|---|---|---|---|",
+  );
+for (const target of storm ? chosen : []) {
   process.stderr.write(`connect storm — ${target.name}… `);
   results.storm[target.name] = await measureConnectStorm(target);
   process.stderr.write("done\n");
@@ -208,6 +246,29 @@ for (const [name, r] of Object.entries(results.storm))
   lines.push(
     `| ${name} | ${r.seconds.toFixed(2)} | ${fmt(r.cpuPerConnection)} | ${rawStorm ? (r.cpuPerConnection / rawStorm.cpuPerConnection).toFixed(2) : "–"} | ${(r.rssPerConnection / 1024).toFixed(1)} | ${rawStorm ? (r.rssPerConnection / rawStorm.rssPerConnection).toFixed(2) : "–"} | ${(r.heapPerConnection / 1024).toFixed(1)} | ${rawStorm ? (r.heapPerConnection / rawStorm.heapPerConnection).toFixed(2) : "–"} |`,
   );
+
+if (!onlyWorkloads || onlyWorkloads.includes(6)) {
+  // Clients whose adapter cannot stop reading (PubsubBud's own client) sit this one out.
+  const pausable = chosen.filter((t) => t.name !== "PubsubBud (client)");
+  lines.push(
+    "### slow consumer: 200 subscribers × 5,000 1-KiB messages, then the same with 1 that stops reading",
+    "",
+    "| system | p99 ms, all read | p99 ms of the 199, 1 stalled | × | deliveries/s, all read | deliveries/s, 1 stalled | relay RSS MiB after, 1 stalled | stalled one cut |",
+    "|---|---|---|---|---|---|---|---|",
+  );
+  results.slowConsumer = {};
+  for (const target of pausable) {
+    process.stderr.write(`slow consumer — ${target.name}… `);
+    const fast = await measureWorkload(slowConsumer(false), target);
+    const slow = await measureWorkload(slowConsumer(true), target);
+    results.slowConsumer[target.name] = { fast, slow };
+    process.stderr.write("done\n");
+    lines.push(
+      `| ${target.name} | ${fast.p99.toFixed(2)} | ${slow.p99.toFixed(2)} | ${(slow.p99 / fast.p99).toFixed(2)} | ${fmt(fast.perSecond)} | ${fmt(slow.perSecond)} | ${(slow.rss / 2 ** 20).toFixed(0)} | ${slow.slowConsumersCut === undefined ? "never" : slow.slowConsumersCut ? "yes (4001)" : "no"} |`,
+    );
+  }
+  lines.push("");
+}
 
 if (!onlyWorkloads || onlyWorkloads.includes(4)) {
   const workerd = await runWorkerdBench();

@@ -44,6 +44,8 @@ export const wirePeer = {
           JSON.stringify({ type: "publish", id: `p${++next}-${Math.random()}`, channel, data }),
         ),
       close: () => ws.terminate(),
+      // Stops reading the socket: a slow consumer (the kernel buffers fill, then the relay's).
+      pause: () => ws._socket.pause(),
     };
   },
 };
@@ -70,6 +72,7 @@ export const targets = [
         },
         publish: (channel, data) => ws.send(JSON.stringify({ t: "p", c: channel, d: data })),
         close: () => ws.terminate(),
+        pause: () => ws._socket.pause(),
       };
     },
   },
@@ -93,6 +96,7 @@ export const targets = [
         },
         publish: (channel, data) => socket.emit("pub", channel, data),
         close: () => socket.disconnect(),
+        pause: () => socket.io.engine.transport.ws._socket.pause(),
       };
     },
   },

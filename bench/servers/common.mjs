@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { basename } from "node:path";
 
-export function serve(port) {
+export function serve(port, counters = () => ({})) {
   const profiling = process.env.BENCH_PROFILE ? new Session() : undefined;
   profiling?.connect();
   process.send({ type: "ready", port });
@@ -40,6 +40,7 @@ export function serve(port) {
         cpuMicros: used.user + used.system,
         rss: process.memoryUsage.rss(),
         heap: process.memoryUsage().heapUsed,
+        ...counters(),
       });
     }
   });

@@ -11,4 +11,5 @@ const relay = await startRelay({
   limits: { publishRatePerSecond: 1e9, publishBurst: 1e9 },
   ...(url ? { broker: await createBrokerFromUrl(url) } : {}),
 });
-serve(relay.port);
+// Slow consumers cut (close 4001), for the slow-consumer workload.
+serve(relay.port, () => ({ slowConsumersCut: relay.core.stats().closes[4001] ?? 0 }));
