@@ -39,6 +39,27 @@ describe("client", () => {
     expect(fullJitter(10, options, () => 0)).toBe(0);
   });
 
+  it("delivers __proto__ and constructor keys as plain data, touching no prototype", async () => {
+    await using relay = await startRelay({ port: 0 });
+    const client = connect(relay.wsUrl);
+    const got: Array<{ data: unknown }> = [];
+    await client.subscribe("p.*", (m) => void got.push(m)).ready;
+    // JSON.parse makes __proto__ an own key, as a hostile peer's frame would.
+    const hostile = JSON.parse(
+      '{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":2}}}',
+    );
+    await client.publish("p.x", hostile);
+    await waitFor(() => got.length === 1, "delivery");
+    const [message] = got as [{ data: Record<string, unknown> }];
+    expect(Object.keys(message.data)).toEqual(["__proto__", "constructor"]);
+    expect(Object.getPrototypeOf(message.data)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    // As a header key it would be dropped by any record built from it: refused, not lost.
+    await expect(
+      client.publish("p.x", 1, { headers: JSON.parse('{"__proto__":"x"}') }),
+    ).rejects.toMatchObject({ code: "publish_refused", message: /__proto__/ });
+  });
+
   it("calls a token function on every connect", async () => {
     const presented: Array<string | undefined> = [];
     await using relay = await startRelay({

@@ -13,6 +13,8 @@ export interface RawPeer {
   next(match: (frame: RelayFrame) => boolean, what: string, from?: number): Promise<RelayFrame>;
   readonly closed: Promise<{ code: number; reason: string }>;
   close(): void;
+  /** Stops reading from the socket, as a stalled client would (the relay's buffer then fills). */
+  pause(): void;
 }
 
 export async function openRaw(url: string, headers?: Record<string, string>): Promise<RawPeer> {
@@ -44,6 +46,7 @@ export async function openRaw(url: string, headers?: Record<string, string>): Pr
     },
     closed,
     close: () => ws.close(),
+    pause: () => (ws as unknown as { _socket: { pause(): void } })._socket.pause(),
   };
 }
 

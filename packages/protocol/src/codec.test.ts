@@ -38,12 +38,21 @@ describe("client frame decoding", () => {
     expect(decodeClientFrames(deep)[0]).toMatchObject({ ok: false, code: "too_deep" });
   });
 
-  it("keeps __proto__ keys as plain data and never touches prototypes", () => {
+  it("keeps __proto__ keys in data as plain data and never touches prototypes", () => {
     const [result] = decodeClientFrames(
-      '{"type":"publish","id":"p","channel":"a","data":{"__proto__":{"polluted":1}},"headers":{"__proto__":"x"}}',
+      '{"type":"publish","id":"p","channel":"a","data":{"__proto__":{"polluted":1}}}',
     );
     expect(({} as { polluted?: number }).polluted).toBeUndefined();
     expect(result?.ok).toBe(true);
+    const data = (result as { frame: { data: object } }).frame.data;
+    expect(Object.hasOwn(data, "__proto__")).toBe(true);
+  });
+
+  it("refuses a __proto__ header key instead of dropping it", () => {
+    const [result] = decodeClientFrames(
+      '{"type":"publish","id":"p","channel":"a","data":1,"headers":{"__proto__":"x"}}',
+    );
+    expect(result).toMatchObject({ ok: false, code: "bad_headers", id: "p" });
   });
 });
 

@@ -41,6 +41,15 @@ export function validateClientFrame(raw: unknown): DecodeResult<ClientFrame> {
       `unknown frame type ${JSON.stringify(type)?.slice(0, 40)}; expected one of ${[...CLIENT_TYPES].join(", ")}`,
       raw,
     );
+  // zod drops a `__proto__` key from records (assigning it would replace the prototype); a
+  // header must not vanish silently, so it is refused instead.
+  const headers = (raw as { headers?: unknown }).headers;
+  if (headers !== null && typeof headers === "object" && Object.hasOwn(headers, "__proto__"))
+    return failure(
+      ErrorCode.BadHeaders,
+      `invalid ${type} frame: headers: header key "__proto__" is reserved`,
+      raw,
+    );
   const parsed = clientFrameSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -36,6 +36,7 @@ export { createMemoryBroker, type MemoryBrokerOptions } from "./memory-broker.js
 export { DEFAULT_RETENTION, type LogRetention, MemoryLog } from "./memory-log.js";
 export { getOrCreate } from "./map.js";
 export { randomId } from "./random.js";
+export { redactSecrets } from "./redact.js";
 export {
   type Connection,
   createRelayCore,

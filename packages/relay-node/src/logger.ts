@@ -1,11 +1,12 @@
-import type { Logger } from "@pubsubbud/relay-core";
+import { type Logger, redactSecrets } from "@pubsubbud/relay-core";
 
 /** Log levels, most verbose first. */
 export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /**
- * A structured logger writing one JSON object per line (for the CLI; libraries take any Logger).
+ * A structured logger writing one JSON object per line (for the CLI; libraries take any Logger),
+ * with credentials masked (`redactSecrets`).
  * @example createJsonLogger("info", (line) => process.stderr.write(line))
  */
 export function createJsonLogger(level: LogLevel, write: (line: string) => void): Logger {
@@ -14,9 +15,13 @@ export function createJsonLogger(level: LogLevel, write: (line: string) => void)
     (name: Exclude<LogLevel, "silent">) =>
     (message: string, fields?: Record<string, unknown>): void => {
       if (LOG_LEVELS.indexOf(name) < min) return;
-      write(
-        `${JSON.stringify({ time: new Date().toISOString(), level: name, message, ...fields })}\n`,
-      );
+      const line = JSON.stringify({
+        time: new Date().toISOString(),
+        level: name,
+        message,
+        ...fields,
+      });
+      write(`${redactSecrets(line)}\n`);
     };
   return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 }

@@ -9,6 +9,7 @@ import {
   type Logger,
   publishOverHttp,
   type RelayCore,
+  redactSecrets,
   type SessionSnapshot,
   type Transport,
 } from "@pubsubbud/relay-core";
@@ -16,11 +17,13 @@ import { authFromEnv, configFromEnv, type Env } from "./config.js";
 import { createSqliteBroker } from "./sqlite-broker.js";
 
 /** Errors and warnings go to the Workers console (`wrangler tail`, the dashboard's logs). */
+const line = (level: string, message: string, fields?: Record<string, unknown>) =>
+  redactSecrets(JSON.stringify({ level, message, ...fields }));
 const workerLogger: Logger = {
   debug() {},
   info() {},
-  warn: (message, fields) => console.warn(JSON.stringify({ level: "warn", message, ...fields })),
-  error: (message, fields) => console.error(JSON.stringify({ level: "error", message, ...fields })),
+  warn: (message, fields) => console.warn(line("warn", message, fields)),
+  error: (message, fields) => console.error(line("error", message, fields)),
 };
 
 /** The header the Worker uses to tell the object which namespace it is. */
