@@ -16,7 +16,6 @@ import {
   type WelcomeFrame,
 } from "@pubsubbud/protocol";
 import { nanoid } from "nanoid";
-import type ReconnectingWebSocket from "partysocket/ws";
 import { ReconnectSchedule } from "./backoff.js";
 import { Liveness } from "./liveness.js";
 import type { ClientOptions, PublishOptions, RequestOptions } from "./options.js";
@@ -31,7 +30,7 @@ import {
 import { Pending } from "./pending.js";
 import { helloFrame, publishFrame } from "./outbound.js";
 import { responder, settleReply } from "./rpc.js";
-import { openSocket } from "./socket.js";
+import { openSocket, type ReconnectingSocket } from "./socket.js";
 import { TokenKeeper } from "./token.js";
 
 const INBOX_SUBSCRIPTION = "inbox";
@@ -64,7 +63,7 @@ export class PubsubBudClient extends ClientEventTarget {
   readonly #options: ClientOptions;
   readonly #schedule: ReconnectSchedule;
   readonly #token: TokenKeeper;
-  readonly #ws: ReconnectingWebSocket;
+  readonly #ws: ReconnectingSocket;
 
   constructor(options: ClientOptions) {
     super();
@@ -235,7 +234,7 @@ export class PubsubBudClient extends ClientEventTarget {
         this.#schedule.failed();
         continue;
       }
-      // partysocket opens no socket once closed, so ending here sends the token nowhere.
+      // A closed socket opens no new one, so ending here sends the token nowhere.
       if (this.#token.refused)
         this.#unauthorized("the token function returned the token the relay refused");
       return this.#options.url;

@@ -1,5 +1,4 @@
 import { SUBPROTOCOL } from "@pubsubbud/protocol";
-import ReconnectingWebSocket from "partysocket/ws";
 import { ClientError, ClientErrorCode } from "./errors.js";
 import type { WebSocketConstructor } from "./options.js";
 
@@ -13,32 +12,98 @@ export interface SocketHooks {
   message(text: string): void;
 }
 
+/** The one socket of a client, replaced by a new one after every close it should survive. */
+export interface ReconnectingSocket {
+  /** Sends on the open socket; dropped when none is open (the client resends after `hello`). */
+  send(text: string): void;
+  /** Closes for good. */
+  close(code: number, reason: string): void;
+  /** Gives up on the current socket (a dead link) as if it closed with `code`. */
+  reconnect(code: number, reason: string): void;
+}
+
+/** The part of a WebSocket the client uses: the browser's, `ws`'s, workerd's. */
+interface Socket {
+  readonly readyState: number;
+  onopen: (() => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onerror: (() => void) | null;
+  send(text: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+const OPEN = 1;
+/** A connect that does not open in time counts as an abnormal close. */
+const ABNORMAL = 1006;
+
 /**
- * Opens the reconnecting socket. partysocket keeps the socket; the delay is the client's (full
- * jitter, relay advice), applied in `nextUrl`, so partysocket's own fixed backoff is zero.
+ * Opens the client's socket and keeps replacing it: each close goes to `shouldReconnect`, and a
+ * new socket to the URL `nextUrl` resolves (after the client's backoff) when it says so. The
+ * runtime's WebSocket is used as given, so the client has no socket library of its own.
  */
 export function openSocket(
   WebSocket: WebSocketConstructor | undefined,
   connectTimeoutMs: number,
   hooks: SocketHooks,
-): ReconnectingWebSocket {
-  const WebSocketImpl = WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-  if (!WebSocketImpl)
+): ReconnectingSocket {
+  const Impl = WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  if (!Impl)
     throw new ClientError(
       ClientErrorCode.NoWebSocket,
       "no WebSocket in this runtime: pass the WebSocket option (on Node 20: import WebSocket from 'ws')",
     );
-  const ws = new ReconnectingWebSocket(() => hooks.nextUrl(), SUBPROTOCOL, {
-    WebSocket: WebSocketImpl,
-    maxRetries: Number.POSITIVE_INFINITY,
-    minReconnectionDelay: 0,
-    maxReconnectionDelay: 0,
-    reconnectionDelayGrowFactor: 1,
-    connectionTimeout: connectTimeoutMs,
-    maxEnqueuedMessages: 0,
-    shouldReconnectOnClose: (event) => hooks.shouldReconnect(event.code, event.reason),
-  });
-  ws.addEventListener("open", () => hooks.open());
-  ws.addEventListener("message", (event) => hooks.message(event.data as string));
-  return ws;
+  let current: Socket | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let closed = false;
+
+  const drop = (socket: Socket): void => {
+    socket.onopen = socket.onmessage = socket.onclose = null;
+    // A socket given up on may still error or close later; neither concerns the client.
+    socket.onerror = () => {};
+    clearTimeout(timer);
+    current = undefined;
+  };
+  const lost = (socket: Socket, code: number, reason: string): void => {
+    if (socket !== current) return;
+    drop(socket);
+    if (!closed && hooks.shouldReconnect(code, reason)) void connect();
+  };
+  const connect = async (): Promise<void> => {
+    const url = await hooks.nextUrl();
+    if (closed) return;
+    const socket = new Impl(url, SUBPROTOCOL) as Socket;
+    current = socket;
+    timer = setTimeout(() => {
+      lost(socket, ABNORMAL, "connect timeout");
+      socket.close();
+    }, connectTimeoutMs);
+    socket.onopen = () => {
+      clearTimeout(timer);
+      hooks.open();
+    };
+    socket.onmessage = (event) => hooks.message(event.data as string);
+    socket.onclose = (event) => lost(socket, event.code, event.reason);
+    socket.onerror = () => {};
+  };
+  void connect();
+
+  return {
+    send(text) {
+      if (current?.readyState === OPEN) current.send(text);
+    },
+    close(code, reason) {
+      closed = true;
+      const socket = current;
+      if (!socket) return;
+      drop(socket);
+      socket.close(code, reason);
+    },
+    reconnect(code, reason) {
+      const socket = current;
+      if (!socket) return;
+      lost(socket, code, reason);
+      socket.close(code, reason);
+    },
+  };
 }
