@@ -1,4 +1,5 @@
 import { PubsubBudError } from "@pubsubbud/protocol";
+import type { StandardSchemaV1 } from "@standard-schema/spec";
 
 /** Codes of the errors the client raises. Wire codes from the relay are kept in `wireCode`. */
 export const ClientErrorCode = {
@@ -26,6 +27,8 @@ export const ClientErrorCode = {
   RelayError: "relay_error",
   /** A bad argument, e.g. an invalid channel name. */
   BadArgument: "bad_argument",
+  /** A typed channel's schema refused outgoing data (see `issues`); nothing was sent. */
+  InvalidData: "invalid_data",
 } as const;
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
 
@@ -34,12 +37,15 @@ export class ClientError extends PubsubBudError<ClientErrorCode> {
   override readonly name = "ClientError";
   /** The relay's error code when the relay refused something. */
   readonly wireCode: string | undefined;
+  /** The schema's issues, for `invalid_data`. */
+  readonly issues: readonly StandardSchemaV1.Issue[] | undefined;
   constructor(
     code: ClientErrorCode,
     message: string,
-    options?: { cause?: unknown; wireCode?: string },
+    options?: { cause?: unknown; wireCode?: string; issues?: readonly StandardSchemaV1.Issue[] },
   ) {
     super(code, message, options);
     this.wireCode = options?.wireCode;
+    this.issues = options?.issues;
   }
 }

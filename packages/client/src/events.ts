@@ -1,3 +1,5 @@
+import type { InvalidDetail } from "./channel.js";
+
 /**
  * Connection states: `connecting` (first attempt), `open`, `reconnecting`, and the final ones
  * `closed` (by `close()` or the relay) and `unauthorized` (the relay refused the token).
@@ -26,6 +28,8 @@ export interface ClientEventMap {
   };
   gap: GapDetail;
   error: Error;
+  /** A message a typed channel's schema refused; its handler did not see it. */
+  invalid: InvalidDetail;
 }
 
 /** An event carrying a `detail`, usable in every runtime (CustomEvent is not everywhere). */

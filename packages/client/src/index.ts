@@ -4,6 +4,7 @@ export {
   type ReconnectOptions,
   ReconnectSchedule,
 } from "./backoff.js";
+export { channel, type InvalidDetail, type TypedChannel } from "./channel.js";
 export { createClient, PubsubBudClient } from "./client.js";
 export type {
   ClientOptions,
