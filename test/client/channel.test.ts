@@ -94,7 +94,7 @@ describe("typed channels", () => {
       .toEqualTypeOf<Message<{ text: string }>>();
   });
 
-  it("delivers the schema's output (transforms applied)", async () => {
+  it("sends the schema's input and delivers its output, so a transform applies once", async () => {
     const client = connect();
     const temps = channel(
       client,
@@ -102,10 +102,13 @@ describe("typed channels", () => {
       z.object({ c: z.number() }).transform(({ c }) => ({ c, f: c * 1.8 + 32 })),
     );
     const got: Array<{ c: number; f: number }> = [];
+    const wire: unknown[] = [];
     await temps.subscribe((m) => void got.push(m.data)).ready;
+    await client.subscribe("temp.*", (m) => void wire.push(m.data)).ready;
     await temps.publish("temp.kitchen", { c: 100 });
-    await waitFor(() => got.length === 1, "delivery");
+    await waitFor(() => got.length === 1 && wire.length === 1, "delivery");
     expect(got).toEqual([{ c: 100, f: 212 }]);
+    expect(wire).toEqual([{ c: 100 }]);
   });
 
   it("keeps delivery order with an asynchronous schema", async () => {

@@ -63,7 +63,10 @@ export function channel<S extends StandardSchemaV1>(
   };
   const validate = (value: unknown) => schema["~standard"].validate(value);
   const matches = compilePattern(pattern).matches;
-  /** Checks outgoing data; resolves with the schema's output or rejects with `invalid_data`. */
+  /**
+   * Checks outgoing data and resolves with it as given: the wire carries the schema's input, so
+   * the receiving side's schema (and its transforms) applies once, on delivery.
+   */
   const outgoing = async (channel: string, data: unknown): Promise<unknown> => {
     if (!matches(channel))
       throw new ClientError(
@@ -77,7 +80,7 @@ export function channel<S extends StandardSchemaV1>(
         `not sent: the schema of ${pattern} refused the data (${describe(result.issues)})`,
         { issues: result.issues },
       );
-    return result.value;
+    return data;
   };
   return {
     pattern,
