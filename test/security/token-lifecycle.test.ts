@@ -79,14 +79,14 @@ describe("client token lifecycle", () => {
     });
     const received: unknown[] = [];
     await client.subscribe("news.*", (m) => void received.push(m.data)).ready;
-    // Four tokens of at most 2 s each: the first expired long ago, with no grace.
-    await waitFor(() => calls >= 4, "four tokens", 15_000);
+    // Four tokens at the relay, of at most 2 s each: the first expired long ago, with no grace.
+    await waitFor(() => presented.length >= 4, "four tokens at the relay", 15_000);
     await client.publish("news.today", "still here");
     await waitFor(() => received.includes("still here"), "the message on the old subscription");
     expect(states).toEqual([{ state: "open", code: undefined }]);
-    // One hello, then every renewal over the same connection.
-    expect(presented.length).toBeGreaterThanOrEqual(4);
-    expect(new Set(presented).size).toBe(presented.length);
+    // One hello, then every renewal over the same connection (no reconnect above), each from
+    // its own call of the token function.
+    expect(calls).toBeGreaterThanOrEqual(presented.length);
   });
 
   it("asks the token function once more after an expiry it could not renew, then resubscribes", async () => {
@@ -107,7 +107,8 @@ describe("client token lifecycle", () => {
     await waitFor(() => client.state === "open", "the reconnect with a fresh token");
     await client.publish("news.today", "back");
     await waitFor(() => received.includes("back"), "the message after resubscribing");
-    expect(calls).toBe(3);
+    // The failed renewal, then the fresh token after 4401 (a later renewal may follow).
+    expect(calls).toBeGreaterThanOrEqual(3);
     expect(errors.map((e) => e.code)).toEqual(["unauthorized"]);
     expect(errors[0]?.message).toMatch(/token function failed/);
   });
