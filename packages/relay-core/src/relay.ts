@@ -114,11 +114,8 @@ export interface RelayCore {
     namespace: string,
     client: string,
   ): Promise<Identity | { refused: string }>;
-  /**
-   * Why one more connection from `remote` is refused (`limits.maxConnectionsPerIp`), or
-   * undefined. `open` overrides the count of its open connections (a runtime that counts them).
-   */
-  connectionRefusal(remote: string | undefined, open?: number): string | undefined;
+  /** Why one more connection from `remote` is refused (`limits.maxConnectionsPerIp`), or undefined. */
+  connectionRefusal(remote: string | undefined): string | undefined;
   /** Closes idle and stuck connections; call it every second or so. */
   sweep(now?: number): void;
   stats(): RelayStats;
@@ -188,15 +185,13 @@ export class RelayEngine implements RelayCore {
       init.remote,
     );
     this.counters.connectionsOpened++;
-    if (init.remote !== undefined)
-      this.#byRemote.set(init.remote, (this.#byRemote.get(init.remote) ?? 0) + 1);
     return this.#register(session);
   }
 
-  connectionRefusal(remote: string | undefined, open?: number): string | undefined {
+  connectionRefusal(remote: string | undefined): string | undefined {
     if (remote === undefined) return undefined;
     const max = this.limits.maxConnectionsPerIp;
-    if ((open ?? this.#byRemote.get(remote) ?? 0) < max) return undefined;
+    if ((this.#byRemote.get(remote) ?? 0) < max) return undefined;
     return `this address already holds ${max} connections (limits.maxConnectionsPerIp); close some or retry later`;
   }
 
@@ -212,6 +207,7 @@ export class RelayEngine implements RelayCore {
       snapshot.session,
       this.#namespace(snapshot.namespace),
       transport,
+      snapshot.remote,
     );
     session.restore(snapshot);
     return this.#register(session);
@@ -225,6 +221,8 @@ export class RelayEngine implements RelayCore {
 
   #register(session: Session): Connection {
     this.#sessions.add(session);
+    const remote = session.remote;
+    if (remote !== undefined) this.#byRemote.set(remote, (this.#byRemote.get(remote) ?? 0) + 1);
     return {
       session: session.id,
       receive: (text, byteLength) => session.receive(text, byteLength),

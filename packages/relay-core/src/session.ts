@@ -173,6 +173,7 @@ export class Session {
       client: this.client as string,
       identity: this.identity ?? {},
       subscriptions: [...this.subscriptions].map(([id, pattern]) => [id, pattern.source]),
+      ...(this.remote === undefined ? {} : { remote: this.remote }),
     });
   }
 

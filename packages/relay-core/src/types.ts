@@ -22,6 +22,8 @@ export interface SessionSnapshot {
   identity: Identity;
   /** `[id, pattern]` pairs, in subscription order. */
   subscriptions: Array<[string, string]>;
+  /** The client's address, counted for `limits.maxConnectionsPerIp` again after a restore. */
+  remote?: string;
 }
 
 /** Channel patterns (fnmatch, like subscriptions) a connection may use in its namespace. */

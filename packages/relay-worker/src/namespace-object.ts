@@ -99,12 +99,10 @@ export class NamespaceObject extends DurableObject<Env> {
     const namespace = request.headers.get(NAMESPACE_HEADER) ?? "default";
     const core = this.#relay();
     if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") {
-      // Cloudflare sets CF-Connecting-IP itself; a client cannot forge it. Sockets are tagged
-      // with it, so the count survives hibernation (per namespace: one object sees one).
-      const ip = request.headers.get("CF-Connecting-IP") ?? undefined;
-      const ipTag = `ip:${ip}`;
-      const open = ip === undefined ? 0 : this.ctx.getWebSockets(ipTag).length;
-      const crowded = core.connectionRefusal(ip, open);
+      // Cloudflare sets CF-Connecting-IP itself; a client cannot forge it. The count is per
+      // namespace (one object sees one); snapshots carry the address across hibernation.
+      const remote = request.headers.get("CF-Connecting-IP") ?? undefined;
+      const crowded = core.connectionRefusal(remote);
       if (crowded)
         return Response.json(
           { code: ErrorCode.TooManyConnections, message: crowded },
@@ -113,8 +111,11 @@ export class NamespaceObject extends DurableObject<Env> {
       const pair = new WebSocketPair();
       const [client, server] = [pair[0], pair[1]];
       // Tagged with the namespace, so operators can find its sockets with getWebSockets(tag).
-      this.ctx.acceptWebSocket(server, ip === undefined ? [namespace] : [namespace, ipTag]);
-      this.#connections.set(server, core.accept({ namespace, transport: this.#transport(server) }));
+      this.ctx.acceptWebSocket(server, [namespace]);
+      this.#connections.set(
+        server,
+        core.accept({ namespace, remote, transport: this.#transport(server) }),
+      );
       const offered = request.headers.get("Sec-WebSocket-Protocol");
       return new Response(null, {
         status: 101,
