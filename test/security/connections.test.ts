@@ -3,6 +3,7 @@
  * socket is refused with HTTP 429 before the upgrade, while other addresses keep connecting;
  * through a real relay-node and relay-worker in workerd.
  */
+import { connect } from "node:net";
 import { fileURLToPath } from "node:url";
 import { createRelay, type RunningRelay } from "@pubsubbud/relay-node";
 import { Miniflare } from "miniflare";
@@ -42,6 +43,28 @@ describe("connections per address on relay-node", () => {
     peers.push(await welcomed(url));
     expect(await refusedUpgrade(url)).toEqual(crowded);
     for (const peer of peers) peer.close();
+  });
+
+  it("survives clients that reset the socket of a refused upgrade (no uncaught ECONNRESET)", async () => {
+    for (let i = 0; i < 50; i++)
+      await new Promise<void>((resolve) => {
+        const socket = connect(relay.port, "127.0.0.1", () =>
+          socket.write(
+            "GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+          ),
+        );
+        socket.on("error", () => {});
+        // The refusal arrived; a hostile or crashing client answers with a TCP reset.
+        socket.once("data", (data) => {
+          expect(String(data)).toMatch(/^HTTP\/1\.1 404/);
+          socket.resetAndDestroy();
+          resolve();
+        });
+      });
+    // Before the fix the relay process died here; now it still serves.
+    expect((await fetch(`${relay.url}/healthz`)).status).toBe(200);
+    const peer = await welcomed(`${relay.wsUrl}/ns/after-resets`);
+    peer.close();
   });
 
   it("counts by the proxy's client-address header when one is configured", async () => {

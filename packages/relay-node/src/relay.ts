@@ -130,6 +130,9 @@ export function createRelay(options: RelayOptions = {}): Relay {
   let servers: Server[] = [];
 
   const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    // Node hands an upgrade's socket over without an error listener: a client that resets it
+    // (while being refused, say) would otherwise throw an uncaught ECONNRESET in the relay.
+    socket.on("error", (error) => logger.debug("upgrade socket error", { error: String(error) }));
     const path = (req.url ?? "/").split("?")[0] as string;
     const namespace = socketNamespace(path);
     if (namespace === undefined)
