@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createClient, type PubsubBudClient } from "@pubsubbud/client";
+import { createClient, type PubsubBudClient, request } from "@pubsubbud/client";
 import { type RunningRelay, startRelay } from "@pubsubbud/relay-node";
 import { build } from "esbuild";
 import type { Browser, Page } from "playwright-core";
@@ -11,14 +11,14 @@ import { waitFor } from "../helpers/wait.js";
 
 /** The page's script: the real client, bundled for the browser like a user's app would. */
 const PAGE_ENTRY = `
-import { createClient } from "@pubsubbud/client";
+import { createClient, serve } from "@pubsubbud/client";
 const received = [];
 window.received = received;
 window.start = async (url) => {
   const client = createClient({ url });
   window.client = client;
   await client.subscribe("browser.*", (m) => received.push([m.channel, m.data])).ready;
-  client.serve("page.echo", (req) => ({ echoed: req.data, from: navigator.userAgent.includes("Chrome") ? "chromium" : "?" }));
+  serve(client, "page.echo", (req) => ({ echoed: req.data, from: navigator.userAgent.includes("Chrome") ? "chromium" : "?" }));
   return client.id;
 };
 window.publish = (channel, data) => window.client.publish(channel, data);
@@ -95,7 +95,7 @@ describe.skipIf(chromiumMissing())("client in real Chromium", () => {
     );
     await waitFor(() => got.length === 1, "the page's message");
     expect(got).toEqual(["hello node"]);
-    const answer = await node.request("page.echo", { q: 42 }, { timeout: 5000 });
+    const answer = await request(node, "page.echo", { q: 42 }, { timeout: 5000 });
     expect(answer.data).toEqual({ echoed: { q: 42 }, from: "chromium" });
   });
 });

@@ -3,6 +3,8 @@ import {
   createClient,
   type Message,
   type PubsubBudClient,
+  request,
+  serve,
 } from "@pubsubbud/client";
 import type { MessageFrame } from "@pubsubbud/protocol";
 import WebSocket from "ws";
@@ -210,17 +212,17 @@ function conformance(factory: TargetFactory) {
 
   it("answers requests through the private inbox, times out without a responder, and reports responder failures", async () => {
     const server = connect();
-    await server.serve<{ a: number; b: number }>("math.*", (req) => {
+    await serve<{ a: number; b: number }>(server, "math.*", (req) => {
       if (req.channel === "math.fail") throw new Error("division by zero");
       return req.data.a + req.data.b;
     }).ready;
     const caller = connect();
-    const answer = await caller.request("math.add", { a: 1, b: 2 }, { timeout: 5000 });
+    const answer = await request(caller, "math.add", { a: 1, b: 2 }, { timeout: 5000 });
     expect(answer.data).toBe(3);
-    await expect(caller.request("math.fail", { a: 1, b: 0 })).rejects.toMatchObject({
+    await expect(request(caller, "math.fail", { a: 1, b: 0 })).rejects.toMatchObject({
       code: "remote_error",
     });
-    await expect(caller.request("nobody.home", {}, { timeout: 200 })).rejects.toMatchObject({
+    await expect(request(caller, "nobody.home", {}, { timeout: 200 })).rejects.toMatchObject({
       code: "request_timeout",
     });
   });

@@ -36,6 +36,7 @@ export class ReconnectSchedule {
   readonly options: Required<ReconnectOptions>;
   #attempt = 0;
   #next = 0;
+  #skip: (() => void) | undefined;
 
   constructor(options: ReconnectOptions = {}) {
     this.options = { ...DEFAULT_RECONNECT, ...options };
@@ -55,6 +56,15 @@ export class ReconnectSchedule {
   async wait(): Promise<void> {
     const delay = this.#next;
     this.#next = 0;
-    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    if (delay > 0)
+      await new Promise<void>((resolve) => {
+        this.#skip = resolve;
+        setTimeout(resolve, delay);
+      });
+  }
+
+  /** Ends the current wait now: the page came back or the network is up again. */
+  skip(): void {
+    this.#skip?.();
   }
 }

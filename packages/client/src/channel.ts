@@ -1,9 +1,10 @@
 import { compilePattern } from "@pubsubbud/protocol";
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import type { PubsubBudClient } from "./client.js";
-import { ClientError, ClientErrorCode } from "./errors.js";
+import { ClientError } from "./errors.js";
 import { ClientEvent } from "./events.js";
 import type { PublishOptions, RequestOptions } from "./options.js";
+import { request } from "./rpc.js";
 import type { Message, MessageHandler, Subscription } from "./subscription.js";
 
 /** Details of an `invalid` event: a delivered message its channel's schema refused. */
@@ -70,13 +71,13 @@ export function channel<S extends StandardSchemaV1>(
   const outgoing = async (channel: string, data: unknown): Promise<unknown> => {
     if (!matches(channel))
       throw new ClientError(
-        ClientErrorCode.BadArgument,
+        "bad_argument",
         `channel ${channel} is outside this typed channel's pattern ${pattern}`,
       );
     const result = await validate(data);
     if (result.issues)
       throw new ClientError(
-        ClientErrorCode.InvalidData,
+        "invalid_data",
         `not sent: the schema of ${pattern} refused the data (${describe(result.issues)})`,
         { issues: result.issues },
       );
@@ -103,7 +104,7 @@ export function channel<S extends StandardSchemaV1>(
     publish: async (channel, data, options) =>
       client.publish(channel, await outgoing(channel, data), options),
     async request<R>(channel: string, data: unknown, options?: RequestOptions) {
-      return client.request(channel, await outgoing(channel, data), options) as Promise<Message<R>>;
+      return request<R>(client, channel, await outgoing(channel, data), options);
     },
   };
 }

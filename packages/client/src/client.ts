@@ -1,10 +1,10 @@
 import {
   type AnnouncedLimits,
-  CloseCode,
+  type CloseCode,
   closeAdvice,
   DEFAULT_LIMITS,
   decodeRelayFrames,
-  ErrorCode,
+  type ErrorCode,
   type ErrorFrame,
   inboxChannel,
   type MessageFrame,
@@ -18,22 +18,27 @@ import {
 import { nanoid } from "nanoid";
 import { ReconnectSchedule } from "./backoff.js";
 import { Liveness } from "./liveness.js";
-import type { ClientOptions, PublishOptions, RequestOptions } from "./options.js";
-import { ClientError, ClientErrorCode } from "./errors.js";
+import type { ClientOptions, PublishOptions } from "./options.js";
+import { ClientError } from "./errors.js";
 import { ClientEventTarget, type ClientState } from "./events.js";
 import {
   type Message,
   type MessageHandler,
+  type SubscribeOptions,
   type Subscription,
   SubscriptionEntry,
 } from "./subscription.js";
+import { onAbort } from "./abort.js";
+import { watchPage } from "./page.js";
 import { Pending } from "./pending.js";
 import { helloFrame, publishFrame } from "./outbound.js";
-import { responder, settleReply } from "./rpc.js";
 import { openSocket, type ReconnectingSocket } from "./socket.js";
 import { TokenKeeper } from "./token.js";
 
-const INBOX_SUBSCRIPTION = "inbox";
+// The wire codes the client acts on, as checked literals: the code tables would add ~300 bytes.
+const UNAUTHORIZED: typeof ErrorCode.Unauthorized = "unauthorized";
+const CLOSE_UNAUTHORIZED: typeof CloseCode.Unauthorized = 4401;
+const CLOSE_IDLE: typeof CloseCode.IdleTimeout = 4000;
 
 /** A PubsubBud client; create it with {@link createClient}. */
 export class PubsubBudClient extends ClientEventTarget {
@@ -58,12 +63,12 @@ export class PubsubBudClient extends ClientEventTarget {
   readonly #subscriptions = new Map<string, SubscriptionEntry>();
   /** Unacknowledged publishes, by message id, with their frames. */
   readonly #pending = new Pending<{ id: string; offset: string }, string>();
-  /** Requests waiting for their reply, by correlation id. */
-  readonly #requests = new Pending<Message>();
   readonly #options: ClientOptions;
   readonly #schedule: ReconnectSchedule;
   readonly #token: TokenKeeper;
   readonly #ws: ReconnectingSocket;
+  readonly #unwatchPage: () => void;
+  #hiddenTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: ClientOptions) {
     super();
@@ -78,6 +83,11 @@ export class PubsubBudClient extends ClientEventTarget {
       open: () => this.#onOpen(),
       message: (text) => this.#onMessage(text),
     });
+    this.#unwatchPage = watchPage(
+      () => this.#wake(),
+      (hidden) => this.#pageHidden(hidden),
+    );
+    onAbort(options.signal, () => this.close());
   }
 
   /** The connection state. */
@@ -86,15 +96,26 @@ export class PubsubBudClient extends ClientEventTarget {
   }
 
   /**
-   * Subscribes to a channel or a pattern (`*`, `?`, `[seq]`, `[!seq]`).
+   * Subscribes to a channel or a pattern (`*`, `?`, `[seq]`, `[!seq]`): each message goes to
+   * `handler`, or, without one, to a `for await` loop over the subscription.
    * @example const sub = client.subscribe("sensor.*", (msg) => render(msg.channel, msg.data)); await sub.ready;
+   * @example for await (const msg of client.subscribe("sensor.*", { signal })) render(msg.data);
    */
-  subscribe<T = unknown>(pattern: string, handler: MessageHandler<T>): Subscription {
-    return this.#addSubscription(
+  subscribe<T = unknown>(
+    pattern: string,
+    handler?: MessageHandler<T> | SubscribeOptions,
+    options: SubscribeOptions = {},
+  ): Subscription<T> {
+    if (typeof handler === "object") [handler, options] = [undefined, handler];
+    const { signal } = options;
+    const entry = this.#addSubscription(
       `s${++this.#nextSubscription}`,
       pattern,
-      handler as MessageHandler,
+      handler as MessageHandler | undefined,
+      options.bufferSize,
     );
+    onAbort(signal, (error) => this.#removeSubscription(entry, error));
+    return entry as Subscription<T>;
   }
 
   /**
@@ -112,16 +133,10 @@ export class PubsubBudClient extends ClientEventTarget {
     const { id, frame } = built;
     // A retry with the same id takes the first attempt's place in the queue.
     const superseded = `publish ${id} was superseded by a retry`;
-    const retry = this.#pending.fail(
-      id,
-      new ClientError(ClientErrorCode.PublishRefused, superseded),
-    );
+    const retry = this.#pending.fail(id, new ClientError("publish_refused", superseded));
     if (!retry && this.#pending.size >= (this.#options.maxQueuedPublishes ?? 1000))
       return Promise.reject(
-        new ClientError(
-          ClientErrorCode.QueueFull,
-          "too many unacknowledged publishes; wait for acks",
-        ),
+        new ClientError("queue_full", "too many unacknowledged publishes; wait for acks"),
       );
     const acked = this.#pending.wait(
       id,
@@ -129,55 +144,12 @@ export class PubsubBudClient extends ClientEventTarget {
       this.#options.publishTimeoutMs ?? 30_000,
       () =>
         new ClientError(
-          ClientErrorCode.PublishTimeout,
+          "publish_timeout",
           `no ack for publish ${id}; retrying with the same id is safe`,
         ),
     );
     if (this.#helloSent) this.#send(frame);
     return acked;
-  }
-
-  /**
-   * Sends a request and resolves with the reply message (`answer.data`).
-   * @example const answer = await client.request("math.add", { a: 1, b: 2 }, { timeout: 5000 });
-   */
-  async request<T = unknown>(
-    channel: string,
-    data: unknown,
-    options: RequestOptions = {},
-  ): Promise<Message<T>> {
-    const inbox =
-      this.#subscriptions.get(INBOX_SUBSCRIPTION) ??
-      this.#addSubscription(INBOX_SUBSCRIPTION, this.inbox, (m) => settleReply(this.#requests, m));
-    await inbox.ready;
-    const correlation = nanoid();
-    const timeout = options.timeout ?? this.#options.requestTimeoutMs ?? 10_000;
-    const reply = this.#requests.wait(
-      correlation,
-      undefined,
-      timeout,
-      () =>
-        new ClientError(
-          ClientErrorCode.RequestTimeout,
-          `no reply on ${channel} within ${timeout} ms`,
-        ),
-    );
-    this.publish(channel, data, {
-      headers: { ...options.headers, "reply-to": this.inbox, "correlation-id": correlation },
-    }).catch((error: ClientError) => this.#requests.fail(correlation, error));
-    return reply as Promise<Message<T>>;
-  }
-
-  /**
-   * Answers requests on a channel or pattern: the handler's return value is the reply; a thrown
-   * error becomes a reply with header `error` that rejects the requester with `remote_error`.
-   * @example client.serve("math.*", async (req) => req.data.a + req.data.b);
-   */
-  serve<T = unknown>(pattern: string, handler: (request: Message<T>) => unknown): Subscription {
-    return this.subscribe<T>(
-      pattern,
-      responder(handler, (channel, data, headers) => this.publish(channel, data, { headers })),
-    );
   }
 
   /** Closes the connection for good; pending publishes and requests reject with `closed`. */
@@ -186,7 +158,7 @@ export class PubsubBudClient extends ClientEventTarget {
     this.#userClosed = true;
     this.#ws.close(1000, "client closed");
     this.#shutdown(
-      new ClientError(ClientErrorCode.Closed, "the client was closed"),
+      new ClientError("closed", "the client was closed"),
       "closed",
       1000,
       "client closed",
@@ -197,13 +169,22 @@ export class PubsubBudClient extends ClientEventTarget {
     this.close();
   }
 
-  #addSubscription(id: string, pattern: string, handler: MessageHandler): SubscriptionEntry {
-    const entry = new SubscriptionEntry(id, pattern, handler, (e) => this.#removeSubscription(e));
+  #addSubscription(
+    id: string,
+    pattern: string,
+    handler: MessageHandler | undefined,
+    bufferSize?: number,
+  ): SubscriptionEntry {
+    const entry = new SubscriptionEntry(
+      id,
+      pattern,
+      handler,
+      (e) => this.#removeSubscription(e),
+      bufferSize,
+    );
     const invalid = patternError(pattern, this.#limits);
     if (invalid) {
-      entry.refuse(
-        new ClientError(ClientErrorCode.SubscribeRefused, invalid, { wireCode: "bad_pattern" }),
-      );
+      entry.refuse(new ClientError("subscribe_refused", invalid, { wireCode: "bad_pattern" }));
       return entry;
     }
     if (this.#userClosed) {
@@ -215,12 +196,13 @@ export class PubsubBudClient extends ClientEventTarget {
     return entry;
   }
 
-  #removeSubscription(entry: SubscriptionEntry): void {
+  #removeSubscription(
+    entry: SubscriptionEntry,
+    reason = new ClientError("closed", "unsubscribed before the relay confirmed"),
+  ): void {
     if (this.#subscriptions.get(entry.id) !== entry) return;
     this.#subscriptions.delete(entry.id);
-    entry.refuse(
-      new ClientError(ClientErrorCode.Closed, "unsubscribed before the relay confirmed"),
-    );
+    entry.refuse(reason);
     if (this.#helloSent) this.#send(JSON.stringify({ type: "unsubscribe", id: entry.id }));
   }
 
@@ -244,7 +226,7 @@ export class PubsubBudClient extends ClientEventTarget {
   #tokenFailed(error: unknown): void {
     this.emit(
       "error",
-      new ClientError(ClientErrorCode.Unauthorized, "the token function failed", { cause: error }),
+      new ClientError("unauthorized", "the token function failed", { cause: error }),
     );
   }
 
@@ -294,7 +276,7 @@ export class PubsubBudClient extends ClientEventTarget {
     } catch (error) {
       this.emit(
         "error",
-        new ClientError(ClientErrorCode.RelayError, "the relay sent invalid JSON", {
+        new ClientError("relay_error", "the relay sent invalid JSON", {
           cause: error,
         }),
       );
@@ -340,7 +322,7 @@ export class PubsubBudClient extends ClientEventTarget {
       frame.heartbeat,
       () => this.#lastReceived,
       () => this.#send(PING),
-      () => this.#ws.reconnect(CloseCode.IdleTimeout, "no pong"),
+      () => this.#ws.reconnect(CLOSE_IDLE, "no pong"),
     );
     this.#token.schedule(frame.expiresIn, () => void this.#renew());
     this.#authRetried = false;
@@ -384,33 +366,60 @@ export class PubsubBudClient extends ClientEventTarget {
     const wire = { wireCode: code };
     const entry = id === undefined ? undefined : this.#subscriptions.get(id);
     if (id !== undefined) {
-      if (this.#pending.fail(id, new ClientError(ClientErrorCode.PublishRefused, message, wire)))
-        return;
+      if (this.#pending.fail(id, new ClientError("publish_refused", message, wire))) return;
       if (entry) {
         this.#subscriptions.delete(id);
-        return entry.refuse(new ClientError(ClientErrorCode.SubscribeRefused, message, wire));
+        return entry.refuse(new ClientError("subscribe_refused", message, wire));
       }
     }
     // A refused hello or an expired token is followed by close 4401, which reports it once;
     // a refused refresh leaves the connection open until the old token's grace runs out.
-    if (code === ErrorCode.Unauthorized && !this.#refreshing) return;
-    let error = new ClientError(ClientErrorCode.RelayError, `${code}: ${message}`, wire);
-    if (code === ErrorCode.Unauthorized) {
+    if (code === UNAUTHORIZED && !this.#refreshing) return;
+    let error = new ClientError("relay_error", `${code}: ${message}`, wire);
+    if (code === UNAUTHORIZED) {
       this.#refreshing = false;
       this.#token.refuse();
       const text = `the relay refused the refreshed token: ${message}`;
-      error = new ClientError(ClientErrorCode.Unauthorized, text, wire);
+      error = new ClientError("unauthorized", text, wire);
     }
     this.emit("error", error);
   }
 
-  #shouldReconnect(code: number, reason: string): boolean {
+  /** The page is back or the network is up: check the link now, or end the backoff wait. */
+  #wake(): void {
+    if (this.#state === "open") this.#liveness.probe();
+    else this.#schedule.skip();
+  }
+
+  #pageHidden(hidden: boolean): void {
+    const after = this.#options.hiddenTimeoutMs;
+    clearTimeout(this.#hiddenTimer);
+    if (after === undefined || this.#userClosed) return;
+    if (hidden) this.#hiddenTimer = setTimeout(() => this.#pause(), after);
+    else if (this.#state === "paused") {
+      this.#setState(this.#everOpen ? "reconnecting" : "connecting");
+      this.#ws.resume();
+    }
+  }
+
+  #pause(): void {
+    this.#ws.pause();
+    this.#disconnected();
+    this.#setState("paused", 1000, "page hidden");
+  }
+
+  /** Forgets what belonged to the socket that is gone. */
+  #disconnected(): void {
     this.#helloSent = false;
     this.#refreshing = false;
     this.#liveness.stop();
     this.#token.cancel();
+  }
+
+  #shouldReconnect(code: number, reason: string): boolean {
+    this.#disconnected();
     if (this.#userClosed) return false;
-    if (code === CloseCode.Unauthorized) {
+    if (code === CLOSE_UNAUTHORIZED) {
       this.#token.refuse();
       // A token function may have a valid token now (the old one expired unrefreshed in a
       // sleeping tab): ask it once more; a second refusal in a row is final.
@@ -421,7 +430,7 @@ export class PubsubBudClient extends ClientEventTarget {
       this.#authRetried = true;
     } else if (closeAdvice(code) === "stop") {
       const error = new ClientError(
-        ClientErrorCode.Closed,
+        "closed",
         `the relay closed the connection for good (${code} ${reason})`,
       );
       this.#userClosed = true;
@@ -436,8 +445,8 @@ export class PubsubBudClient extends ClientEventTarget {
   }
 
   /** Ends the client in state `unauthorized`: no reconnects, everything waiting rejected. */
-  #unauthorized(message: string, code: number = CloseCode.Unauthorized): void {
-    const error = new ClientError(ClientErrorCode.Unauthorized, message);
+  #unauthorized(message: string, code: number = CLOSE_UNAUTHORIZED): void {
+    const error = new ClientError("unauthorized", message);
     this.#userClosed = true;
     this.#ws.close(1000, "unauthorized");
     this.emit("error", error);
@@ -447,16 +456,17 @@ export class PubsubBudClient extends ClientEventTarget {
   #shutdown(error: ClientError, state: ClientState, code: number, reason: string): void {
     this.#liveness.stop();
     this.#token.cancel();
+    this.#unwatchPage();
+    clearTimeout(this.#hiddenTimer);
     this.#pending.failAll(error);
-    this.#requests.failAll(error);
     for (const entry of this.#subscriptions.values()) entry.refuse(error);
     this.#setState(state, code, reason);
   }
 
   #closedError(): ClientError {
     return this.#state === "unauthorized"
-      ? new ClientError(ClientErrorCode.Unauthorized, "the relay refused this client's token")
-      : new ClientError(ClientErrorCode.Closed, "the client is closed");
+      ? new ClientError("unauthorized", "the relay refused this client's token")
+      : new ClientError("closed", "the client is closed");
   }
 
   #setState(state: ClientState, code?: number, reason?: string, recovered?: boolean): void {

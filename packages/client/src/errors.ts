@@ -19,7 +19,9 @@ export const ClientErrorCode = {
   RemoteError: "remote_error",
   /** The client was closed (by `close()` or by a close code that means do not reconnect). */
   Closed: "closed",
-  /** The operation was aborted by its AbortSignal. */
+  /** A `for await` loop fell `bufferSize` messages behind; messages after those were dropped. */
+  SlowConsumer: "slow_consumer",
+  /** The operation was aborted by its AbortSignal (the signal's reason is the `cause`). */
   Aborted: "aborted",
   /** The relay refused the token (close 4401). */
   Unauthorized: "unauthorized",

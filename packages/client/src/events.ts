@@ -1,10 +1,17 @@
 import type { InvalidDetail } from "./channel.js";
 
 /**
- * Connection states: `connecting` (first attempt), `open`, `reconnecting`, and the final ones
+ * Connection states: `connecting` (first attempt), `open`, `reconnecting`, `paused` (the page
+ * was hidden longer than `hiddenTimeoutMs`; it reconnects when visible), and the final ones
  * `closed` (by `close()` or the relay) and `unauthorized` (the relay refused the token).
  */
-export type ClientState = "connecting" | "open" | "reconnecting" | "closed" | "unauthorized";
+export type ClientState =
+  | "connecting"
+  | "open"
+  | "reconnecting"
+  | "paused"
+  | "closed"
+  | "unauthorized";
 
 /** Details of a `gap` event: messages may have been missed and state should be reloaded. */
 export interface GapDetail {

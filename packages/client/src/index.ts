@@ -6,6 +6,7 @@ export {
 } from "./backoff.js";
 export { channel, type InvalidDetail, type TypedChannel } from "./channel.js";
 export { createClient, PubsubBudClient } from "./client.js";
+export { request, serve } from "./rpc.js";
 export type {
   ClientOptions,
   PublishOptions,
@@ -21,5 +22,10 @@ export {
   type ClientState,
   type GapDetail,
 } from "./events.js";
-export type { Message, MessageHandler, Subscription } from "./subscription.js";
+export type {
+  Message,
+  MessageHandler,
+  SubscribeOptions,
+  Subscription,
+} from "./subscription.js";
 export type { Headers } from "@pubsubbud/protocol";

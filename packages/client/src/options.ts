@@ -18,10 +18,15 @@ export interface ClientOptions {
   maxQueuedPublishes?: number;
   /** A publish not acknowledged within this many ms rejects with `publish_timeout`. @default 30000 */
   publishTimeoutMs?: number;
-  /** Default timeout of `request`, in ms. @default 10000 */
-  requestTimeoutMs?: number;
   /** This client's id, kept across reconnects; it names the private inbox. @default nanoid() */
   clientId?: string;
+  /** Closes the client when aborted. */
+  signal?: AbortSignal;
+  /**
+   * In a browser: once the page has been hidden this many ms, close the connection (state
+   * `paused`) and reconnect, resuming, when it is visible again. @default undefined (stay connected)
+   */
+  hiddenTimeoutMs?: number;
 }
 
 /** Options of a publish. */
@@ -34,6 +39,8 @@ export interface PublishOptions {
 /** Options of a request. */
 export interface RequestOptions {
   headers?: Headers;
-  /** Milliseconds to wait for the reply. @default the client's requestTimeoutMs */
+  /** Milliseconds to wait for the reply. @default 10000 */
   timeout?: number;
+  /** Rejects the request with `aborted` when aborted; a reply arriving later is dropped. */
+  signal?: AbortSignal;
 }

@@ -1,6 +1,6 @@
 import { type AnnouncedLimits, channelError } from "@pubsubbud/protocol";
 import { nanoid } from "nanoid";
-import { ClientError, ClientErrorCode } from "./errors.js";
+import { ClientError } from "./errors.js";
 import type { PublishOptions } from "./options.js";
 
 /**
@@ -14,7 +14,7 @@ export function publishFrame(
   limits: AnnouncedLimits,
 ): { id: string; frame: string } | ClientError {
   const invalid = channelError(channel, limits);
-  if (invalid) return new ClientError(ClientErrorCode.BadArgument, invalid);
+  if (invalid) return new ClientError("bad_argument", invalid);
   const id = options.id ?? nanoid();
   const frame = JSON.stringify(
     options.headers === undefined
@@ -23,7 +23,7 @@ export function publishFrame(
   );
   if (frame.length > limits.maxFrameBytes)
     return new ClientError(
-      ClientErrorCode.BadArgument,
+      "bad_argument",
       `message is ${frame.length} bytes; the relay takes at most ${limits.maxFrameBytes}`,
     );
   return { id, frame };

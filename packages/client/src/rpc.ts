@@ -1,19 +1,89 @@
 import type { Headers } from "@pubsubbud/protocol";
 import { isInboxChannel } from "@pubsubbud/protocol";
-import { ClientError, ClientErrorCode } from "./errors.js";
-import type { Pending } from "./pending.js";
-import type { Message, MessageHandler } from "./subscription.js";
+import { nanoid } from "nanoid";
+import { onAbort } from "./abort.js";
+import type { PubsubBudClient } from "./client.js";
+import { ClientError } from "./errors.js";
+import type { RequestOptions } from "./options.js";
+import { Pending } from "./pending.js";
+import type { Message, Subscription } from "./subscription.js";
+
+/** A client's inbox subscription and the requests waiting for a reply on it. */
+interface Inbox {
+  readonly subscription: Subscription;
+  readonly waiting: Pending<Message>;
+}
+
+const inboxes = new WeakMap<PubsubBudClient, Inbox>();
 
 /**
- * Wraps a request handler as a subscription handler: the handler's return value is published to
- * the request's `reply-to` with its `correlation-id`; a thrown error becomes a reply with header
- * `error`. Messages without a valid `reply-to` are not requests and are ignored.
+ * The client's inbox, subscribed on its first request. When the client ends, the requests still
+ * waiting reject with its reason; a refused inbox subscription is dropped, so a later request
+ * tries again.
  */
-export function responder<T>(
+function inboxOf(client: PubsubBudClient): Inbox {
+  const known = inboxes.get(client);
+  if (known) return known;
+  const waiting = new Pending<Message>();
+  const subscription = client.subscribe(client.inbox, (m) => settleReply(waiting, m));
+  const inbox = { subscription, waiting };
+  inboxes.set(client, inbox);
+  subscription.ready.catch((error: ClientError) => {
+    inboxes.delete(client);
+    waiting.failAll(error);
+  });
+  client.addEventListener("state", ({ detail: { state } }) => {
+    if (state === "closed" || state === "unauthorized")
+      waiting.failAll(new ClientError(state, `the client is ${state}`));
+  });
+  return inbox;
+}
+
+/**
+ * Sends a request and resolves with the reply message (`answer.data`): the data goes to
+ * `channel` with headers `reply-to` (the client's inbox) and `correlation-id`, and whatever
+ * {@link serve} answers comes back. A function rather than a client method, so a bundle that
+ * never uses request/reply does not carry it.
+ * @example const answer = await request(client, "math.add", { a: 1, b: 2 }, { timeout: 5000 });
+ */
+export async function request<T = unknown>(
+  client: PubsubBudClient,
+  channel: string,
+  data: unknown,
+  options: RequestOptions = {},
+): Promise<Message<T>> {
+  const { subscription, waiting } = inboxOf(client);
+  await subscription.ready;
+  const correlation = nanoid();
+  const { signal, timeout = 10_000 } = options;
+  const reply = waiting.wait(
+    correlation,
+    undefined,
+    timeout,
+    () => new ClientError("request_timeout", `no reply on ${channel} within ${timeout} ms`),
+  );
+  const stop = onAbort(signal, (error) => waiting.fail(correlation, error));
+  if (!signal?.aborted)
+    client
+      .publish(channel, data, {
+        headers: { ...options.headers, "reply-to": client.inbox, "correlation-id": correlation },
+      })
+      .catch((error: ClientError) => waiting.fail(correlation, error));
+  return reply.finally(stop) as Promise<Message<T>>;
+}
+
+/**
+ * Answers requests on a channel or pattern: the handler's return value is the reply; a thrown
+ * error becomes a reply with header `error` that rejects the requester with `remote_error`.
+ * Messages without a valid `reply-to` are not requests and are ignored.
+ * @example serve(client, "math.*", async (req) => req.data.a + req.data.b);
+ */
+export function serve<T = unknown>(
+  client: PubsubBudClient,
+  pattern: string,
   handler: (request: Message<T>) => unknown,
-  reply: (channel: string, data: unknown, headers: Headers) => Promise<unknown>,
-): MessageHandler<T> {
-  return async (message) => {
+): Subscription<T> {
+  return client.subscribe<T>(pattern, async (message) => {
     const replyTo = message.headers["reply-to"];
     if (typeof replyTo !== "string" || !isInboxChannel(replyTo)) return;
     const headers: Headers = { "correlation-id": message.headers["correlation-id"] ?? null };
@@ -24,12 +94,12 @@ export function responder<T>(
       data = { message: error instanceof Error ? error.message : String(error) };
       headers.error = "handler_failed";
     }
-    await reply(replyTo, data === undefined ? null : data, headers);
-  };
+    await client.publish(replyTo, data === undefined ? null : data, { headers });
+  });
 }
 
 /** Settles the request a reply answers; replies to nothing still waiting are dropped. */
-export function settleReply(requests: Pending<Message>, message: Message): void {
+function settleReply(requests: Pending<Message>, message: Message): void {
   const correlation = message.headers["correlation-id"];
   if (typeof correlation !== "string" || !requests.has(correlation)) return;
   if (message.headers.error === undefined) {
@@ -40,7 +110,7 @@ export function settleReply(requests: Pending<Message>, message: Message): void 
   requests.fail(
     correlation,
     new ClientError(
-      ClientErrorCode.RemoteError,
+      "remote_error",
       `the responder failed: ${String(detail ?? message.headers.error)}`,
     ),
   );

@@ -1,5 +1,5 @@
 import { SUBPROTOCOL } from "@pubsubbud/protocol";
-import { ClientError, ClientErrorCode } from "./errors.js";
+import { ClientError } from "./errors.js";
 import type { WebSocketConstructor } from "./options.js";
 
 /** What the client does at each turn of the socket's life. */
@@ -20,6 +20,9 @@ export interface ReconnectingSocket {
   close(code: number, reason: string): void;
   /** Gives up on the current socket (a dead link) as if it closed with `code`. */
   reconnect(code: number, reason: string): void;
+  /** Closes the current socket and opens none until `resume` (a hidden page). */
+  pause(): void;
+  resume(): void;
 }
 
 /** The part of a WebSocket the client uses: the browser's, `ws`'s, workerd's. */
@@ -50,12 +53,15 @@ export function openSocket(
   const Impl = WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (!Impl)
     throw new ClientError(
-      ClientErrorCode.NoWebSocket,
+      "no_websocket",
       "no WebSocket in this runtime: pass the WebSocket option (on Node 20: import WebSocket from 'ws')",
     );
   let current: Socket | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
+  let paused = false;
+  /** Set while a connect waits for its URL (backoff, token). */
+  let waiting = false;
 
   const drop = (socket: Socket): void => {
     socket.onopen = socket.onmessage = socket.onclose = null;
@@ -69,9 +75,18 @@ export function openSocket(
     drop(socket);
     if (!closed && hooks.shouldReconnect(code, reason)) void connect();
   };
+  /** Closes the current socket without telling the client: it asked for this. */
+  const shut = (code: number, reason: string): void => {
+    const socket = current;
+    if (!socket) return;
+    drop(socket);
+    socket.close(code, reason);
+  };
   const connect = async (): Promise<void> => {
+    waiting = true;
     const url = await hooks.nextUrl();
-    if (closed) return;
+    waiting = false;
+    if (closed || paused) return;
     const socket = new Impl(url, SUBPROTOCOL) as Socket;
     current = socket;
     timer = setTimeout(() => {
@@ -94,10 +109,15 @@ export function openSocket(
     },
     close(code, reason) {
       closed = true;
-      const socket = current;
-      if (!socket) return;
-      drop(socket);
-      socket.close(code, reason);
+      shut(code, reason);
+    },
+    pause() {
+      paused = true;
+      shut(1000, "page hidden");
+    },
+    resume() {
+      paused = false;
+      if (!current && !waiting && !closed) void connect();
     },
     reconnect(code, reason) {
       const socket = current;

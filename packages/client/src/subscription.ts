@@ -4,7 +4,7 @@ import {
   type Headers,
   isInboxChannel,
 } from "@pubsubbud/protocol";
-import type { ClientError } from "./errors.js";
+import { ClientError } from "./errors.js";
 
 /** A delivered message. */
 export interface Message<T = unknown> {
@@ -23,8 +23,23 @@ export interface Message<T = unknown> {
 /** Receives messages of a subscription. An exception or rejection becomes an `error` event. */
 export type MessageHandler<T = unknown> = (message: Message<T>) => void | Promise<void>;
 
-/** A live subscription. */
-export interface Subscription {
+/** Options of `subscribe`. */
+export interface SubscribeOptions {
+  /** Unsubscribes when aborted; `ready` then rejects with `aborted` if still unconfirmed. */
+  signal?: AbortSignal;
+  /**
+   * Messages a subscription without a handler holds for its `for await` loop. A loop that falls
+   * further behind gets every message held, then throws `slow_consumer`. @default 1000
+   */
+  bufferSize?: number;
+}
+
+/**
+ * A live subscription. One made without a handler is iterated instead: `for await (const msg of
+ * sub)`; leaving the loop (break, return, throw) unsubscribes. `using sub = ...` unsubscribes at
+ * the end of the scope.
+ */
+export interface Subscription<T = unknown> extends AsyncIterable<Message<T>>, Disposable {
   readonly id: string;
   readonly pattern: string;
   /** Resolves when the relay confirmed the subscription; rejects with a ClientError if refused. */
@@ -44,16 +59,25 @@ export class SubscriptionEntry implements Subscription {
   #resolve!: () => void;
   #reject!: (error: ClientError) => void;
   #settled = false;
+  /** Messages waiting for the loop; only without a handler. */
+  readonly #buffer: Message[] | undefined;
+  readonly #bufferSize: number;
+  /** Why the loop ends once the buffer is drained: a ClientError, or true for a quiet end. */
+  #end: ClientError | true | undefined;
+  #wake: (() => void) | undefined;
 
   constructor(
     id: string,
     pattern: string,
-    handler: MessageHandler,
+    handler: MessageHandler | undefined,
     onUnsubscribe: (entry: SubscriptionEntry) => void,
+    bufferSize = 1000,
   ) {
     this.id = id;
     this.pattern = pattern;
-    this.handler = handler;
+    this.#buffer = handler ? undefined : [];
+    this.#bufferSize = bufferSize;
+    this.handler = handler ?? ((message) => this.#push(message));
     this.#compiled = compilePattern(pattern);
     this.#onUnsubscribe = onUnsubscribe;
     this.ready = new Promise<void>((resolve, reject) => {
@@ -76,7 +100,9 @@ export class SubscriptionEntry implements Subscription {
     this.#resolve();
   }
 
+  /** Rejects `ready` if unconfirmed and ends the loop: quietly for `closed`, else with `error`. */
   refuse(error: ClientError): void {
+    this.#stop(error.code === "closed" || error);
     if (this.#settled) return;
     this.#settled = true;
     this.#reject(error);
@@ -84,5 +110,48 @@ export class SubscriptionEntry implements Subscription {
 
   unsubscribe(): void {
     this.#onUnsubscribe(this);
+  }
+
+  [Symbol.dispose](): void {
+    this.unsubscribe();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Message> {
+    const buffer = this.#buffer;
+    if (!buffer)
+      throw new ClientError(
+        "bad_argument",
+        `the subscription to ${this.pattern} has a handler; subscribe without one to iterate`,
+      );
+    try {
+      for (;;) {
+        const next = buffer.shift();
+        if (next) yield next;
+        else if (this.#end === true) return;
+        else if (this.#end) throw this.#end;
+        else await new Promise<void>((wake) => (this.#wake = wake));
+      }
+    } finally {
+      this.unsubscribe();
+    }
+  }
+
+  #push(message: Message): void {
+    const buffer = this.#buffer as Message[];
+    if (this.#end) return;
+    if (buffer.length < this.#bufferSize) buffer.push(message);
+    else
+      this.#stop(
+        new ClientError(
+          "slow_consumer",
+          `the loop over ${this.pattern} fell ${this.#bufferSize} messages behind (bufferSize); later ones were dropped`,
+        ),
+      );
+    this.#wake?.();
+  }
+
+  #stop(end: ClientError | true): void {
+    this.#end ??= end;
+    this.#wake?.();
   }
 }

@@ -6,7 +6,10 @@ export interface RelayLimits extends ProtocolLimits {
   maxBufferedBytes: number;
   /** Interval at which clients are told to ping, in ms. @default 25000 */
   heartbeatMs: number;
-  /** A connection that sends nothing for this long is closed (4000). @default 60000 */
+  /**
+   * A connection that sends nothing for this long is closed (4000). Above the minute a hidden
+   * browser tab may wait between timers, so its pings keep it open. @default 90000
+   */
   idleTimeoutMs: number;
   /** Time allowed between connect and a valid `hello`, in ms (4003). @default 10000 */
   handshakeTimeoutMs: number;
@@ -30,7 +33,7 @@ export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
   ...DEFAULT_LIMITS,
   maxBufferedBytes: 4 * 1024 * 1024,
   heartbeatMs: 25_000,
-  idleTimeoutMs: 60_000,
+  idleTimeoutMs: 90_000,
   handshakeTimeoutMs: 10_000,
   maxViolationsPerMinute: 100,
   shutdownRetrySpreadMs: 5_000,

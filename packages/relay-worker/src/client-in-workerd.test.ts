@@ -1,4 +1,4 @@
-import { createClient } from "@pubsubbud/client";
+import { createClient, request, serve } from "@pubsubbud/client";
 import { describe, expect, inject, it } from "vitest";
 
 // The isomorphic client inside workerd, on workerd's own global WebSocket, against a relay-node
@@ -11,10 +11,10 @@ describe("@pubsubbud/client inside workerd", () => {
     try {
       const got: unknown[] = [];
       await worker.subscribe("edge.*", (m) => void got.push([m.channel, m.data])).ready;
-      await peer.serve("edge.rpc.*", (req) => ({ doubled: (req.data as number) * 2 })).ready;
+      await serve(peer, "edge.rpc.*", (req) => ({ doubled: (req.data as number) * 2 })).ready;
       const ack = await worker.publish("edge.hello", { from: "workerd" });
       expect(ack.offset).not.toBe("");
-      const answer = await worker.request("edge.rpc.double", 21, { timeout: 5000 });
+      const answer = await request(worker, "edge.rpc.double", 21, { timeout: 5000 });
       expect(answer.data).toEqual({ doubled: 42 });
       for (let i = 0; i < 200 && got.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
       expect(got[0]).toEqual(["edge.hello", { from: "workerd" }]);
