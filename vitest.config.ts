@@ -12,6 +12,22 @@ export default defineConfig({
           hookTimeout: 30_000,
         },
       },
+      {
+        // The client suite again in happy-dom's page: its window, document, EventTarget and
+        // WebSocket, as a browser-like test environment of a user's app would give it.
+        test: {
+          name: "happy-dom",
+          environment: "happy-dom",
+          include: [
+            "test/client/client.test.ts",
+            "test/client/ergonomics.test.ts",
+            "test/client/channel.test.ts",
+            "test/client/testing.test.ts",
+          ],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
       "packages/relay-worker/vitest.config.ts",
     ],
   },

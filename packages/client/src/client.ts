@@ -56,7 +56,8 @@ export class PubsubBudClient extends ClientEventTarget {
   #authRetried = false;
   #epoch: string | undefined;
   #offset = "";
-  #lastReceived = 0;
+  /** Frames received, for liveness. */
+  #received = 0;
   readonly #liveness = new Liveness();
   #limits: AnnouncedLimits = DEFAULT_LIMITS;
   #nextSubscription = 0;
@@ -253,7 +254,6 @@ export class PubsubBudClient extends ClientEventTarget {
   #onOpen(): void {
     const resume =
       this.#epoch === undefined ? undefined : { epoch: this.#epoch, offset: this.#offset };
-    this.#lastReceived = Date.now();
     this.#send(helloFrame(this.id, this.#token.current, resume, this.#subscriptions.values()));
     this.#helloSent = true;
     // Frames may follow hello at once; unacknowledged publishes go again with their ids.
@@ -269,7 +269,7 @@ export class PubsubBudClient extends ClientEventTarget {
   }
 
   #onMessage(text: string): void {
-    this.#lastReceived = Date.now();
+    this.#received++;
     let frames: RelayFrame[];
     try {
       frames = decodeRelayFrames(text);
@@ -320,7 +320,7 @@ export class PubsubBudClient extends ClientEventTarget {
     }
     this.#liveness.start(
       frame.heartbeat,
-      () => this.#lastReceived,
+      () => this.#received,
       () => this.#send(PING),
       () => this.#ws.reconnect(CLOSE_IDLE, "no pong"),
     );

@@ -12,15 +12,19 @@ export const PROBE_TIMEOUT_MS = 5_000;
 export class Liveness {
   #timer: ReturnType<typeof setInterval> | undefined;
   #probeTimer: ReturnType<typeof setTimeout> | undefined;
-  #lastHeard: () => number = Date.now;
+  #heard: () => number = () => 0;
   #ping: () => void = () => {};
   #dead: () => void = () => {};
-  /** When the unanswered ping went out; 0 when none is waiting. */
-  #sent = 0;
+  /** `heard()` when the unanswered ping went out; undefined when none is waiting. */
+  #sent: number | undefined;
 
-  start(intervalMs: number, lastHeard: () => number, ping: () => void, dead: () => void): void {
+  /**
+   * @param heard How many frames have arrived so far: counting, not timing, tells a frame that
+   * came after the ping from one in the same millisecond before it.
+   */
+  start(intervalMs: number, heard: () => number, ping: () => void, dead: () => void): void {
     this.stop();
-    this.#lastHeard = lastHeard;
+    this.#heard = heard;
     this.#ping = ping;
     this.#dead = dead;
     let turn = Date.now();
@@ -28,7 +32,7 @@ export class Liveness {
       const late = Date.now() - turn > intervalMs * 2;
       turn = Date.now();
       if (late) this.probe();
-      else if (this.#sent && lastHeard() < this.#sent) dead();
+      else if (this.#sent === heard()) dead();
       else this.#send();
     }, intervalMs);
     // In Node, pings alone must not keep the process alive.
@@ -41,7 +45,7 @@ export class Liveness {
     const sent = this.#send();
     clearTimeout(this.#probeTimer);
     this.#probeTimer = setTimeout(() => {
-      if (this.#lastHeard() < sent) this.#dead();
+      if (this.#heard() === sent) this.#dead();
     }, PROBE_TIMEOUT_MS);
     (this.#probeTimer as { unref?: () => void }).unref?.();
   }
@@ -50,12 +54,13 @@ export class Liveness {
     clearInterval(this.#timer);
     clearTimeout(this.#probeTimer);
     this.#timer = undefined;
-    this.#sent = 0;
+    this.#sent = undefined;
   }
 
   #send(): number {
-    this.#sent = Date.now();
+    const sent = this.#heard();
+    this.#sent = sent;
     this.#ping();
-    return this.#sent;
+    return sent;
   }
 }
