@@ -3,7 +3,6 @@
 // keep an audit log. The stock handler fails for orders larger than the stock; after its retries
 // the order lands on the dead-letter channel, and the page shows that too.
 //   npm start -w @pubsubbud/example-order-events      (BROKER=kafka://127.0.0.1:9092 works too)
-import { createServer } from "node:http";
 import { fileURLToPath } from "node:url";
 import {
   createBrokerFromUrl,
@@ -11,6 +10,7 @@ import {
   createRelay,
   createSubscriber,
 } from "@pubsubbud/relay-node";
+import { servePage } from "../shared/page-server.mjs";
 import app from "./app.generated.js";
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>PubsubBud shop</title>
@@ -29,13 +29,7 @@ export async function startShop({
   stock = 5,
 } = {}) {
   const relay = createRelay({ broker: await createBrokerFromUrl(broker), livePage: false });
-  const server = createServer(async (req, res) => {
-    if (req.url === "/") return void res.writeHead(200, { "content-type": "text/html" }).end(PAGE);
-    if (req.url === "/app.js")
-      return void res.writeHead(200, { "content-type": "text/javascript" }).end(app);
-    if (!(await relay.handleRequest(req, res))) res.writeHead(404).end();
-  });
-  server.on("upgrade", relay.handleUpgrade);
+  const server = await servePage({ relay, html: PAGE, app, port, host });
 
   const namespace = "shop";
   const events = await createPublisher({ broker, namespace });
@@ -65,15 +59,13 @@ export async function startShop({
     "audit",
   );
 
-  await new Promise((resolve) => server.listen(port, host, resolve));
-  const url = `http://${host}:${server.address().port}`;
   return {
-    url,
+    url: server.url,
     async close() {
       await handlers.close();
       await events.close();
       await relay.close();
-      await new Promise((resolve) => server.close(resolve));
+      await server.close();
     },
   };
 }

@@ -1,20 +1,10 @@
 // Bundles the page script into src/app.generated.js (served by the Worker at /app.js), then the
 // Worker itself into dist/worker.js for tests; `wrangler dev` bundles src/index.ts on its own.
-import { writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { build } from "esbuild";
+import { bundlePage } from "../shared/bundle-page.mjs";
 
-const page = await build({
-  entryPoints: ["src/page.ts"],
-  bundle: true,
-  format: "iife",
-  platform: "browser",
-  minify: true,
-  write: false,
-});
-writeFileSync(
-  "src/app.generated.js",
-  `export default ${JSON.stringify(page.outputFiles[0].text)};\n`,
-);
+await bundlePage(resolve("src/page.ts"));
 await build({
   entryPoints: ["src/index.ts"],
   bundle: true,
