@@ -13,7 +13,7 @@ import {
 } from "@pubsubbud/client";
 import { type RunningRelay, startRelay } from "@pubsubbud/relay-node";
 import WebSocket from "ws";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { waitFor } from "../helpers/wait.js";
 
 let relay: RunningRelay;
@@ -115,6 +115,22 @@ describe("client ergonomics", () => {
     // An already aborted signal refuses at once.
     const late = client.subscribe("ab.y", () => {}, { signal: controller.signal });
     await expect(late.ready).rejects.toMatchObject({ code: "aborted" });
+  });
+
+  it("takes its listener off a long-lived signal when the subscription ends otherwise", async () => {
+    const client = connect();
+    const { signal } = new AbortController();
+    const added = vi.spyOn(signal, "addEventListener");
+    const removed = vi.spyOn(signal, "removeEventListener");
+    for (let n = 0; n < 3; n++) {
+      const sub = client.subscribe(`many.${n}`, () => {}, { signal });
+      await sub.ready;
+      sub.unsubscribe();
+    }
+    expect(added).toHaveBeenCalledTimes(3);
+    expect(removed.mock.calls.map((call) => call[1])).toEqual(
+      added.mock.calls.map((call) => call[1]),
+    );
   });
 
   it("aborts a request: it rejects with aborted and the late reply is dropped", async () => {

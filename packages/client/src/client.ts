@@ -115,7 +115,7 @@ export class PubsubBudClient extends ClientEventTarget {
       handler as MessageHandler | undefined,
       options.bufferSize,
     );
-    onAbort(signal, (error) => this.#removeSubscription(entry, error));
+    entry.release = onAbort(signal, (error) => this.#removeSubscription(entry, error));
     return entry as Subscription<T>;
   }
 
@@ -454,8 +454,7 @@ export class PubsubBudClient extends ClientEventTarget {
   }
 
   #shutdown(error: ClientError, state: ClientState, code: number, reason: string): void {
-    this.#liveness.stop();
-    this.#token.cancel();
+    this.#disconnected();
     this.#unwatchPage();
     clearTimeout(this.#hiddenTimer);
     this.#pending.failAll(error);

@@ -65,6 +65,8 @@ export class SubscriptionEntry implements Subscription {
   /** Why the loop ends once the buffer is drained: a ClientError, or true for a quiet end. */
   #end: ClientError | true | undefined;
   #wake: (() => void) | undefined;
+  /** Removes what the subscription left on others (its AbortSignal listener) once it ends. */
+  release: () => void = () => {};
 
   constructor(
     id: string,
@@ -153,5 +155,6 @@ export class SubscriptionEntry implements Subscription {
   #stop(end: ClientError | true): void {
     this.#end ??= end;
     this.#wake?.();
+    this.release();
   }
 }
