@@ -1,4 +1,5 @@
 import { compilePattern } from "@pubsubbud/protocol";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { SubscriptionIndex } from "./subscription-index.js";
 
@@ -52,5 +53,78 @@ describe("SubscriptionIndex", () => {
     index.remove(pattern, "s");
     expect(matchesOf(index, "x.1")).toEqual([]);
     expect(index.size).toBe(0);
+  });
+});
+
+/**
+ * The index against its reference model: a list of (subscriber, pattern) uses, matched with the
+ * shared matcher. Generated add/remove sequences over a few identical and overlapping patterns
+ * and co-subscribers; after every step each channel's subscribers must equal the model's.
+ */
+describe("SubscriptionIndex against its reference model", () => {
+  const patterns = ["room.1", "room.2", "room.*", "room.?", "*", "r*.1", "room.[12]"];
+  const channels = ["room.1", "room.2", "room.10", "rx.1", "other"];
+  const subscribers = ["a", "b", "c"];
+  type Model = Array<[string, string]>;
+  type Real = SubscriptionIndex<string>;
+  const check = (model: Model, real: Real) => {
+    for (const channel of channels) {
+      const expected = [
+        ...new Set(model.filter(([, p]) => compilePattern(p).matches(channel)).map(([s]) => s)),
+      ].sort();
+      expect([...new Set(matchesOf(real, channel))].sort()).toEqual(expected);
+    }
+  };
+  class Add implements fc.Command<Model, Real> {
+    constructor(
+      readonly subscriber: string,
+      readonly pattern: string,
+    ) {}
+    check = () => true;
+    run(model: Model, real: Real) {
+      model.push([this.subscriber, this.pattern]);
+      real.add(compilePattern(this.pattern), this.subscriber);
+      check(model, real);
+    }
+    toString = () => `add(${this.subscriber}, ${this.pattern})`;
+  }
+  class Remove implements fc.Command<Model, Real> {
+    constructor(
+      readonly subscriber: string,
+      readonly pattern: string,
+    ) {}
+    check = (model: Readonly<Model>) =>
+      model.some(([s, p]) => s === this.subscriber && p === this.pattern);
+    run(model: Model, real: Real) {
+      model.splice(
+        model.findIndex(([s, p]) => s === this.subscriber && p === this.pattern),
+        1,
+      );
+      real.remove(compilePattern(this.pattern), this.subscriber);
+      check(model, real);
+    }
+    toString = () => `remove(${this.subscriber}, ${this.pattern})`;
+  }
+  const use = fc.tuple(fc.constantFrom(...subscribers), fc.constantFrom(...patterns));
+  const commands = [use.map(([s, p]) => new Add(s, p)), use.map(([s, p]) => new Remove(s, p))];
+
+  it("keeps every remaining subscriber of a pattern when another one leaves (co-subscribers)", () => {
+    const index = new SubscriptionIndex<string>();
+    index.add(compilePattern("room.*"), "a");
+    index.add(compilePattern("room.*"), "b");
+    index.add(compilePattern("room.1"), "a");
+    index.add(compilePattern("room.1"), "b");
+    index.remove(compilePattern("room.*"), "a");
+    index.remove(compilePattern("room.1"), "a");
+    expect(matchesOf(index, "room.1")).toEqual(["b", "b"]);
+  });
+
+  it("agrees with the model over generated add/remove sequences", () => {
+    fc.assert(
+      fc.property(fc.commands(commands, { maxCommands: 60 }), (cmds) =>
+        fc.modelRun(() => ({ model: [], real: new SubscriptionIndex<string>() }), cmds),
+      ),
+      { numRuns: 300, seed: 14 },
+    );
   });
 });

@@ -101,9 +101,13 @@ export class SubscriptionIndex<S> {
   }
 }
 
+/**
+ * Takes one use of `key` away and returns how many subscribers the entry still has: the entry
+ * may go only when nobody is left, however many uses the leaving subscriber had.
+ */
 function decrement<S>(counts: Map<S, number>, key: S): number {
   const left = (counts.get(key) ?? 0) - 1;
   if (left <= 0) counts.delete(key);
   else counts.set(key, left);
-  return Math.max(left, 0);
+  return counts.size;
 }
