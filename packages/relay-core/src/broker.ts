@@ -73,6 +73,18 @@ export interface Broker {
 }
 
 /**
+ * The idempotency key of a message: its id, scoped to the sender the relay stamped from the token
+ * (header `sender`), so one identity can never suppress another's message by reusing its id.
+ * Messages without a sender (anonymous clients, HTTP publishes without a token, foreign producers)
+ * share one scope. Every broker dedupes on this key, at publish and, where instances share a
+ * feed, on the feed too. The key is computable from any log message, so every instance agrees.
+ */
+export function dedupeKey(message: { id: string; headers?: PublishInput["headers"] }): string {
+  const sender = message.headers?.sender;
+  return typeof sender === "string" ? `${sender}\n${message.id}` : message.id;
+}
+
+/**
  * Orders decimal offsets (`"9"` before `"10"`) without parsing them, so 64-bit offsets compare
  * correctly. `""` (an empty log) is older than every offset.
  */

@@ -3,6 +3,7 @@ export {
   type BrokerCapabilities,
   type BrokerListener,
   compareDecimalOffsets,
+  dedupeKey,
   type LogMessage,
   type PublishInput,
   type PublishOutcome,

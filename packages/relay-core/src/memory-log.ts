@@ -1,5 +1,5 @@
 import type { Position } from "@pubsubbud/protocol";
-import type { LogMessage, PublishInput, PublishOutcome } from "./broker.js";
+import { dedupeKey, type LogMessage, type PublishInput, type PublishOutcome } from "./broker.js";
 
 /** Retention and dedupe settings of a namespace log. */
 export interface LogRetention {
@@ -44,7 +44,8 @@ export class MemoryLog {
   append(input: PublishInput): { outcome: PublishOutcome; message?: LogMessage } {
     const now = this.#now();
     this.#trim(now);
-    const seen = this.#seen.get(input.id);
+    const key = dedupeKey(input);
+    const seen = this.#seen.get(key);
     if (seen) return { outcome: { offset: seen.offset, duplicate: true } };
     const offset = String(++this.#lastSeq);
     const message: LogMessage =
@@ -59,14 +60,14 @@ export class MemoryLog {
             offset,
           };
     this.#messages.push(message);
-    this.#seen.set(input.id, { offset, ts: now });
+    this.#seen.set(key, { offset, ts: now });
     return { outcome: { offset, duplicate: false }, message };
   }
 
-  /** The offset of `id` when it was appended inside the dedupe window. */
-  seen(id: string): string | undefined {
+  /** The offset of the message with this {@link dedupeKey} when it was appended inside the dedupe window. */
+  seen(key: string): string | undefined {
     this.#trim(this.#now());
-    return this.#seen.get(id)?.offset;
+    return this.#seen.get(key)?.offset;
   }
 
   head(): Position {

@@ -16,6 +16,7 @@ import {
   type Broker,
   type BrokerListener,
   compareDecimalOffsets,
+  dedupeKey,
   type PublishInput,
   type PublishOutcome,
   randomId,
@@ -168,7 +169,7 @@ export async function createAmqpBroker(options: AmqpBrokerOptions): Promise<Brok
     async publish(namespace: string, input: PublishInput): Promise<PublishOutcome> {
       const ch = channel;
       if (!ch) throw new Error(`RabbitMQ ${redactUrl(url)} is not connected`);
-      const seen = windows.seen(namespace, input.id);
+      const seen = windows.seen(namespace, dedupeKey(input));
       if (seen !== undefined) return { offset: seen, duplicate: true };
       const headers = Object.fromEntries(headersToPairs(input.headers));
       const send = () =>

@@ -94,8 +94,8 @@ export class LocalWindows {
     this.#options.listeners.message(namespace, message);
   }
 
-  seen(namespace: string, id: string): string | undefined {
-    return this.#logs.get(namespace)?.seen(id);
+  seen(namespace: string, key: string): string | undefined {
+    return this.#logs.get(namespace)?.seen(key);
   }
 
   /**

@@ -14,6 +14,7 @@ import {
   type Broker,
   type BrokerListener,
   compareDecimalOffsets,
+  dedupeKey,
   type PublishInput,
   type PublishOutcome,
   randomId,
@@ -167,7 +168,7 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
     capabilities: { sharedHistory: false },
     async publish(namespace: string, input: PublishInput): Promise<PublishOutcome> {
       if (!client.connected) throw new Error(`MQTT server ${redactUrl(url)} is not connected`);
-      const seen = windows.seen(namespace, input.id);
+      const seen = windows.seen(namespace, dedupeKey(input));
       if (seen !== undefined) return { offset: seen, duplicate: true };
       const userProperties: Record<string, string> = { [ID]: input.id };
       for (const [name, value] of headersToPairs(input.headers))
