@@ -27,12 +27,18 @@ export const ErrorCode = {
   DuplicateId: "duplicate_id",
   /** Relay: `unsubscribe` named an id the connection does not hold. Client: nothing to do. */
   UnknownSubscription: "unknown_subscription",
-  /** Relay: the publish rate limit was exceeded; the publish was dropped. Client: retry later with the same id. */
+  /** Relay: the publish rate limit was exceeded; the publish was dropped. Client: retry later with the same id (a refusal, never a violation). */
   RateLimited: "rate_limited",
   /** Relay (HTTP 429, before the upgrade): the client's address holds `limits.maxConnectionsPerIp` connections. Client: reconnect with backoff. */
   TooManyConnections: "too_many_connections",
-  /** Relay: the broker did not take the publish; it was not acknowledged and not delivered. Client: retry with the same id. */
+  /** Relay: the broker provably did not take the publish; it was not acknowledged and is never delivered. Client: retry with the same id. */
   PublishFailed: "publish_failed",
+  /**
+   * Relay: the relay cannot tell whether the broker took the publish (a timeout, a lost broker
+   * confirmation); it may still be delivered. Client: retry with the same id: a copy that did land
+   * is acknowledged again (deduplicated on every instance), never delivered twice.
+   */
+  PublishUncertain: "publish_uncertain",
   /** Relay: a frame other than `hello` arrived first, or a second `hello` arrived. Client: send `hello` once, first. */
   HelloRequired: "hello_required",
   /** Relay: the token was refused by the relay's authenticate hook. Followed by close 4401. */

@@ -28,6 +28,17 @@ export interface BrokerListener {
   gap(): void;
 }
 
+/**
+ * What a broker throws from {@link Broker.publish} when it cannot know whether the message was
+ * taken (a timeout, a confirmation lost with the connection). The relay answers
+ * `publish_uncertain`: the client retries with the same id, and the dedupe key makes a copy that
+ * did land count once. Any other error means the broker provably did not take the message
+ * (`publish_failed`), and that message must never be delivered.
+ */
+export class PublishUncertainError extends Error {
+  override readonly name = "PublishUncertainError";
+}
+
 /** Stops a live subscription. */
 export type StopListening = () => Promise<void>;
 

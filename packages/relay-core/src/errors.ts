@@ -6,6 +6,8 @@ export const RelayErrorCode = {
   BadHeaders: "bad_headers",
   BadNamespace: "bad_namespace",
   PublishFailed: "publish_failed",
+  /** The broker may or may not have taken the publish: retry with the same id. */
+  PublishUncertain: "publish_uncertain",
   /** The token does not grant this publish. */
   Forbidden: "forbidden",
   /** The token was missing or refused. */

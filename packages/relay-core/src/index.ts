@@ -7,6 +7,7 @@ export {
   type LogMessage,
   type PublishInput,
   type PublishOutcome,
+  PublishUncertainError,
   type StopListening,
 } from "./broker.js";
 export { isPubsubBudError, PubsubBudError } from "@pubsubbud/protocol";

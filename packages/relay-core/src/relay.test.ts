@@ -174,6 +174,53 @@ describe("relay-core sessions", () => {
     expect(peer.closes[0]?.code).toBe(CloseCode.ProtocolViolation);
   });
 
+  it("answers any number of refused publishes without counting them as violations", async () => {
+    // A 3-second broker outage at 100 msg/s, a burst over the bucket, publishes outside the
+    // grants and unsubscribes of unknown ids: every one is refused, none ends the connection.
+    const broker = createMemoryBroker();
+    let down = true;
+    const flaky = {
+      ...broker,
+      publish: (ns: string, input: Parameters<typeof broker.publish>[1]) =>
+        down ? Promise.reject(new Error("broker unreachable")) : broker.publish(ns, input),
+    };
+    const { open, advance } = setup({
+      broker: flaky,
+      authenticate: () => ({ grants: { subscribe: ["*"], publish: ["ok.*"] } }),
+      limits: { maxViolationsPerMinute: 5, publishBurst: 60, publishRatePerSecond: 10 },
+    });
+    const peer = open();
+    peer.connection.receive(hello({ subscriptions: [{ id: "s", pattern: "ok.*" }] }));
+    await tick();
+    const publish = (id: string, channel = "ok.x") =>
+      peer.connection.receive(JSON.stringify({ type: "publish", id, channel, data: id }));
+    for (let i = 0; i < 10; i++) publish(`outage-${i}`);
+    for (let i = 0; i < 50; i++) publish(`denied-${i}`, "secret.x");
+    for (let i = 0; i < 300; i++) publish(`burst-${i}`);
+    for (let i = 0; i < 50; i++)
+      peer.connection.receive(JSON.stringify({ type: "unsubscribe", id: `nope-${i}` }));
+    await tick();
+    expect(peer.closes).toEqual([]);
+    const codes = peer.frames().flatMap((f) => (f.type === "error" ? [f.code] : []));
+    expect(codes.filter((c) => c === "publish_failed")).toHaveLength(10);
+    expect(codes.filter((c) => c === "rate_limited")).toHaveLength(300);
+    expect(codes.filter((c) => c === "forbidden")).toHaveLength(50);
+    expect(codes.filter((c) => c === "unknown_subscription")).toHaveLength(50);
+    // The broker is back: a retry with the same id is delivered once.
+    down = false;
+    advance(1000);
+    peer.sent.length = 0;
+    publish("outage-0");
+    publish("outage-0");
+    await tick();
+    const frames = peer.frames();
+    expect(frames.filter((f) => f.type === "message").map((f) => f.id)).toEqual(["outage-0"]);
+    expect(frames.filter((f) => f.type === "ack")).toHaveLength(2);
+    // Malformed frames still are violations.
+    for (let i = 0; i < 6; i++) peer.connection.receive("{bad");
+    expect(peer.closes[0]?.code).toBe(CloseCode.ProtocolViolation);
+  });
+
   it("tells every client to reconnect after a jittered delay on shutdown", async () => {
     const { core, open } = setup({ limits: { shutdownRetrySpreadMs: 2000 } });
     const peers = [open(), open(), open()];

@@ -8,7 +8,13 @@ import {
   type PublishFrame,
   retryReason,
 } from "@pubsubbud/protocol";
-import type { Broker, LogMessage, PublishInput, PublishOutcome } from "./broker.js";
+import {
+  type Broker,
+  type LogMessage,
+  type PublishInput,
+  type PublishOutcome,
+  PublishUncertainError,
+} from "./broker.js";
 import { TokenError } from "./auth.js";
 import { RelayError, RelayErrorCode } from "./errors.js";
 import { CompiledGrants, stampSender } from "./grants.js";
@@ -272,6 +278,12 @@ export class RelayEngine implements RelayCore {
     try {
       outcome = await this.broker.publish(namespace, input);
     } catch (error) {
+      if (error instanceof PublishUncertainError)
+        throw new RelayError(
+          RelayErrorCode.PublishUncertain,
+          `broker ${this.broker.name} may or may not have taken the message; retry with the same id`,
+          { cause: error },
+        );
       throw new RelayError(
         RelayErrorCode.PublishFailed,
         `broker ${this.broker.name} did not take the message`,

@@ -18,6 +18,7 @@ import {
   type RelayFrame,
 } from "@pubsubbud/protocol";
 import type { LogMessage } from "./broker.js";
+import { RelayError, RelayErrorCode } from "./errors.js";
 import { CompiledGrants, stampSender } from "./grants.js";
 import type { NamespaceState } from "./namespace.js";
 import type { RelayEngine } from "./relay.js";
@@ -116,7 +117,7 @@ export class Session {
     const expiresAt = this.#identity?.expiresAt;
     if (expiresAt === undefined || now <= expiresAt + this.#engine.limits.tokenGraceMs)
       return false;
-    this.sendError(ErrorCode.Unauthorized, "the token expired and was not refreshed");
+    this.refuse(ErrorCode.Unauthorized, "the token expired and was not refreshed");
     this.close(CloseCode.Unauthorized, "token expired");
     return true;
   }
@@ -139,7 +140,7 @@ export class Session {
     for (const result of decodeClientFrames(text, this.#engine.limits, byteLength)) {
       if (result.ok) this.#handle(result.frame);
       else if (this.#state === "handshake") this.#refuseHandshake(result.message);
-      else this.sendError(result.code, result.message, result.id);
+      else this.#violation(result.code, result.message, result.id);
       if (this.#closed()) return;
     }
   }
@@ -209,11 +210,23 @@ export class Session {
       this.#replayBytes = Math.min(this.#replayBytes, this.#transport.bufferedAmount());
   }
 
-  sendError(code: string, message: string, id?: string): void {
+  /**
+   * Answers a well-formed frame the relay will not carry out (`rate_limited`, `forbidden`,
+   * `publish_failed`, …). A refusal is an answer, never a violation: the client may retry.
+   */
+  refuse(code: string, message: string, id?: string): void {
     const frame: RelayFrame =
       id === undefined ? { type: "error", code, message } : { type: "error", id, code, message };
     this.#engine.countError(code);
     this.enqueue(JSON.stringify(frame));
+  }
+
+  /**
+   * Answers a malformed or unknown frame (or a second `hello`) and counts it: past
+   * `limits.maxViolationsPerMinute` the peer is broken and is closed with 4400.
+   */
+  #violation(code: string, message: string, id?: string): void {
+    this.refuse(code, message, id);
     const now = this.#engine.now();
     if (now - this.#violationWindow > 60_000) {
       this.#violationWindow = now;
@@ -259,7 +272,7 @@ export class Session {
   }
 
   #refuseHandshake(reason: string): void {
-    this.sendError(ErrorCode.HelloRequired, `the first frame must be a valid hello: ${reason}`);
+    this.refuse(ErrorCode.HelloRequired, `the first frame must be a valid hello: ${reason}`);
     this.close(CloseCode.ProtocolViolation, "first frame must be hello");
   }
 
@@ -269,7 +282,7 @@ export class Session {
       this.#state = "hello";
       this.#hello(frame).catch((error: unknown) => {
         this.#engine.logger.error("handshake failed", { session: this.id, error: String(error) });
-        this.sendError(ErrorCode.Internal, "the relay could not set up the session; reconnect");
+        this.refuse(ErrorCode.Internal, "the relay could not set up the session; reconnect");
         this.close(CloseCode.InternalError, "handshake failed");
       });
       return;
@@ -284,7 +297,7 @@ export class Session {
   #dispatch(frame: ClientFrame): void {
     switch (frame.type) {
       case "hello":
-        return this.sendError(
+        return this.#violation(
           ErrorCode.HelloRequired,
           "hello was already received on this connection",
         );
@@ -309,7 +322,7 @@ export class Session {
     const identity = await engine.authenticate(frame.token, this.namespace.name, frame.client);
     if (this.#state === "closed") return;
     if ("refused" in identity) {
-      this.sendError(ErrorCode.Unauthorized, identity.refused);
+      this.refuse(ErrorCode.Unauthorized, identity.refused);
       this.close(CloseCode.Unauthorized, "unauthorized");
       return;
     }
@@ -397,7 +410,7 @@ export class Session {
   #unsubscribe(id: string): void {
     const pattern = this.subscriptions.get(id);
     if (!pattern)
-      return this.sendError(ErrorCode.UnknownSubscription, `no subscription with id ${id}`, id);
+      return this.refuse(ErrorCode.UnknownSubscription, `no subscription with id ${id}`, id);
     this.subscriptions.delete(id);
     this.namespace.index.remove(pattern, this);
     this.#persist();
@@ -408,16 +421,16 @@ export class Session {
     const { id } = frame;
     if (!this.#takePublishToken()) {
       const { publishRatePerSecond, publishBurst } = this.#engine.limits;
-      return this.sendError(
+      return this.refuse(
         ErrorCode.RateLimited,
         `over ${publishRatePerSecond} publishes a second (bursts of ${publishBurst}): not published; retry later with the same id`,
         id,
       );
     }
     const invalid = this.#engine.publishError(frame);
-    if (invalid) return this.sendError(invalid.code, invalid.message, id);
+    if (invalid) return this.refuse(invalid.code, invalid.message, id);
     if (!this.#grants.mayPublish(frame.channel))
-      return this.sendError(
+      return this.refuse(
         ErrorCode.Forbidden,
         `the token does not grant publishing on ${frame.channel}`,
         id,
@@ -429,9 +442,13 @@ export class Session {
         ),
       (error: unknown) => {
         this.#engine.logger.warn("publish failed", { session: this.id, error: String(error) });
-        this.sendError(
-          ErrorCode.PublishFailed,
-          "the broker did not take the message; retry with the same id",
+        const uncertain =
+          error instanceof RelayError && error.code === RelayErrorCode.PublishUncertain;
+        this.refuse(
+          uncertain ? ErrorCode.PublishUncertain : ErrorCode.PublishFailed,
+          uncertain
+            ? "the relay cannot tell whether the broker took the message; retry with the same id (a copy that landed counts once)"
+            : "the broker did not take the message; retry with the same id",
           id,
         );
       },
@@ -445,9 +462,9 @@ export class Session {
       this.client as string,
     );
     if (this.#state !== "open") return;
-    if ("refused" in identity) return this.sendError(ErrorCode.Unauthorized, identity.refused);
+    if ("refused" in identity) return this.refuse(ErrorCode.Unauthorized, identity.refused);
     if (identity.user !== this.#identity?.user)
-      return this.sendError(
+      return this.refuse(
         ErrorCode.Unauthorized,
         "the refreshed token belongs to another user: reconnect with it instead",
       );
