@@ -92,7 +92,10 @@ export interface Broker {
  */
 export function dedupeKey(message: { id: string; headers?: PublishInput["headers"] }): string {
   const sender = message.headers?.sender;
-  return typeof sender === "string" ? `${sender}\n${message.id}` : message.id;
+  const scope = typeof sender === "string" ? sender : "";
+  // Length-prefixed, so no id can pose as another scope's key; no control characters, so the
+  // key fits where brokers keep it (NATS and AMQP headers, Redis keys, SQL text).
+  return `${scope.length}:${scope}:${message.id}`;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { CloseCode } from "@pubsubbud/protocol";
 import { describe, expect, it } from "vitest";
+import { dedupeKey } from "./broker.js";
 import { createMemoryBroker } from "./memory-broker.js";
 import { createRelayCore, type RelayCoreOptions } from "./relay.js";
 import type { Transport } from "./types.js";
@@ -332,5 +333,22 @@ describe("relay-core sessions", () => {
         .filter((f) => f.type === "message")
         .map((f) => f.id),
     ).toEqual(["new"]);
+  });
+});
+
+describe("dedupeKey", () => {
+  it("scopes an id to its sender, so no id or sender can pose as another's key", () => {
+    const keys = new Set(
+      [
+        { id: "x" },
+        { id: "x", headers: { sender: "alice" } },
+        { id: "5:alice:x" },
+        { id: "x", headers: { sender: "bob" } },
+        { id: "alice:x", headers: { sender: "5" } },
+        { id: "x", headers: { sender: 7 } },
+      ].map(dedupeKey),
+    );
+    expect(keys.size).toBe(5); // a non-string sender header is no scope: same key as { id: "x" }
+    expect(dedupeKey({ id: "x", headers: { sender: "alice" } })).not.toMatch(/[\n\r]/);
   });
 });
