@@ -2,9 +2,9 @@
  * The Kafka broker: each namespace is a one-partition topic whose offsets are the namespace log,
  * so history is shared by every relay instance. See docs/brokers.md.
  *
- * Mapping: topic `<prefix><namespace>` (prefix `pubsubbud.`); record key = channel, value = the
- * JSON data, header `pubsubbud-id` = the message id, other headers = the message headers; the
- * epoch is the topic's id, so a deleted and recreated topic is a new log.
+ * Mapping: topic `<prefix><namespace>` (prefix `pubsubbud.`); records as kafka-records.ts maps
+ * them; the epoch is the topic's id, so a deleted and recreated topic is a new log. Dedupe is
+ * decided from the partition itself (kafka-dedupe.ts), so every instance drops the same copies.
  *
  * Client: @platformatic/kafka, a pure-JavaScript client under active development that speaks the
  * current Kafka protocol (KRaft, Kafka 4). KafkaJS, the older choice, has had no stable release
@@ -16,6 +16,7 @@ import {
   type Broker,
   type BrokerListener,
   compareDecimalOffsets,
+  dedupeKey,
   getOrCreate,
   type LogMessage,
   type PublishInput,
@@ -23,16 +24,23 @@ import {
   randomId,
   type StopListening,
 } from "@pubsubbud/relay-core";
+import { FeedDedupe } from "./kafka-dedupe.js";
+import { NamespaceFeed } from "./kafka-feed.js";
+import { publishError } from "./kafka-outcome.js";
+import {
+  fetchPartitions,
+  OFFSET_OUT_OF_RANGE,
+  PartitionReader,
+  type Topic,
+} from "./kafka-reader.js";
+import { ID_HEADER, messagesOf, toMessage } from "./kafka-records.js";
 import {
   type BrokerCommonOptions,
   backoffDelay,
   badBrokerUrl,
-  DedupeWindow,
-  decodeData,
   encodeData,
   firstConnect,
   type GroupCapable,
-  headersFromPairs,
   headersToPairs,
   Listeners,
   retentionOf,
@@ -50,17 +58,6 @@ export interface KafkaBrokerOptions extends BrokerCommonOptions {
   replicas?: number;
   /** @default 5000 */
   connectTimeoutMs?: number;
-}
-
-const ID = "pubsubbud-id";
-
-type FetchResponse = Awaited<ReturnType<Consumer["fetch"]>>;
-const OFFSET_OUT_OF_RANGE = 1;
-
-interface Topic {
-  name: string;
-  id: string;
-  leader: number;
 }
 
 /** The bootstrap servers a `kafka://` URL names. */
@@ -110,13 +107,13 @@ export async function createKafkaBroker(
 
   const listeners = new Listeners();
   const topics = new Map<string, Promise<Topic>>();
-  const dedupe = new Map<string, DedupeWindow>();
-  /** Next offset to fetch, per listened namespace. */
-  const cursors = new Map<string, bigint>();
+  /** Each namespace's reading of its partition: live while listened to, else kept for publishes. */
+  const feeds = new Map<string, Promise<NamespaceFeed>>();
+  /** The feeds the live loop polls, by namespace. */
+  const liveFeeds = new Map<string, NamespaceFeed>();
+  const partitions = new PartitionReader(reader, retention, keylessChannel);
   let healthy = true;
   let closed = false;
-
-  const dedupeOf = (ns: string) => getOrCreate(dedupe, ns, () => new DedupeWindow(retention));
 
   const describe = async (name: string): Promise<Topic> => {
     const metadata = await reader.metadata({ topics: [name], forceUpdate: true });
@@ -151,122 +148,142 @@ export async function createKafkaBroker(
     return pending;
   };
 
-  const fetchFrom = (
-    consumer: Consumer,
-    topic: Topic,
-    from: Array<[string, bigint]>,
-    waitMs: number,
-  ) =>
-    consumer.fetch({
-      node: topic.leader,
-      maxWaitTime: waitMs,
-      topics: from.map(([id, fetchOffset]) => ({
-        topicId: id,
-        partitions: [
-          {
-            partition: 0,
-            currentLeaderEpoch: -1,
-            fetchOffset,
-            lastFetchedEpoch: -1,
-            partitionMaxBytes: 1 << 20,
-          },
-        ],
-      })),
+  /** A feed seeded from the partition's recent records, having read up to its end. */
+  const seededFeed = async (ns: string, topic: Topic): Promise<NamespaceFeed> => {
+    const end = await partitions.end(topic);
+    const feed = new NamespaceFeed({
+      retention,
+      start: await partitions.seedFrom(topic, end, 0),
+      from: end,
+      deliver: (message) => listeners.message(ns, message),
     });
-
-  /** One Kafka record as a log message. */
-  const toMessage = (
-    key: Buffer | null | undefined,
-    value: Buffer | null | undefined,
-    pairs: Iterable<[Buffer | null | undefined, Buffer | null | undefined]>,
-    offset: bigint,
-    ts: number,
-  ): LogMessage => {
-    const entries: Array<[string, string]> = [];
-    let id: string | undefined;
-    for (const [name, value] of pairs) {
-      const key = name?.toString() ?? "";
-      if (key === ID) id = value?.toString();
-      else entries.push([key, value?.toString() ?? ""]);
-    }
-    const message: LogMessage = {
-      channel: key?.toString() || keylessChannel,
-      id: id ?? `kafka-${offset}`,
-      data: decodeData(value?.toString() ?? "null"),
-      ts,
-      offset: String(offset),
-    };
-    const headers = headersFromPairs(entries);
-    if (headers) message.headers = headers;
-    return message;
+    await partitions.catchUp(feed, topic, end);
+    return feed;
   };
 
-  /** The records of a fetch response's partition as log messages, from offset `from` on. */
-  const messagesOf = (
-    partition: FetchResponse["responses"][number]["partitions"][number],
+  /** The namespace's feed; a new one, or an unlistened one idle past the window, is seeded. */
+  const feedOf = async (ns: string, topic: Topic): Promise<NamespaceFeed> => {
+    const pending = getOrCreate(feeds, ns, () => seededFeed(ns, topic));
+    const feed = await pending.catch((error) => {
+      if (feeds.get(ns) === pending) feeds.delete(ns);
+      throw error;
+    });
+    if (feed.live || Date.now() - feed.touchedAt <= retention.dedupeWindowMs) return feed;
+    if (feeds.get(ns) === pending) feeds.delete(ns);
+    return feedOf(ns, topic);
+  };
+
+  const goLive = (ns: string, feed: NamespaceFeed) => {
+    const before = liveFeeds.get(ns);
+    if (before) before.live = false;
+    feed.live = true;
+    liveFeeds.set(ns, feed);
+    feeds.set(ns, Promise.resolve(feed));
+  };
+  const goIdle = (ns: string) => {
+    const feed = liveFeeds.get(ns);
+    liveFeeds.delete(ns);
+    if (!feed) return;
+    feed.live = false;
+    feed.touchedAt = Date.now();
+  };
+
+  /**
+   * A publish's outcome once its own instance has judged the record: a copy the feed drops (the
+   * same key was appended first through another instance) is answered with the first copy.
+   */
+  const confirm = async (
+    topic: Topic,
+    feed: NamespaceFeed,
+    offset: bigint,
+  ): Promise<PublishOutcome> => {
+    try {
+      if (!(feed.live && (await feed.past(offset, connectTimeoutMs))))
+        await partitions.catchUp(feed, topic, offset + 1n);
+    } catch {
+      // The record is in the log; whether it repeats an earlier copy stays unknown here, and
+      // every reader's feed decides that alike.
+    }
+    const first = feed.decided(offset);
+    return typeof first === "bigint"
+      ? { offset: String(first), duplicate: true }
+      : { offset: String(offset), duplicate: false };
+  };
+
+  /** The offsets among `messages` (the records from `from` on) that the feeds drop. */
+  const duplicatesOf = async (
+    ns: string,
+    topic: Topic,
     from: bigint,
-  ) => {
-    const messages: LogMessage[] = [];
-    for (const batch of partition.records ?? [])
-      for (const record of batch.records) {
-        const offset = batch.firstOffset + BigInt(record.offsetDelta);
-        if (offset < from) continue;
-        const ts = Number(batch.firstTimestamp + record.timestampDelta);
-        messages.push(toMessage(record.key, record.value, record.headers, offset, ts));
+    messages: LogMessage[],
+  ): Promise<Set<string>> => {
+    const last = messages.at(-1);
+    if (!last) return new Set();
+    const feed = await feeds.get(ns)?.catch(() => undefined);
+    if (feed) {
+      const end = BigInt(last.offset);
+      if (!(feed.live && (await feed.past(end, connectTimeoutMs))))
+        await partitions.catchUp(feed, topic, end + 1n).catch(() => {});
+      const decided = messages.map((m) => feed.decided(BigInt(m.offset)));
+      if (decided.every((d) => d !== undefined))
+        return new Set(messages.filter((_, i) => decided[i] !== null).map((m) => m.offset));
+    }
+    // This instance has not judged these records: judge them as every feed does, from a seed.
+    const dedupe = new FeedDedupe(retention);
+    const judge = (m: LogMessage) =>
+      dedupe.judge({ key: dedupeKey(m), offset: BigInt(m.offset), ts: m.ts }).duplicate;
+    const start = await partitions.seedFrom(topic, from, retention.maxAgeMs);
+    if (!(await partitions.range(topic, start, from, (batch) => batch.forEach(judge))))
+      throw new Error(`kafka trimmed ${topic.name} while it was read`);
+    return new Set(messages.filter(judge).map((m) => m.offset));
+  };
+
+  /** One long poll of the live feeds, per leader; records go through each feed's dedupe. */
+  const pollLive = async () => {
+    const polled = await Promise.all(
+      [...liveFeeds].map(async ([ns, feed]) => ({
+        ns,
+        feed,
+        from: feed.cursor,
+        topic: await topicOf(ns),
+      })),
+    );
+    const byId = new Map(polled.map((entry) => [entry.topic.id, entry]));
+    const byLeader = new Map<number, typeof polled>();
+    for (const entry of polled) getOrCreate(byLeader, entry.topic.leader, () => []).push(entry);
+    const responses = await Promise.all(
+      [...byLeader.values()].map((group) =>
+        fetchPartitions(
+          live,
+          (group[0] as (typeof polled)[number]).topic.leader,
+          group.map((entry) => [entry.topic.id, entry.from]),
+          200,
+        ),
+      ),
+    );
+    healthy = true;
+    for (const response of responses.flatMap((r) => r.responses)) {
+      const entry = byId.get(response.topicId);
+      const partition = response.partitions[0];
+      if (!entry || !partition || liveFeeds.get(entry.ns) !== entry.feed) continue;
+      if (partition.errorCode === OFFSET_OUT_OF_RANGE) {
+        log("warn", "kafka log moved past this relay's position", { namespace: entry.ns });
+        goLive(entry.ns, await seededFeed(entry.ns, entry.topic));
+        listeners.gap(entry.ns);
+        continue;
       }
-    return messages;
+      if (partition.errorCode !== 0) throw new Error(`kafka fetch error ${partition.errorCode}`);
+      const { messages, next } = messagesOf(partition, entry.from, keylessChannel);
+      entry.feed.accept(messages, next);
+    }
   };
 
   const liveLoop = async () => {
-    let attempt = 0;
-    while (!closed) {
+    for (let attempt = 0; !closed; ) {
       try {
-        const namespaces = [...cursors.keys()];
-        if (namespaces.length === 0) {
-          await new Promise((resolve) => setTimeout(resolve, 50));
-          continue;
-        }
-        const described = await Promise.all(namespaces.map(topicOf));
-        const byId = new Map(described.map((t, i) => [t.id, namespaces[i] as string]));
-        // One long poll per leader, each asking for all of that leader's topics.
-        const byLeader = new Map<number, Topic[]>();
-        for (const topic of described) getOrCreate(byLeader, topic.leader, () => []).push(topic);
-        const responses = await Promise.all(
-          [...byLeader.values()].map((group) =>
-            fetchFrom(
-              live,
-              group[0] as Topic,
-              group.map((t) => [t.id, cursors.get(byId.get(t.id) as string) ?? 0n]),
-              200,
-            ),
-          ),
-        );
-        healthy = true;
+        if (liveFeeds.size === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+        else await pollLive();
         attempt = 0;
-        for (const topic of responses.flatMap((response) => response.responses)) {
-          const ns = byId.get(topic.topicId);
-          const partition = topic.partitions[0];
-          const cursor = ns === undefined ? undefined : cursors.get(ns);
-          if (ns === undefined || !partition || cursor === undefined) continue;
-          if (partition.errorCode === OFFSET_OUT_OF_RANGE) {
-            log("warn", "kafka log moved past this relay's position", { namespace: ns });
-            cursors.set(ns, partition.highWatermark);
-            listeners.gap(ns);
-            continue;
-          }
-          if (partition.errorCode !== 0)
-            throw new Error(`kafka fetch error ${partition.errorCode}`);
-          const window = dedupeOf(ns);
-          for (const message of messagesOf(partition, cursor)) {
-            cursors.set(ns, BigInt(message.offset) + 1n);
-            // A second record with an id seen inside the window is a duplicate (a retry through
-            // another instance, or a foreign producer's resend): skipped.
-            const seen = window.get(message.id);
-            if (seen !== undefined && seen !== message.offset) continue;
-            window.remember(message.id, message.offset);
-            listeners.message(ns, message);
-          }
-        }
       } catch (error) {
         if (closed) return;
         if (healthy) log("warn", "kafka fetch failed; retrying", { error: String(error) });
@@ -277,9 +294,18 @@ export async function createKafkaBroker(
     }
   };
   void liveLoop();
-  // Health while nothing is listened to: a metadata round trip every 2 s.
+  // Every 2 s: forget unlistened feeds idle past the window; probe health while nothing is
+  // listened to (a metadata round trip).
   const probe = setInterval(() => {
-    if (cursors.size > 0) return;
+    for (const [ns, pending] of feeds)
+      void pending.then(
+        (feed) => {
+          const idle = !feed.live && Date.now() - feed.touchedAt > retention.dedupeWindowMs;
+          if (idle && feeds.get(ns) === pending) feeds.delete(ns);
+        },
+        () => {},
+      );
+    if (liveFeeds.size > 0) return;
     admin.metadata({ topics: [], forceUpdate: true }).then(
       () => {
         healthy = true;
@@ -298,7 +324,7 @@ export async function createKafkaBroker(
     });
     const committed = listed?.topics[0]?.partitions[0]?.committedOffset ?? -1n;
     if (committed >= 0n) return;
-    const end = await highWatermark(topic);
+    const end = await partitions.end(topic);
     await admin
       .alterConsumerGroupOffsets({
         groupId,
@@ -310,22 +336,19 @@ export async function createKafkaBroker(
     consumer.assignments?.some((a) => a.topic === name && a.partitions.includes(0)) ?? false;
   const groupStops = new Set<() => Promise<void>>();
 
-  const highWatermark = async (topic: Topic): Promise<bigint> => {
-    const offsets = await reader.listOffsets({ topics: [topic.name] });
-    return offsets.get(topic.name)?.[0] ?? 0n;
-  };
-
   return {
     name: "kafka",
     capabilities: { sharedHistory: true },
     async publish(namespace: string, input: PublishInput): Promise<PublishOutcome> {
-      const window = dedupeOf(namespace);
-      const seen = window.get(input.id);
-      if (seen !== undefined) return { offset: seen, duplicate: true };
+      // Failures up to the send are proof the message was not appended (publish_failed).
       const topic = await topicOf(namespace);
-      const headers = new Map<Buffer, Buffer>([[Buffer.from(ID), Buffer.from(input.id)]]);
+      const feed = await feedOf(namespace, topic);
+      const first = feed.firstCopy(dedupeKey(input));
+      if (first !== undefined) return { offset: String(first), duplicate: true };
+      const headers = new Map<Buffer, Buffer>([[Buffer.from(ID_HEADER), Buffer.from(input.id)]]);
       for (const [name, value] of headersToPairs(input.headers))
-        if (name !== ID) headers.set(Buffer.from(name), Buffer.from(value));
+        if (name !== ID_HEADER) headers.set(Buffer.from(name), Buffer.from(value));
+      let offset: bigint;
       try {
         const result = await producer.send({
           messages: [
@@ -337,54 +360,52 @@ export async function createKafkaBroker(
             },
           ],
         });
-        const offset = result.offsets?.[0]?.offset;
-        if (offset === undefined) throw new Error("kafka returned no offset");
-        healthy = true;
-        window.remember(input.id, String(offset));
-        return { offset: String(offset), duplicate: false };
+        const appended = result.offsets?.[0]?.offset;
+        if (appended === undefined) throw new Error("kafka acknowledged without an offset");
+        offset = appended;
       } catch (error) {
         healthy = false;
-        throw error;
+        throw publishError(error);
       }
+      healthy = true;
+      return confirm(topic, feed, offset);
     },
     async listen(namespace: string, listener: BrokerListener): Promise<StopListening> {
       if (listeners.add(namespace, listener)) {
         try {
-          cursors.set(namespace, await highWatermark(await topicOf(namespace)));
+          // Seeded (or caught up) to the end first: what follows is judged as on every instance.
+          const topic = await topicOf(namespace);
+          const feed = await feedOf(namespace, topic);
+          await partitions.catchUp(feed, topic, await partitions.end(topic));
+          if (listeners.has(namespace)) goLive(namespace, feed);
         } catch (error) {
           listeners.remove(namespace, listener);
           throw error;
         }
       }
       return async () => {
-        if (listeners.remove(namespace, listener)) cursors.delete(namespace);
+        if (listeners.remove(namespace, listener)) goIdle(namespace);
       };
     },
     async head(namespace: string): Promise<Position> {
       const topic = await topicOf(namespace);
-      const end = await highWatermark(topic);
+      const end = await partitions.end(topic);
       return { epoch: topic.id, offset: end === 0n ? "" : String(end - 1n) };
     },
     async since(namespace: string, position: Position): Promise<LogMessage[] | undefined> {
       const topic = await topicOf(namespace);
       if (position.epoch !== topic.id || !/^\d*$/.test(position.offset)) return undefined;
       const from = position.offset === "" ? 0n : BigInt(position.offset) + 1n;
-      const end = await highWatermark(topic);
+      const end = await partitions.end(topic);
       if (from > end || end - from > BigInt(retention.maxMessages)) return undefined;
       const messages: LogMessage[] = [];
-      for (let next = from; next < end; ) {
-        const response = await fetchFrom(reader, topic, [[topic.id, next]], 0);
-        const partition = response.responses[0]?.partitions[0];
-        if (partition?.errorCode !== 0 || partition.logStartOffset > from) return undefined;
-        const batch = messagesOf(partition, next).filter((m) => BigInt(m.offset) < end);
-        if (batch.length === 0) break;
-        messages.push(...batch);
-        next = BigInt((batch.at(-1) as LogMessage).offset) + 1n;
-      }
+      if (!(await partitions.range(topic, from, end, (batch) => messages.push(...batch))))
+        return undefined;
       const oldest = Date.now() - retention.maxAgeMs;
       if (messages.some((m) => m.ts < oldest)) return undefined;
-      const ids = new Set<string>();
-      return messages.filter((m) => !ids.has(m.id) && ids.add(m.id));
+      // The copies live delivery drops are dropped here too, so a resume shows none of them.
+      const duplicates = await duplicatesOf(namespace, topic, from, messages);
+      return messages.filter((m) => !duplicates.has(m.offset));
     },
     compareOffsets: compareDecimalOffsets,
     healthy: () => healthy && !closed,
@@ -417,7 +438,14 @@ export async function createKafkaBroker(
           // longer owns: those are its new owner's.
           if (!owns(consumer, topic.name)) continue;
           const ts = Number(record.timestamp);
-          const message = toMessage(record.key, record.value, record.headers, record.offset, ts);
+          const message = toMessage(
+            record.key,
+            record.value,
+            record.headers,
+            record.offset,
+            ts,
+            keylessChannel,
+          );
           for (let attempt = 0; ; attempt++) {
             try {
               await handle(message);
@@ -448,7 +476,8 @@ export async function createKafkaBroker(
       await Promise.all([...groupStops].map((stop) => stop()));
       clearInterval(probe);
       listeners.clear();
-      cursors.clear();
+      liveFeeds.clear();
+      feeds.clear();
       await Promise.all(clients.map((c) => c.close().catch(() => {})));
     },
   };
