@@ -2,6 +2,7 @@ import { MultipleErrors, NetworkError, ProtocolError, TimeoutError } from "@plat
 import { PublishUncertainError } from "@pubsubbud/relay-core";
 import { describe, expect, it } from "vitest";
 import { mayHaveAppended, publishError } from "./kafka-outcome.js";
+import { NotSentError } from "./kafka-produce.js";
 
 const connectFailed = () => new NetworkError("Connection to 127.0.0.1:9092 failed.");
 const lostInFlight = () => new NetworkError("Connection closed");
@@ -13,6 +14,7 @@ describe("a failed Kafka produce", () => {
       false,
     );
     expect(mayHaveAppended(new ProtocolError("NOT_LEADER_OR_FOLLOWER"))).toBe(false);
+    expect(mayHaveAppended(new NotSentError("not sent", { cause: lostInFlight() }))).toBe(false);
     expect(mayHaveAppended(new MultipleErrors("gave up", [connectFailed(), connectFailed()]))).toBe(
       false,
     );

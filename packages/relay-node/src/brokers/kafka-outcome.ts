@@ -5,6 +5,7 @@
  * not append, are proof; a timeout or a connection lost with requests in flight is not.
  */
 import { PublishUncertainError } from "@pubsubbud/relay-core";
+import { NotSentError } from "./kafka-produce.js";
 
 /** Broker answers to a produce request that mean the records were not appended. */
 const REFUSED = new Set([
@@ -39,6 +40,7 @@ interface ErrorShape {
  * (the client retries) that is not proof of a refusal makes the whole publish uncertain.
  */
 export function mayHaveAppended(error: unknown): boolean {
+  if (error instanceof NotSentError) return false;
   const shape = (typeof error === "object" && error !== null ? error : {}) as ErrorShape;
   if (Array.isArray(shape.errors) && shape.errors.length > 0)
     return shape.errors.some(mayHaveAppended);

@@ -27,6 +27,7 @@ import {
 import { FeedDedupe } from "./kafka-dedupe.js";
 import { NamespaceFeed } from "./kafka-feed.js";
 import { publishError } from "./kafka-outcome.js";
+import { ProduceQueue } from "./kafka-produce.js";
 import {
   fetchPartitions,
   OFFSET_OUT_OF_RANGE,
@@ -112,6 +113,14 @@ export async function createKafkaBroker(
   /** The feeds the live loop polls, by namespace. */
   const liveFeeds = new Map<string, NamespaceFeed>();
   const partitions = new PartitionReader(reader, retention, keylessChannel);
+  const produce = new ProduceQueue(async (topic, records) => {
+    const result = await producer.send({
+      messages: records.map((record) => ({ topic, ...record })),
+    });
+    const first = result.offsets?.[0]?.offset;
+    if (first === undefined) throw new Error("kafka acknowledged without an offset");
+    return first;
+  });
   let healthy = true;
   let closed = false;
 
@@ -348,21 +357,14 @@ export async function createKafkaBroker(
       const headers = new Map<Buffer, Buffer>([[Buffer.from(ID_HEADER), Buffer.from(input.id)]]);
       for (const [name, value] of headersToPairs(input.headers))
         if (name !== ID_HEADER) headers.set(Buffer.from(name), Buffer.from(value));
+      const record = {
+        key: Buffer.from(input.channel),
+        value: Buffer.from(encodeData(input.data)),
+        headers,
+      };
       let offset: bigint;
       try {
-        const result = await producer.send({
-          messages: [
-            {
-              topic: topic.name,
-              key: Buffer.from(input.channel),
-              value: Buffer.from(encodeData(input.data)),
-              headers,
-            },
-          ],
-        });
-        const appended = result.offsets?.[0]?.offset;
-        if (appended === undefined) throw new Error("kafka acknowledged without an offset");
-        offset = appended;
+        offset = await produce.push(topic.name, record);
       } catch (error) {
         healthy = false;
         throw publishError(error);
