@@ -5,7 +5,9 @@
  * beside it keep theirs. The filesystem broker has no server: its "server" is the publisher's
  * relay process, which holds the appends, killed and restarted on its port.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
 import type { Broker } from "@pubsubbud/relay-core";
 import { createAmqpBroker } from "@pubsubbud/relay-node/brokers/amqp";
@@ -17,11 +19,11 @@ import { createPostgresBroker } from "@pubsubbud/relay-node/brokers/postgres";
 import { createRedisBroker } from "@pubsubbud/relay-node/brokers/redis";
 import {
   type PrivateServer,
-  privateKafka,
   privateMosquitto,
   privateNats,
   privatePostgres,
   privateRabbit,
+  repoRoot,
   tempDir,
   untilReachable,
 } from "../helpers/services.js";
@@ -74,6 +76,34 @@ function defaultRedis(port: number): PrivateServer {
   ]);
 }
 
+/**
+ * The server, waiting longer for its port when it starts slowly (RabbitMQ's VM on a loaded
+ * 2-core machine can take more than the helpers' 30 s).
+ */
+function patient(server: PrivateServer): PrivateServer {
+  const start = async () => {
+    try {
+      await server.start();
+    } catch {
+      await untilReachable(server.port, "the restarted server", 120_000);
+    }
+  };
+  return { ...server, start };
+}
+
+/**
+ * A private Kafka from the repo's script, driven without blocking: the relays in this process
+ * must see the outage while it lasts (a synchronous kill and start would freeze them through it).
+ */
+function asyncKafka(port: number): PrivateServer {
+  const script = join(repoRoot, "scripts/services/kafka.sh");
+  const env = { ...process.env, PUBSUBBUD_KAFKA_PORT: String(port) };
+  const run = (command: string) => async () => {
+    await promisify(execFile)(script, [command], { env });
+  };
+  return { port, start: run("start"), kill: run("kill"), stop: run("stop") };
+}
+
 const relayScript = fileURLToPath(new URL("./fault-run-relay.mjs", import.meta.url));
 
 /** The filesystem broker's case: the publisher's relay runs in a process of its own. */
@@ -110,7 +140,7 @@ export const faultRunCases: FaultRunCase[] = [
   {
     name: "kafka",
     program: "java",
-    server: privateKafka(29092),
+    server: asyncKafka(29092),
     broker: () => createKafkaBroker({ url: "kafka://127.0.0.1:29092" }),
   },
   {
@@ -128,7 +158,7 @@ export const faultRunCases: FaultRunCase[] = [
   {
     name: "rabbitmq",
     program: "rabbitmq-server",
-    server: privateRabbit(26672),
+    server: patient(privateRabbit(26672)),
     broker: () => createAmqpBroker({ url: "amqp://guest:guest@127.0.0.1:26672" }),
   },
 ];
