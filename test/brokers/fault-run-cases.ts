@@ -5,7 +5,7 @@
  * beside it keep theirs. The filesystem broker has no server: its "server" is the publisher's
  * relay process, which holds the appends, killed and restarted on its port.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
@@ -18,6 +18,7 @@ import { createNatsBroker } from "@pubsubbud/relay-node/brokers/nats";
 import { createPostgresBroker } from "@pubsubbud/relay-node/brokers/postgres";
 import { createRedisBroker } from "@pubsubbud/relay-node/brokers/redis";
 import {
+  foregroundServer,
   type PrivateServer,
   privateMosquitto,
   privateNats,
@@ -42,31 +43,10 @@ export interface FaultRunCase {
   publisherPort?: number;
 }
 
-/** A process killed with SIGKILL and started again on its port. */
-function processServer(port: number, program: string, args: () => string[]): PrivateServer {
-  let child: ChildProcess | undefined;
-  const kill = async () => {
-    const dying = child;
-    if (!dying || dying.exitCode !== null || dying.signalCode !== null) return;
-    const exited = new Promise((resolve) => dying.once("exit", resolve));
-    dying.kill("SIGKILL");
-    await exited;
-  };
-  return {
-    port,
-    async start() {
-      child = spawn(program, args(), { stdio: "ignore" });
-      await untilReachable(port, program);
-    },
-    kill,
-    stop: kill,
-  };
-}
-
 /** redis-server with nothing but its port and a data directory: default RDB snapshots, no AOF. */
 function defaultRedis(port: number): PrivateServer {
   const dir = tempDir("redis");
-  return processServer(port, "redis-server", () => [
+  return foregroundServer(port, "redis-server", [
     "--port",
     String(port),
     "--bind",
@@ -112,7 +92,7 @@ function fileCase(port: number): FaultRunCase {
   return {
     name: "file",
     program: "node",
-    server: processServer(port, process.execPath, () => [
+    server: foregroundServer(port, process.execPath, [
       relayScript,
       dir,
       String(port),

@@ -60,6 +60,8 @@ function tally(log: Sent[], received: Message[], gapTimes: number[]) {
     if (n < newest) reordered.push(`m${n} after m${newest}`);
     newest = Math.max(newest, n);
   }
+  const silentlyLost = lost.filter((s) => !gapTimes.some((t) => t >= s.sentAt)).map((s) => s.id);
+  const refusedButDelivered = refused.filter((s) => deliveredSet.has(s.n)).map((s) => s.id);
   return {
     counts: {
       sent: log.length,
@@ -72,10 +74,12 @@ function tally(log: Sent[], received: Message[], gapTimes: number[]) {
       duplicated: delivered.length - deliveredSet.size,
       reordered: reordered.length,
       gaps: gapTimes.length,
+      silentlyLost: silentlyLost.length,
+      refusedButDelivered: refusedButDelivered.length,
     },
     reordered,
-    silentlyLost: lost.filter((s) => !gapTimes.some((t) => t >= s.sentAt)).map((s) => s.id),
-    refusedButDelivered: refused.filter((s) => deliveredSet.has(s.n)).map((s) => s.id),
+    silentlyLost,
+    refusedButDelivered,
   };
 }
 

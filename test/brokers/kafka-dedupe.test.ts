@@ -4,25 +4,19 @@
  * appended behind the relays' backs (a producer's own resend). Every instance must deliver the
  * key once, live and in replay, and answer a retry with the first copy's offset.
  */
-import { Producer } from "@platformatic/kafka";
-import type { Broker, BrokerListener, LogMessage, PublishInput } from "@pubsubbud/relay-core";
+import type { Broker, PublishInput } from "@pubsubbud/relay-core";
 import { createKafkaBroker } from "@pubsubbud/relay-node/brokers/kafka";
 import { afterAll, describe, expect, it } from "vitest";
 import { missing } from "../helpers/requirements.js";
 import { reachable, services } from "../helpers/services.js";
 import { waitFor } from "../helpers/wait.js";
+import { appendCopy, rawProducer, recorder } from "./kafka-helpers.js";
 
 const url = `kafka://127.0.0.1:${services.kafka.port}`;
 const up = await reachable(services.kafka.port);
 const run = Date.now().toString(36);
 let counter = 0;
 const freshNamespace = () => `kd${run}-${++counter}`;
-
-function recorder() {
-  const messages: LogMessage[] = [];
-  const listener: BrokerListener = { message: (m) => void messages.push(m), gap: () => {} };
-  return { messages, listener, ids: () => messages.map((m) => m.id) };
-}
 
 describe.skipIf(missing(`Kafka on 127.0.0.1:${services.kafka.port}`, up, services.kafka.fix))(
   "Kafka dedupe across instances",
@@ -33,41 +27,26 @@ describe.skipIf(missing(`Kafka on 127.0.0.1:${services.kafka.port}`, up, service
       opened.push(broker);
       return broker;
     };
-    const raw = new Producer({
-      clientId: `kd-${run}`,
-      bootstrapBrokers: [`127.0.0.1:${services.kafka.port}`],
-      acks: -1,
-    });
+    const raw = rawProducer(`kd-${run}`);
     afterAll(async () => {
       await Promise.all(opened.map((b) => b.close()));
       await raw.close();
     });
 
-    /** Appends a second copy of a relay's record, as a producer's own resend after a lost ack. */
-    const resend = (ns: string, input: PublishInput) =>
-      raw.send({
-        messages: [
-          {
-            topic: `pubsubbud.${ns}`,
-            key: Buffer.from(input.channel),
-            value: Buffer.from(JSON.stringify(input.data)),
-            headers: new Map([
-              [Buffer.from("pubsubbud-id"), Buffer.from(input.id)],
-              ...Object.entries(input.headers ?? {}).map(
-                ([k, v]) => [Buffer.from(k), Buffer.from(String(v))] as [Buffer, Buffer],
-              ),
-            ]),
-          },
-        ],
-      });
-
-    it("answers a retry racing through the other instance with the first copy's offset, and delivers it once on both", async () => {
-      const ns = freshNamespace();
+    const resend = (ns: string, input: PublishInput) => appendCopy(raw, ns, input);
+    /** Two instances, both listening to `ns`. */
+    const twoListening = async (ns: string) => {
       const [one, two] = await Promise.all([open(), open()]);
       const onOne = recorder();
       const onTwo = recorder();
       await one.listen(ns, onOne.listener);
       await two.listen(ns, onTwo.listener);
+      return { one, two, onOne, onTwo };
+    };
+
+    it("answers a retry racing through the other instance with the first copy's offset, and delivers it once on both", async () => {
+      const ns = freshNamespace();
+      const { one, two, onOne, onTwo } = await twoListening(ns);
       const input = { channel: "pay", id: "p-1", data: 1, headers: { sender: "alice" } };
       // Neither instance has read the id yet, so both append it: the feeds must agree.
       const outcomes = await Promise.all([one.publish(ns, input), two.publish(ns, input)]);
@@ -134,11 +113,7 @@ describe.skipIf(missing(`Kafka on 127.0.0.1:${services.kafka.port}`, up, service
 
     it("delivers the same id from two senders as two messages, live and in replay", async () => {
       const ns = freshNamespace();
-      const [one, two] = await Promise.all([open(), open()]);
-      const onOne = recorder();
-      const onTwo = recorder();
-      await one.listen(ns, onOne.listener);
-      await two.listen(ns, onTwo.listener);
+      const { one, two, onOne, onTwo } = await twoListening(ns);
       const start = await one.head(ns);
       const alice = await one.publish(ns, {
         channel: "c",

@@ -4,14 +4,14 @@
  * listener. The model: each (sender, id) is delivered once, where it first appeared, to every
  * listener that was listening then, and every replay shows the same list.
  */
-import { Producer } from "@platformatic/kafka";
-import type { Broker, BrokerListener, LogMessage, PublishInput } from "@pubsubbud/relay-core";
+import type { Broker, LogMessage, PublishInput } from "@pubsubbud/relay-core";
 import { createKafkaBroker } from "@pubsubbud/relay-node/brokers/kafka";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { missing } from "../helpers/requirements.js";
 import { reachable, services } from "../helpers/services.js";
 import { waitFor } from "../helpers/wait.js";
+import { appendCopy, rawProducer, recorder } from "./kafka-helpers.js";
 
 const up = await reachable(services.kafka.port);
 const run = Date.now().toString(36);
@@ -49,21 +49,11 @@ const inputOf = (k: number, s: number): PublishInput => ({
 const nameOf = (m: { id: string; headers?: LogMessage["headers"] }) =>
   `${m.headers?.sender}/${m.id}`;
 
-function recorder() {
-  const messages: LogMessage[] = [];
-  const listener: BrokerListener = { message: (m) => void messages.push(m), gap: () => {} };
-  return { messages, listener };
-}
-
 describe.skipIf(missing(`Kafka on 127.0.0.1:${services.kafka.port}`, up, services.kafka.fix))(
   "Kafka dedupe model",
   () => {
     let instances: Broker[] = [];
-    const raw = new Producer({
-      clientId: `km-${run}`,
-      bootstrapBrokers: [`127.0.0.1:${services.kafka.port}`],
-      acks: -1,
-    });
+    const raw = rawProducer(`km-${run}`);
     beforeAll(async () => {
       instances = await Promise.all(
         [0, 1, 2].map(() => createKafkaBroker({ url: `kafka://127.0.0.1:${services.kafka.port}` })),
@@ -106,20 +96,7 @@ describe.skipIf(missing(`Kafka on 127.0.0.1:${services.kafka.port}`, up, service
                 two.publish(ns, input),
               ]))
                 ack(name, outcome.offset);
-            else
-              await raw.send({
-                messages: [
-                  {
-                    topic: `pubsubbud.${ns}`,
-                    key: Buffer.from(input.channel),
-                    value: Buffer.from(JSON.stringify(input.data)),
-                    headers: new Map([
-                      [Buffer.from("pubsubbud-id"), Buffer.from(input.id)],
-                      [Buffer.from("sender"), Buffer.from(String(input.headers?.sender))],
-                    ]),
-                  },
-                ],
-              });
+            else await appendCopy(raw, ns, input);
           }
           await one.publish(ns, { channel: "end", id: "marker", data: 0 });
           const done = (r: ReturnType<typeof recorder>) =>

@@ -64,7 +64,7 @@ export async function untilReachable(port: number, what: string, timeoutMs = 30_
 }
 
 /** Runs `command` (a program that stays in the foreground) as a killable private server. */
-function foregroundServer(
+export function foregroundServer(
   port: number,
   program: string,
   args: string[],
