@@ -13,6 +13,7 @@ import {
   type LogMessage,
   type PublishInput,
   type PublishOutcome,
+  BrokerFullError,
   PublishUncertainError,
 } from "./broker.js";
 import { TokenError } from "./auth.js";
@@ -278,6 +279,8 @@ export class RelayEngine implements RelayCore {
     try {
       outcome = await this.broker.publish(namespace, input);
     } catch (error) {
+      if (error instanceof BrokerFullError)
+        throw new RelayError(RelayErrorCode.StorageFull, error.message, { cause: error });
       if (error instanceof PublishUncertainError)
         throw new RelayError(
           RelayErrorCode.PublishUncertain,

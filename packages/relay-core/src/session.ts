@@ -442,13 +442,13 @@ export class Session {
         ),
       (error: unknown) => {
         this.#engine.logger.warn("publish failed", { session: this.id, error: String(error) });
-        const uncertain =
-          error instanceof RelayError && error.code === RelayErrorCode.PublishUncertain;
+        const told =
+          error instanceof RelayError &&
+          (error.code === RelayErrorCode.PublishUncertain ||
+            error.code === RelayErrorCode.StorageFull);
         this.refuse(
-          uncertain ? ErrorCode.PublishUncertain : ErrorCode.PublishFailed,
-          uncertain
-            ? "the relay cannot tell whether the broker took the message; retry with the same id (a copy that landed counts once)"
-            : "the broker did not take the message; retry with the same id",
+          told ? error.code : ErrorCode.PublishFailed,
+          told ? error.message : "the broker did not take the message; retry with the same id",
           id,
         );
       },

@@ -8,6 +8,8 @@ import { RelayNodeError, RelayNodeErrorCode } from "./errors.js";
  */
 export interface BrokerUrlOptions {
   retention?: Partial<LogRetention>;
+  /** Memory: bytes of messages kept across all namespaces (then `storage_full`). @default 268435456 */
+  maxBytes?: number;
   /** Key, topic or subject prefix (Redis `pubsubbud:`, MQTT `pubsubbud`, Kafka `pubsubbud.`). */
   prefix?: string;
   /** Filesystem: `interval` (default) or `always`. */
@@ -52,7 +54,10 @@ export async function createBrokerFromUrl(
   const common = defined(options);
   switch (scheme) {
     case "memory":
-      return createMemoryBroker(options.retention ? { retention: options.retention } : {});
+      return createMemoryBroker({
+        ...(options.retention ? { retention: options.retention } : {}),
+        ...(options.maxBytes ? { maxBytes: options.maxBytes } : {}),
+      });
     case "file": {
       const { createFileBroker } = await import("./brokers/file.js");
       return createFileBroker({ ...common, dir: url });

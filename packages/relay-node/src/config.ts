@@ -26,6 +26,7 @@ const retentionSchema = z
 const brokerOptionsSchema = z
   .object({
     prefix: z.string().min(1).optional(),
+    maxBytes: positiveInt.optional(),
     fsync: z.enum(["always", "interval"]).optional(),
     fsyncIntervalMs: positiveInt.optional(),
     segmentMessages: positiveInt.optional(),
