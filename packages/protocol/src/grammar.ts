@@ -52,11 +52,6 @@ export function isInboxChannel(channel: string): boolean {
   return channel.startsWith(INBOX_PREFIX);
 }
 
-/** The private inbox channel of a client id. */
-export function inboxChannel(clientId: string): string {
-  return INBOX_PREFIX + clientId;
-}
-
 /**
  * Why a headers map breaks the limits, or undefined: at most 32 keys of 1–64 bytes, string
  * values of at most 1024 bytes (by default). The shape itself is checked by the frame schema.

@@ -43,7 +43,6 @@ export { type HttpPublish, httpPublishSchema } from "./http.js";
 export {
   channelError,
   headersError,
-  inboxChannel,
   isInboxChannel,
   patternError,
 } from "./grammar.js";

@@ -8,7 +8,6 @@ import {
   ErrorCode,
   type HelloFrame,
   INBOX_PREFIX,
-  inboxChannel,
   isInboxChannel,
   joinBatch,
   PING,
@@ -20,6 +19,7 @@ import {
 import type { LogMessage } from "./broker.js";
 import { RelayError, RelayErrorCode } from "./errors.js";
 import { CompiledGrants, stampSender } from "./grants.js";
+import { inboxFor } from "./inbox.js";
 import type { NamespaceState } from "./namespace.js";
 import type { RelayEngine } from "./relay.js";
 import { serializeMessage } from "./serialize.js";
@@ -43,6 +43,8 @@ export class Session {
    */
   floor: string | undefined;
   client: string | undefined;
+  /** The connection's private inbox channel, named from its secret client id (see inboxFor). */
+  inbox = "";
   #identity: Identity | undefined;
   #grants = new CompiledGrants({}, DEFAULT_LIMITS);
   readonly connectedAt: number;
@@ -153,6 +155,11 @@ export class Session {
   restore(snapshot: SessionSnapshot): void {
     this.client = snapshot.client;
     this.identity = snapshot.identity;
+    if (snapshot.inbox !== undefined) this.inbox = snapshot.inbox;
+    else
+      void inboxFor(snapshot.client, snapshot.identity.user).then((inbox) => {
+        this.inbox = inbox;
+      });
     for (const [id, pattern] of snapshot.subscriptions) {
       const compiled = compilePattern(pattern);
       this.subscriptions.set(id, compiled);
@@ -172,6 +179,7 @@ export class Session {
       session: this.id,
       namespace: this.namespace.name,
       client: this.client as string,
+      inbox: this.inbox,
       identity: this.identity ?? {},
       subscriptions: [...this.subscriptions].map(([id, pattern]) => [id, pattern.source]),
       ...(this.remote === undefined ? {} : { remote: this.remote }),
@@ -328,6 +336,8 @@ export class Session {
     }
     this.identity = identity;
     this.client = frame.client;
+    this.inbox = await inboxFor(frame.client, identity.user);
+    if (this.#closed()) return;
     const answers = (frame.subscriptions ?? []).map((sub) => this.#subscribe(sub.id, sub.pattern));
     await this.namespace.attach(this);
     const head = await engine.broker.head(this.namespace.name);
@@ -341,6 +351,7 @@ export class Session {
       epoch: head.epoch,
       offset: head.offset,
       ...(frame.resume ? { recovered: missed !== undefined } : {}),
+      inbox: this.inbox,
       limits: engine.announcedLimits,
       heartbeat: engine.limits.heartbeatMs,
       ...this.#expiry(),
@@ -392,7 +403,7 @@ export class Session {
     if (invalid) return refuse(ErrorCode.BadPattern, invalid);
     const compiled = compilePattern(pattern);
     if (compiled.literalPrefix.startsWith(INBOX_PREFIX) || pattern.startsWith(INBOX_PREFIX)) {
-      if (!compiled.exact || pattern !== inboxChannel(this.client as string))
+      if (!compiled.exact || pattern !== this.inbox)
         return refuse(
           ErrorCode.Forbidden,
           "an inbox is reachable only by its owner's exact subscription",

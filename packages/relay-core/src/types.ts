@@ -19,6 +19,8 @@ export interface SessionSnapshot {
   session: string;
   namespace: string;
   client: string;
+  /** The session's inbox channel (older snapshots lack it: it is derived again). */
+  inbox?: string;
   identity: Identity;
   /** `[id, pattern]` pairs, in subscription order. */
   subscriptions: Array<[string, string]>;
