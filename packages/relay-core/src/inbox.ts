@@ -1,9 +1,5 @@
 import { INBOX_PREFIX } from "@pubsubbud/protocol";
-
-// Web Crypto exists in every runtime PubsubBud supports (Node ≥ 20, browsers, workerd).
-declare const crypto: {
-  subtle: { digest(algorithm: string, data: Uint8Array): Promise<ArrayBuffer> };
-};
+import { sha256 } from "./sha256.js";
 
 const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -13,9 +9,8 @@ const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345678
  * header of a request) names the inbox but cannot claim it: that takes the secret, which travels
  * only in its owner's `hello`, and, under auth, the same user's token.
  */
-export async function inboxFor(client: string, user: string | undefined): Promise<string> {
-  const input = new TextEncoder().encode(`pubsubbud inbox\n${user ?? ""}\n${client}`);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", input));
+export function inboxFor(client: string, user: string | undefined): string {
+  const digest = sha256(`pubsubbud inbox\n${user ?? ""}\n${client}`);
   let name = "";
   // 22 characters of 6 bits: 132 bits of the digest.
   for (let bit = 0; bit < 132; bit += 6) {

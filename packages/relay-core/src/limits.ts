@@ -4,6 +4,12 @@ import { DEFAULT_LIMITS, type ProtocolLimits } from "@pubsubbud/protocol";
 export interface RelayLimits extends ProtocolLimits {
   /** Outbound bytes a connection may have queued before it is cut as a slow consumer (close 4001). @default 4194304 */
   maxBufferedBytes: number;
+  /**
+   * Largest batch of frames in one socket write, in bytes (a single larger frame goes alone). A
+   * resume's replay goes out in such batches, each after the socket wrote the one before, so no
+   * replay is ever one huge string. @default 262144
+   */
+  maxBatchBytes: number;
   /** Interval at which clients are told to ping, in ms. @default 25000 */
   heartbeatMs: number;
   /**
@@ -32,6 +38,7 @@ export interface RelayLimits extends ProtocolLimits {
 export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
   ...DEFAULT_LIMITS,
   maxBufferedBytes: 4 * 1024 * 1024,
+  maxBatchBytes: 256 * 1024,
   heartbeatMs: 25_000,
   idleTimeoutMs: 90_000,
   handshakeTimeoutMs: 10_000,

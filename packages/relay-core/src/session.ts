@@ -9,7 +9,6 @@ import {
   type HelloFrame,
   INBOX_PREFIX,
   isInboxChannel,
-  joinBatch,
   PING,
   PONG,
   type PublishFrame,
@@ -18,6 +17,7 @@ import {
 } from "@pubsubbud/protocol";
 import type { LogMessage } from "./broker.js";
 import { RelayError, RelayErrorCode } from "./errors.js";
+import { Delivery } from "./delivery.js";
 import { CompiledGrants, stampSender } from "./grants.js";
 import { inboxFor } from "./inbox.js";
 import type { NamespaceState } from "./namespace.js";
@@ -32,16 +32,8 @@ export class Session {
   readonly id: string;
   readonly namespace: NamespaceState;
   readonly remote: string | undefined;
-  /** Stamp of the last fan-out that reached this session, so it gets each message once. */
-  stamp = 0;
-  /** While true, live messages wait in `held` (the handshake is writing welcome and replay). */
-  holding = true;
-  held: LogMessage[] = [];
-  /**
-   * Live messages at or before this offset are skipped: the client already has them from its
-   * welcome or replay (a listener on a shared log may lag behind the log's head).
-   */
-  floor: string | undefined;
+  /** The connection's outbound path: answers, replay and live messages, in order and bounded. */
+  readonly delivery: Delivery;
   client: string | undefined;
   /** The connection's private inbox channel, named from its secret client id (see inboxFor). */
   inbox = "";
@@ -52,11 +44,6 @@ export class Session {
   readonly subscriptions = new Map<string, CompiledPattern>();
 
   #state: SessionState = "handshake";
-  #outbox: string[] = [];
-  #outboxBytes = 0;
-  /** Bytes of replay not yet written by the socket (excused from the slow-consumer limit). */
-  #replayBytes = 0;
-  #dirty = false;
   #pending: ClientFrame[] = [];
   #violations = 0;
   #violationWindow = 0;
@@ -81,6 +68,28 @@ export class Session {
     this.connectedAt = this.lastSeen = engine.now();
     this.#publishTokens = engine.limits.publishBurst;
     this.#publishRefilled = this.connectedAt;
+    this.delivery = new Delivery(
+      {
+        maxBatchBytes: engine.limits.maxBatchBytes,
+        maxBufferedBytes: engine.limits.maxBufferedBytes,
+        compareOffsets: engine.broker.compareOffsets,
+        scheduleFlush: (delivery) => engine.markDirty(delivery),
+        wrote: (frames, replayed) => {
+          engine.counters.framesSent += frames;
+          engine.counters.replayed += replayed;
+        },
+        slowConsumer: () =>
+          this.close(CloseCode.SlowConsumer, "slow consumer: outbound buffer full"),
+      },
+      {
+        send: (text, written) => {
+          if (written && transport.sendThen) return transport.sendThen(text, written);
+          transport.send(text);
+          written?.();
+        },
+        bufferedAmount: () => transport.bufferedAmount(),
+      },
+    );
   }
 
   /** Takes one publish token; false when the connection is over its publish rate. */
@@ -155,17 +164,13 @@ export class Session {
   restore(snapshot: SessionSnapshot): void {
     this.client = snapshot.client;
     this.identity = snapshot.identity;
-    if (snapshot.inbox !== undefined) this.inbox = snapshot.inbox;
-    else
-      void inboxFor(snapshot.client, snapshot.identity.user).then((inbox) => {
-        this.inbox = inbox;
-      });
+    this.inbox = snapshot.inbox ?? inboxFor(snapshot.client, snapshot.identity.user);
     for (const [id, pattern] of snapshot.subscriptions) {
       const compiled = compilePattern(pattern);
       this.subscriptions.set(id, compiled);
       this.namespace.index.add(compiled, this);
     }
-    this.holding = false;
+    this.delivery.start([], "");
     this.#state = "open";
     this.namespace.attach(this).catch((error: unknown) => {
       this.#engine.logger.error("restore failed", { session: this.id, error: String(error) });
@@ -188,34 +193,7 @@ export class Session {
 
   /** Queues one serialized frame; frames queued in the same tick leave as one batch. */
   enqueue(text: string): void {
-    if (this.#state === "closed") return;
-    this.#outbox.push(text);
-    this.#outboxBytes += text.length;
-    if (!this.#dirty) {
-      this.#dirty = true;
-      this.#engine.markDirty(this);
-    }
-  }
-
-  /** Writes the queued frames, or cuts the connection if its socket is too far behind. */
-  flush(): void {
-    this.#dirty = false;
-    if (this.#state === "closed" || this.#outbox.length === 0) return;
-    const text = joinBatch(this.#outbox);
-    const queued = this.#outboxBytes;
-    this.#outbox = [];
-    this.#outboxBytes = 0;
-    const pending = this.#transport.bufferedAmount() + queued;
-    // A resume's replay may exceed the limit on its own; its bytes are excused until the socket
-    // has written them, so only live data piling up behind it can cut the connection.
-    if (pending - Math.min(this.#replayBytes, pending) > this.#engine.limits.maxBufferedBytes) {
-      this.close(CloseCode.SlowConsumer, "slow consumer: outbound buffer full");
-      return;
-    }
-    this.#engine.counters.framesSent++;
-    this.#transport.send(text);
-    if (this.#replayBytes > 0)
-      this.#replayBytes = Math.min(this.#replayBytes, this.#transport.bufferedAmount());
+    this.delivery.enqueue(text);
   }
 
   /**
@@ -244,12 +222,10 @@ export class Session {
       this.close(CloseCode.ProtocolViolation, "too many invalid frames");
   }
 
-  /** Flushes what is queued, closes the socket and forgets the session. */
+  /** Flushes what is queued (not for a slow consumer), closes the socket and forgets the session. */
   close(code: number, reason: string): void {
     if (this.#state === "closed") return;
-    if (this.#outbox.length > 0 && code !== CloseCode.SlowConsumer) {
-      this.#transport.send(joinBatch(this.#outbox));
-    }
+    this.delivery.close(code !== CloseCode.SlowConsumer);
     this.#engine.countClose(code);
     this.dispose();
     this.#transport.close(code, reason);
@@ -259,7 +235,7 @@ export class Session {
   dispose(): void {
     if (this.#state === "closed") return;
     this.#state = "closed";
-    this.#outbox = [];
+    this.delivery.close(false);
     for (const pattern of this.subscriptions.values()) this.namespace.index.remove(pattern, this);
     this.subscriptions.clear();
     this.#engine.forget(this);
@@ -336,8 +312,7 @@ export class Session {
     }
     this.identity = identity;
     this.client = frame.client;
-    this.inbox = await inboxFor(frame.client, identity.user);
-    if (this.#closed()) return;
+    this.inbox = inboxFor(frame.client, identity.user);
     const answers = (frame.subscriptions ?? []).map((sub) => this.#subscribe(sub.id, sub.pattern));
     await this.namespace.attach(this);
     const head = await engine.broker.head(this.namespace.name);
@@ -359,26 +334,16 @@ export class Session {
     if (frame.resume) engine.counters[missed ? "resumesRecovered" : "resumesLost"]++;
     this.enqueue(JSON.stringify(welcome));
     for (const answer of answers) this.enqueue(JSON.stringify(answer));
-    // Replay, then the live messages that arrived meanwhile, skipping those already sent.
-    let floor = head.offset;
-    for (const message of missed ?? []) {
-      floor = message.offset;
-      if (this.wants(message.channel)) {
-        engine.counters.replayed++;
-        const text = serializeMessage(message);
-        this.#replayBytes += text.length;
-        this.enqueue(text);
-      }
-    }
-    if (floor !== "") this.floor = floor;
+    // The replay (what this connection wants of the missed messages), then the live messages
+    // that arrived meanwhile, past the newest offset the welcome and replay cover.
     const compare = engine.broker.compareOffsets;
-    for (const message of this.held)
-      if (this.floor === undefined || compare(message.offset, this.floor) > 0) {
-        this.floor = undefined;
-        this.enqueue(serializeMessage(message));
-      }
-    this.held = [];
-    this.holding = false;
+    let covered = head.offset;
+    const replay: LogMessage[] = [];
+    for (const message of missed ?? []) {
+      if (compare(message.offset, covered) > 0) covered = message.offset;
+      if (this.wants(message.channel)) replay.push(message);
+    }
+    this.delivery.start(replay, covered);
     this.#state = "open";
     this.#persist();
     const pending = this.#pending;
