@@ -2,8 +2,9 @@
  * Shell-style pattern matching with the semantics of Python's `fnmatch.fnmatchcase`:
  * `*` any sequence (dots included), `?` one character, `[seq]` one of, `[!seq]` none of, ranges
  * such as `[0-9]`, and an unclosed `[` is a literal. No RegExp is ever built from a pattern:
- * a pattern compiles to tokens matched by a two-pointer walk that backtracks only to the last
- * `*`, so the worst case is O(pattern length × channel length) with constant memory.
+ * a pattern compiles to segments between `*`s: the first anchored at the start, the last at the
+ * end, the others found leftmost-first (native search for literal ones), so a match costs
+ * O(channel length × `cost`) plus native string searches, with constant memory.
  */
 
 const LITERAL = 0;
@@ -29,6 +30,12 @@ export interface CompiledPattern {
   readonly literalPrefix: string;
   /** Number of wildcards (`*` runs count once per `*`, `?` and closed `[...]` count once). */
   readonly wildcards: number;
+  /**
+   * What one match may cost beyond a native string search, per channel character: the tokens of
+   * the segments between two `*` that hold `?` or `[...]` (they are tried at every position).
+   * Anchored segments and literal ones cost nothing here. Relays budget it per namespace.
+   */
+  readonly cost: number;
   /** Tests one channel name. */
   matches(channel: string): boolean;
 }
@@ -136,30 +143,6 @@ function tokenMatches(token: Token, code: number): boolean {
   }
 }
 
-function matchTokens(tokens: readonly Token[], s: string): boolean {
-  let t = 0;
-  let i = 0;
-  let starT = -1;
-  let starI = 0;
-  while (i < s.length) {
-    const token = tokens[t];
-    if (token !== undefined && token.kind === STAR) {
-      starT = t++;
-      starI = i;
-    } else if (token !== undefined && tokenMatches(token, s.charCodeAt(i))) {
-      t++;
-      i++;
-    } else if (starT >= 0) {
-      t = starT + 1;
-      i = ++starI;
-    } else {
-      return false;
-    }
-  }
-  while (t < tokens.length && tokens[t]?.kind === STAR) t++;
-  return t === tokens.length;
-}
-
 /**
  * Compiles a pattern. Call it on validated patterns (see `patternError`); it never throws.
  * @example compilePattern("sensor.*").matches("sensor.temp") // true
@@ -186,6 +169,7 @@ function exactPattern(source: string, literal: string): CompiledPattern {
     exact: true,
     literalPrefix: literal,
     wildcards: 0,
+    cost: 0,
     matches: (channel) => channel === literal,
   };
 }
@@ -196,13 +180,97 @@ function wildcardPattern(
   wildcards: number,
   tokens: Token[],
 ): CompiledPattern {
+  const segments = splitAtStars(tokens);
+  const cost = segments.middle.reduce(
+    (sum, seg) => sum + (seg.literal === undefined ? seg.tokens.length : 0),
+    0,
+  );
   return {
     source,
     exact: false,
     literalPrefix,
     wildcards,
-    matches: (channel) => matchTokens(tokens, channel),
+    cost,
+    matches: (channel) => matchSegments(segments, channel),
   };
+}
+
+/** A run of tokens between stars; `literal` holds its text when every token is a literal. */
+interface Segment {
+  readonly tokens: readonly Token[];
+  readonly literal: string | undefined;
+}
+
+interface Segments {
+  /** Whether the pattern has a `*` at all. */
+  readonly star: boolean;
+  /** Before the first star (anchored at the start), after the last (anchored at the end). */
+  readonly lead: Segment;
+  readonly tail: Segment;
+  /** Between stars, matched leftmost-first in order (greedy is exact when stars separate them). */
+  readonly middle: readonly Segment[];
+  /** Characters any match needs: every non-star token takes one. */
+  readonly minLength: number;
+}
+
+function segmentOf(tokens: readonly Token[]): Segment {
+  const literal = tokens.every((token) => token.kind === LITERAL)
+    ? String.fromCharCode(...tokens.map((token) => (token as { code: number }).code))
+    : undefined;
+  return { tokens, literal };
+}
+
+function splitAtStars(tokens: readonly Token[]): Segments {
+  const runs: Token[][] = [[]];
+  for (const token of tokens) {
+    if (token.kind === STAR) runs.push([]);
+    else (runs[runs.length - 1] as Token[]).push(token);
+  }
+  const star = runs.length > 1;
+  const lead = segmentOf(runs[0] as Token[]);
+  const tail = star ? segmentOf(runs[runs.length - 1] as Token[]) : segmentOf([]);
+  const middle = runs
+    .slice(1, -1)
+    .filter((run) => run.length > 0)
+    .map(segmentOf);
+  const minLength = tokens.filter((token) => token.kind !== STAR).length;
+  return { star, lead, tail, middle, minLength };
+}
+
+/** True when `segment` matches `s` at position `at` (the caller checked it fits). */
+function segmentAt(segment: Segment, s: string, at: number): boolean {
+  if (segment.literal !== undefined) return s.startsWith(segment.literal, at);
+  const { tokens } = segment;
+  for (let k = 0; k < tokens.length; k++)
+    if (!tokenMatches(tokens[k] as Token, s.charCodeAt(at + k))) return false;
+  return true;
+}
+
+/**
+ * Matches by segments: the lead anchored at the start, the tail at the end, each middle segment
+ * at its leftmost place after the previous one. Literal segments use the runtime's native
+ * search; only segments with `?` or `[...]` are tried position by position (see `cost`).
+ */
+function matchSegments(p: Segments, s: string): boolean {
+  if (s.length < p.minLength) return false;
+  if (!p.star) return s.length === p.minLength && segmentAt(p.lead, s, 0);
+  if (!segmentAt(p.lead, s, 0)) return false;
+  const end = s.length - p.tail.tokens.length;
+  if (!segmentAt(p.tail, s, end)) return false;
+  let at = p.lead.tokens.length;
+  for (const segment of p.middle) {
+    const last = end - segment.tokens.length;
+    if (segment.literal !== undefined) {
+      const found = s.indexOf(segment.literal, at);
+      if (found < 0 || found > last) return false;
+      at = found + segment.tokens.length;
+      continue;
+    }
+    while (at <= last && !segmentAt(segment, s, at)) at++;
+    if (at > last) return false;
+    at += segment.tokens.length;
+  }
+  return true;
 }
 
 /** One-off match; compile once with {@link compilePattern} when matching many channels. */

@@ -31,6 +31,19 @@ export interface RelayLimits extends ProtocolLimits {
   publishBurst: number;
   /** How long a connection may stay open past its token's `exp` without a `refresh` (then 4401), in ms. @default 10000 */
   tokenGraceMs: number;
+  /**
+   * The most distinct wildcard patterns one publish may have to test in a namespace: those whose
+   * literal prefix the channel starts with, worst case over all channels (identical patterns
+   * share one entry; `user.42.*` and `user.43.*` never meet). Over it: `too_many_subscriptions`.
+   * @default 1024
+   */
+  maxPatternsPerPublish: number;
+  /**
+   * Summed matching cost of one namespace's distinct wildcard patterns (`CompiledPattern.cost`:
+   * tokens of `?`/`[...]` segments between two `*`), which bounds a publish's matching work.
+   * Over it: `too_many_subscriptions`. @default 1024
+   */
+  maxPatternCostPerNamespace: number;
   /** Connections one client address may hold; more are refused before the upgrade (HTTP 429). @default 500 */
   maxConnectionsPerIp: number;
 }
@@ -49,6 +62,8 @@ export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
   publishRatePerSecond: 1_000,
   publishBurst: 2_000,
   maxConnectionsPerIp: 500,
+  maxPatternsPerPublish: 1_024,
+  maxPatternCostPerNamespace: 1_024,
 });
 
 const NAMESPACE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

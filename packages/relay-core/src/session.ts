@@ -378,6 +378,8 @@ export class Session {
     // outside them can never deliver anything, so it is refused.
     if (compiled.exact && !this.granted(pattern))
       return refuse(ErrorCode.Forbidden, `the token does not grant subscribing to ${pattern}`);
+    const overBudget = this.namespace.index.overBudget(compiled, limits);
+    if (overBudget) return refuse(ErrorCode.TooManySubscriptions, overBudget);
     this.subscriptions.set(id, compiled);
     this.namespace.index.add(compiled, this);
     return { type: "subscribed", id };
