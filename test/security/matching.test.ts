@@ -24,7 +24,8 @@ describe("matcher work budgets", () => {
   };
   const answers = async (peer: RawPeer, patterns: string[]) => {
     const from = peer.frames.length;
-    patterns.forEach((pattern, i) => peer.send({ type: "subscribe", id: `p${i}`, pattern }));
+    for (const [i, pattern] of patterns.entries())
+      peer.send({ type: "subscribe", id: `p${i}`, pattern });
     const last = `p${patterns.length - 1}`;
     await peer.next((f) => "id" in f && f.id === last, "the last answer", from);
     return peer.frames.slice(from).filter((f) => "id" in f && String(f.id).startsWith("p"));

@@ -47,5 +47,10 @@ export {
   patternError,
 } from "./grammar.js";
 export { DEFAULT_LIMITS, INBOX_PREFIX, type ProtocolLimits } from "./limits.js";
-export { type CompiledPattern, compilePattern, matchPattern } from "./matcher.js";
+export {
+  type CompiledPattern,
+  compileMatcher,
+  compilePattern,
+  matchPattern,
+} from "./matcher.js";
 export { decodeRelayFrames, joinBatch, jsonDepthExceeds, PING, PONG } from "./wire.js";

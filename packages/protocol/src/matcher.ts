@@ -151,127 +151,82 @@ export function compilePattern(pattern: string): CompiledPattern {
   const tokens = tokenize(pattern);
   let prefixEnd = 0;
   while (prefixEnd < tokens.length && tokens[prefixEnd]?.kind === LITERAL) prefixEnd++;
-  const exact = prefixEnd === tokens.length;
-  const literalPrefix = String.fromCharCode(
-    ...tokens.slice(0, prefixEnd).map((token) => (token as { code: number }).code),
-  );
-  const wildcards = tokens.filter((token) => token.kind !== LITERAL).length;
-  return exact
-    ? exactPattern(pattern, literalPrefix)
-    : wildcardPattern(pattern, literalPrefix, wildcards, tokens);
-}
-
-// Separate factories, so an exact pattern's closure does not keep the token array alive
-// (closures created in one scope share that scope's context in V8).
-function exactPattern(source: string, literal: string): CompiledPattern {
+  const literalPrefix = literalText(tokens.slice(0, prefixEnd)) as string;
+  const base = { source: pattern, literalPrefix };
+  if (prefixEnd === tokens.length)
+    return { ...base, exact: true, wildcards: 0, cost: 0, matches: (c) => c === literalPrefix };
+  const parts = partsOf(tokens);
   return {
-    source,
-    exact: true,
-    literalPrefix: literal,
-    wildcards: 0,
-    cost: 0,
-    matches: (channel) => channel === literal,
-  };
-}
-
-function wildcardPattern(
-  source: string,
-  literalPrefix: string,
-  wildcards: number,
-  tokens: Token[],
-): CompiledPattern {
-  const segments = splitAtStars(tokens);
-  const cost = segments.middle.reduce(
-    (sum, seg) => sum + (seg.literal === undefined ? seg.tokens.length : 0),
-    0,
-  );
-  return {
-    source,
+    ...base,
     exact: false,
-    literalPrefix,
-    wildcards,
-    cost,
-    matches: (channel) => matchSegments(segments, channel),
+    wildcards: wildcardsIn(tokens),
+    cost: parts.slice(1, -1).reduce((n, part) => n + (literalText(part) ? 0 : part.length), 0),
+    matches: segmentMatcher(parts),
   };
 }
 
-/** A run of tokens between stars; `literal` holds its text when every token is a literal. */
-interface Segment {
-  readonly tokens: readonly Token[];
-  readonly literal: string | undefined;
-}
+const wildcardsIn = (tokens: Token[]): number =>
+  tokens.filter((token) => token.kind !== LITERAL).length;
 
-interface Segments {
-  /** Whether the pattern has a `*` at all. */
-  readonly star: boolean;
-  /** Before the first star (anchored at the start), after the last (anchored at the end). */
-  readonly lead: Segment;
-  readonly tail: Segment;
-  /** Between stars, matched leftmost-first in order (greedy is exact when stars separate them). */
-  readonly middle: readonly Segment[];
-  /** Characters any match needs: every non-star token takes one. */
-  readonly minLength: number;
-}
-
-function segmentOf(tokens: readonly Token[]): Segment {
-  const literal = tokens.every((token) => token.kind === LITERAL)
-    ? String.fromCharCode(...tokens.map((token) => (token as { code: number }).code))
-    : undefined;
-  return { tokens, literal };
-}
-
-function splitAtStars(tokens: readonly Token[]): Segments {
-  const runs: Token[][] = [[]];
-  for (const token of tokens) {
-    if (token.kind === STAR) runs.push([]);
-    else (runs[runs.length - 1] as Token[]).push(token);
-  }
-  const star = runs.length > 1;
-  const lead = segmentOf(runs[0] as Token[]);
-  const tail = star ? segmentOf(runs[runs.length - 1] as Token[]) : segmentOf([]);
-  const middle = runs
-    .slice(1, -1)
-    .filter((run) => run.length > 0)
-    .map(segmentOf);
-  const minLength = tokens.filter((token) => token.kind !== STAR).length;
-  return { star, lead, tail, middle, minLength };
-}
-
-/** True when `segment` matches `s` at position `at` (the caller checked it fits). */
-function segmentAt(segment: Segment, s: string, at: number): boolean {
-  if (segment.literal !== undefined) return s.startsWith(segment.literal, at);
-  const { tokens } = segment;
-  for (let k = 0; k < tokens.length; k++)
-    if (!tokenMatches(tokens[k] as Token, s.charCodeAt(at + k))) return false;
-  return true;
+/** The pattern's wildcard count, as `CompiledPattern.wildcards` counts them (for validation). */
+export function countWildcards(pattern: string): number {
+  return wildcardsIn(tokenize(pattern));
 }
 
 /**
- * Matches by segments: the lead anchored at the start, the tail at the end, each middle segment
- * at its leftmost place after the previous one. Literal segments use the runtime's native
- * search; only segments with `?` or `[...]` are tried position by position (see `cost`).
+ * Only the test of a pattern, for code that routes a few channels (the client) and needs none of
+ * what indexes use. Same semantics as {@link compilePattern}.
  */
-function matchSegments(p: Segments, s: string): boolean {
-  if (s.length < p.minLength) return false;
-  if (!p.star) return s.length === p.minLength && segmentAt(p.lead, s, 0);
-  if (!segmentAt(p.lead, s, 0)) return false;
-  const end = s.length - p.tail.tokens.length;
-  if (!segmentAt(p.tail, s, end)) return false;
-  let at = p.lead.tokens.length;
-  for (const segment of p.middle) {
-    const last = end - segment.tokens.length;
-    if (segment.literal !== undefined) {
-      const found = s.indexOf(segment.literal, at);
-      if (found < 0 || found > last) return false;
-      at = found + segment.tokens.length;
-      continue;
-    }
-    while (at <= last && !segmentAt(segment, s, at)) at++;
-    if (at > last) return false;
-    at += segment.tokens.length;
-  }
-  return true;
+export function compileMatcher(pattern: string): (channel: string) => boolean {
+  return segmentMatcher(partsOf(tokenize(pattern)));
 }
+
+/** The runs of tokens between stars; one run when the pattern has no star. */
+function partsOf(tokens: Token[]): Token[][] {
+  const parts: Token[][] = [[]];
+  for (const token of tokens)
+    if (token.kind === STAR) parts.push([]);
+    else (parts[parts.length - 1] as Token[]).push(token);
+  return parts;
+}
+
+/**
+ * Matches by the segments between stars: the first anchored at the start, the last at the end,
+ * the middle ones found leftmost-first, which is exact when stars separate them. Literal middles
+ * use the runtime's native search; only middles with `?` or `[...]` are tried at every position
+ * (what `cost` counts).
+ */
+function segmentMatcher(parts: Token[][]): (channel: string) => boolean {
+  const minLength = parts.flat().length;
+  const [lead, ...rest] = parts as [Token[], ...Token[][]];
+  const tail = rest.pop();
+  const middle = rest.map((part) => [part, literalText(part)] as const);
+  return (s) => {
+    if (s.length < minLength || !fits(lead, s, 0)) return false;
+    if (!tail) return s.length === minLength;
+    const end = s.length - tail.length;
+    if (!fits(tail, s, end)) return false;
+    let at = lead.length;
+    for (const [part, text] of middle) {
+      const last = end - part.length;
+      if (text) at = s.indexOf(text, at);
+      else while (at <= last && !fits(part, s, at)) at++;
+      if (at < 0 || at > last) return false;
+      at += part.length;
+    }
+    return true;
+  };
+}
+
+/** The text of a run of literal tokens, or undefined when it holds `?` or `[...]`. */
+const literalText = (part: Token[]): string | undefined =>
+  part.every((token) => token.kind === LITERAL)
+    ? String.fromCharCode(...part.map((token) => (token as { code: number }).code))
+    : undefined;
+
+/** True when `part` matches `s` at position `at` (the caller checked it fits inside `s`). */
+const fits = (part: Token[], s: string, at: number): boolean =>
+  part.every((token, k) => tokenMatches(token, s.charCodeAt(at + k)));
 
 /** One-off match; compile once with {@link compilePattern} when matching many channels. */
 export function matchPattern(pattern: string, channel: string): boolean {

@@ -22,7 +22,6 @@ import { CompiledGrants, stampSender } from "./grants.js";
 import { inboxFor } from "./inbox.js";
 import type { NamespaceState } from "./namespace.js";
 import type { RelayEngine } from "./relay.js";
-import { serializeMessage } from "./serialize.js";
 import type { Identity, SessionSnapshot, Transport } from "./types.js";
 
 type SessionState = "handshake" | "hello" | "open" | "closed";
