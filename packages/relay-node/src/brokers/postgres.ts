@@ -32,6 +32,7 @@ import {
   Listeners,
   retentionOf,
 } from "./shared.js";
+import { LiveFeed } from "./postgres-feed.js";
 
 /** Options of {@link createPostgresBroker}. */
 export interface PostgresBrokerOptions extends BrokerCommonOptions {
@@ -46,7 +47,7 @@ export interface PostgresBrokerOptions extends BrokerCommonOptions {
 }
 
 interface Row {
-  seq: string;
+  pos: string;
   channel: string;
   id: string;
   data: unknown;
@@ -57,8 +58,11 @@ interface Row {
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,50}$/;
 /** Rows are trimmed on every TRIM_EVERY-th append of an instance, and when it starts listening. */
 const TRIM_EVERY = 64;
-/** A failed read of new rows is tried again after this long. */
-const READ_RETRY_MS = 250;
+/**
+ * A row as a message. The offset column is `pos`, never `seq`: an ORDER BY names an output column
+ * before a table column, so `seq::text as seq … order by seq` would sort text (10 before 9).
+ */
+const COLUMNS = "l.seq::text as pos, l.channel, l.id, l.data, l.headers, l.ts";
 
 const toMessage = (row: Row): LogMessage => {
   const message: LogMessage = {
@@ -66,7 +70,7 @@ const toMessage = (row: Row): LogMessage => {
     id: row.id,
     data: row.data,
     ts: row.ts.getTime(),
-    offset: String(row.seq),
+    offset: row.pos,
   };
   if (row.headers) message.headers = row.headers;
   return message;
@@ -155,14 +159,32 @@ export async function createPostgresBroker(
   });
 
   const listeners = new Listeners();
-  /**
-   * Last row handed to listeners, per listened namespace. A fresh object per `listen`, so a read
-   * still in flight from an earlier listen of the namespace cannot deliver (or move the cursor).
-   */
-  const cursors = new Map<string, { seq: bigint }>();
-  const reading = new Map<string, Promise<void>>();
+  const feed = new LiveFeed(
+    async (ns, after, limit) => {
+      // One statement, one snapshot: the trim point and the rows agree.
+      const { rows } = await pool.query<Partial<Row> & { trimmed: string }>(
+        `with meta as (select coalesce((select trimmed from ${m} where namespace = $1), 0) as trimmed)
+         select meta.trimmed::text as trimmed, r.* from meta left join lateral (
+           select ${COLUMNS}, l.seq as n from ${t} l
+           where l.namespace = $1 and l.seq > $2 order by l.seq limit $3) r on true
+         order by r.n`,
+        [ns, String(after), limit],
+      );
+      return {
+        trimmed: BigInt(rows[0]?.trimmed ?? 0),
+        messages: rows.filter((row) => row.pos != null).map((row) => toMessage(row as Row)),
+      };
+    },
+    listeners,
+    {
+      onRead(ns, error) {
+        healthy = error === undefined;
+        if (error !== undefined)
+          log("warn", "postgres read failed; retrying", { namespace: ns, error: String(error) });
+      },
+    },
+  );
   let appends = 0;
-  const rowsOf = (result: pg.QueryResult) => result.rows as Row[];
 
   const epochOf = async (ns: string): Promise<{ epoch: string; trimmed: bigint }> => {
     const { rows } = await pool.query(
@@ -190,42 +212,6 @@ export async function createPostgresBroker(
           rows[0].upto,
         ]);
     });
-
-  const SELECT = `select seq::text, channel, id, data, headers, ts from ${t}`;
-
-  /** Reads the namespace's new rows in order and hands them to its listeners, one read at a time. */
-  const catchUp = (ns: string): Promise<void> => {
-    const previous = reading.get(ns) ?? Promise.resolve();
-    const next = previous.then(async () => {
-      const cursor = cursors.get(ns);
-      if (cursor === undefined) return;
-      const rows = rowsOf(
-        await pool.query(`${SELECT} where namespace = $1 and seq > $2 order by seq limit 1000`, [
-          ns,
-          String(cursor.seq),
-        ]),
-      );
-      healthy = true;
-      for (const row of rows) {
-        if (cursors.get(ns) !== cursor) return;
-        cursor.seq = BigInt(row.seq);
-        listeners.message(ns, toMessage(row));
-      }
-      if (rows.length === 1000) void catchUp(ns);
-    });
-    const settled = next.catch((error) => {
-      healthy = false;
-      log("warn", "postgres read failed; retrying", { namespace: ns, error: String(error) });
-      // No wake may follow (the rows were the last ones), so a failed read (a pool timeout
-      // under load, a dropped connection) is retried until it succeeds or the listen ends.
-      const cursor = cursors.get(ns);
-      setTimeout(() => {
-        if (!closed && cursor !== undefined && cursors.get(ns) === cursor) void catchUp(ns);
-      }, READ_RETRY_MS).unref();
-    });
-    reading.set(ns, settled);
-    return settled;
-  };
 
   const publish = async (namespace: string, input: PublishInput): Promise<PublishOutcome> => {
     const outcome = await transaction(pool, async (db) => {
@@ -264,7 +250,7 @@ export async function createPostgresBroker(
   let bridging = false;
   const onNotification = (note: pg.Notification) => {
     if (note.channel === channel) {
-      if (note.payload && cursors.has(note.payload)) void catchUp(note.payload);
+      if (note.payload && feed.has(note.payload)) void feed.wake(note.payload);
       return;
     }
     if (!bridging || note.payload === undefined) return;
@@ -315,7 +301,7 @@ export async function createPostgresBroker(
     listener = client;
     healthy = true;
     // (Re)connected: read what arrived meanwhile. The log is shared, so nothing is lost.
-    for (const ns of cursors.keys()) void catchUp(ns);
+    feed.wakeAll();
   };
   const reconnect = async () => {
     if (await reconnectWithBackoff(connectListener, () => closed))
@@ -350,15 +336,17 @@ export async function createPostgresBroker(
     async listen(namespace: string, listener: BrokerListener): Promise<StopListening> {
       if (listeners.add(namespace, listener)) {
         await epochOf(namespace);
+        // From the newest row, or the trim point when retention emptied the namespace.
         const { rows } = await pool.query(
-          `select max(seq)::text as last from ${t} where namespace = $1`,
+          `select greatest(coalesce(max(l.seq), 0), coalesce((select trimmed from ${m} where namespace = $1), 0))::text as last
+           from ${t} l where l.namespace = $1`,
           [namespace],
         );
-        cursors.set(namespace, { seq: BigInt(rows[0]?.last ?? 0) });
+        feed.start(namespace, BigInt(rows[0]?.last ?? 0));
         trim(namespace).catch(() => {});
       }
       return async () => {
-        if (listeners.remove(namespace, listener)) cursors.delete(namespace);
+        if (listeners.remove(namespace, listener)) feed.stop(namespace);
       };
     },
     async head(namespace: string): Promise<Position> {
@@ -380,11 +368,9 @@ export async function createPostgresBroker(
         ]);
         const row = state.rows[0];
         if (!row || row.epoch !== position.epoch || BigInt(row.trimmed) > after) return undefined;
-        const rows = rowsOf(
-          await db.query(`${SELECT} where namespace = $1 and seq > $2 order by seq`, [
-            namespace,
-            String(after),
-          ]),
+        const { rows } = await db.query<Row>(
+          `select ${COLUMNS} from ${t} l where l.namespace = $1 and l.seq > $2 order by l.seq`,
+          [namespace, String(after)],
         );
         const oldest = Date.now() - retention.maxAgeMs;
         if (rows.length > retention.maxMessages || rows.some((r) => r.ts.getTime() < oldest))
@@ -411,18 +397,16 @@ export async function createPostgresBroker(
             [namespace, group],
           );
           const cursor = held.rows[0]?.cursor ?? "0";
-          const rows = rowsOf(
-            await db.query(`${SELECT} where namespace = $1 and seq > $2 order by seq limit 10`, [
-              namespace,
-              cursor,
-            ]),
+          const { rows } = await db.query<Row>(
+            `select ${COLUMNS} from ${t} l where l.namespace = $1 and l.seq > $2 order by l.seq limit 10`,
+            [namespace, cursor],
           );
           for (const row of rows) {
             await handle(toMessage(row));
             await db.query(`update ${g} set cursor = $3 where namespace = $1 and grp = $2`, [
               namespace,
               group,
-              row.seq,
+              row.pos,
             ]);
           }
           return rows.length;
@@ -433,7 +417,7 @@ export async function createPostgresBroker(
       closed = true;
       clearInterval(probe);
       listeners.clear();
-      cursors.clear();
+      feed.clear();
       await listener?.end().catch(() => {});
       await Promise.all([...groupStops].map((stop) => stop()));
       await pool.end().catch(() => {});
