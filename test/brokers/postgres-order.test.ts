@@ -1,11 +1,14 @@
 /**
- * PostgreSQL delivers every acknowledged message once, in log order, on a fresh table (offsets
- * cross 9→10, 99→100, 999→1000): live, on replay and to durable groups.
+ * PostgreSQL keeps one order per namespace, the publish order of each connection, with every
+ * acknowledged message delivered once: on a fresh table (offsets cross 9→10, 99→100, 999→1000),
+ * with publishes pipelined without awaiting, and with generated interleavings of publishers on two
+ * relay instances compared against the model of a log (a linear extension of "acked before sent").
  */
 import { createClient, type Message, type PubsubBudClient } from "@pubsubbud/client";
 import type { RelayFrame } from "@pubsubbud/protocol";
 import { compareDecimalOffsets } from "@pubsubbud/relay-core";
 import type { RunningRelay } from "@pubsubbud/relay-node";
+import fc from "fast-check";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPostgresBroker } from "@pubsubbud/relay-node/brokers/postgres";
@@ -124,6 +127,77 @@ describe.skipIf(pgMissing)("PostgreSQL order and exactly-once", () => {
       again.close();
     }
   }, 120_000);
+
+  it("keeps 2,000 publishes pipelined from one connection in publish order, for a subscriber on each instance", async () => {
+    const ns = "pipelined";
+    const [one, two] = relays;
+    const receivers = [await subscriber(one, ns), await subscriber(two, ns)];
+    const publisher = open(one, ns);
+    const acks = await Promise.all(
+      Array.from({ length: 2_000 }, (_, n) => publisher.publish(`feed.${n % 7}`, n)),
+    );
+    const sent = acks.map((ack) => ack.id);
+    expect(increasing(acks.map((ack) => ack.offset))).toBe(true);
+    for (const received of receivers) {
+      await settle(received, sent);
+      expect(received.map((m) => m.data)).toEqual(sent.map((_, n) => n));
+      expect(received.map((m) => m.id)).toEqual(sent);
+    }
+  }, 120_000);
+
+  it("orders generated interleavings of pipelined and awaited publishers on two instances as one log every subscriber sees", async () => {
+    const step = fc.record({
+      publisher: fc.nat({ max: 2 }),
+      count: fc.integer({ min: 1, max: 40 }),
+      awaited: fc.boolean(),
+    });
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 10 }), async (steps) => {
+        const ns = `model${run++}`;
+        const [one, two] = relays;
+        const receivers = [await subscriber(one, ns), await subscriber(two, ns)];
+        const publishers = [open(one, ns), open(two, ns), open(one, ns)];
+        // A logical clock: a message acked before another was sent must precede it in the log.
+        let clock = 0;
+        const sent: Array<{ publisher: number; sentAt: number; ackedAt: number } & Acked> = [];
+        const inFlight: Promise<void>[] = [];
+        for (const { publisher, count, awaited } of steps) {
+          const batch = Array.from({ length: count }, () => {
+            const record = { publisher, sentAt: clock++, ackedAt: -1, id: "", offset: "" };
+            sent.push(record);
+            return (publishers[publisher] as PubsubBudClient)
+              .publish("feed.x", record.sentAt)
+              .then(({ id, offset }) => {
+                Object.assign(record, { id, offset, ackedAt: clock++ });
+              });
+          });
+          if (awaited) await Promise.all(batch);
+          else inFlight.push(...batch);
+        }
+        await Promise.all(inFlight);
+        const log = [...sent].sort((a, b) => compareDecimalOffsets(a.offset, b.offset));
+        for (const [i, later] of log.entries())
+          for (const earlier of log.slice(i + 1)) {
+            const violated =
+              earlier.ackedAt < later.sentAt ||
+              (earlier.publisher === later.publisher && earlier.sentAt < later.sentAt);
+            if (violated)
+              throw new Error(
+                `message sent at ${earlier.sentAt} (publisher ${earlier.publisher}) is logged after one sent at ${later.sentAt} (publisher ${later.publisher})`,
+              );
+          }
+        const ids = log.map((r) => r.id);
+        for (const received of receivers) {
+          await settle(received, ids);
+          expect(received.map((m) => m.id)).toEqual(ids);
+        }
+      }),
+      // The shrunk counterexample of the code before the per-namespace queue: two pipelined
+      // publishes of one connection swapped places.
+      { numRuns: 6, examples: [[[{ publisher: 0, count: 2, awaited: false }]]] },
+    );
+  }, 240_000);
 
   it("gives a durable group the rows of a fresh table in log order across 9→10 and 99→100, each once", async () => {
     const groupTable = freshTable("group");
