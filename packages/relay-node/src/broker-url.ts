@@ -19,6 +19,8 @@ export interface BrokerUrlOptions {
   lingerMs?: number;
   sessionExpirySeconds?: number;
   publishTimeoutMs?: number;
+  /** MQTT, RabbitMQ: publishes on their way at once before more wait their turn. */
+  maxPublishesInFlight?: number;
   /** PostgreSQL: log table name. */
   table?: string;
   /** PostgreSQL: NOTIFY channel. */

@@ -33,6 +33,7 @@ const brokerOptionsSchema = z
     lingerMs: z.number().int().min(0).optional(),
     sessionExpirySeconds: positiveInt.optional(),
     publishTimeoutMs: positiveInt.optional(),
+    maxPublishesInFlight: positiveInt.optional(),
     keylessChannel: z.string().min(1).optional(),
     table: z.string().min(1).optional(),
     channel: z.string().min(1).optional(),
