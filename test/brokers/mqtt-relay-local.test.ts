@@ -2,8 +2,9 @@
  * MQTT's relay-local windows against the real Mosquitto on :1883, which runs its default
  * configuration (max_queued_messages 1000, max_inflight_messages 20): the shared cases, plus
  * overflowing a subscriber relay's session on purpose (every loss must reach the subscriber as a
- * gap event where it happened) and a relay's own copies dropped by its session. A private
- * Mosquitto with the settings docs/operations.md recommends shows the same load without loss.
+ * gap event where it happened), a relay's own copies dropped by its session, and the start-up
+ * probe that measures the queue limit. A private Mosquitto with the settings docs/operations.md
+ * recommends shows the same load without loss.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -34,6 +35,7 @@ describeRelayLocal({
   create: ({ port = services.mqtt.port, fragile = false } = {}) =>
     createMqttBroker({
       url: `mqtt://127.0.0.1:${port}`,
+      probeMessages: 0,
       ...(fragile ? { sessionExpirySeconds: 0 } : {}),
     }),
 });
@@ -128,13 +130,15 @@ describe.skipIf(
    */
   const overload = async (port: number) => {
     const url = `mqtt://127.0.0.1:${port}`;
-    const senders = await Promise.all([0, 1].map(() => createMqttBroker({ url })));
+    const senders = await Promise.all(
+      [0, 1].map(() => createMqttBroker({ url, probeMessages: 0 })),
+    );
     brokers.push(...senders);
     const link = await pausableLink(port);
     links.push(link);
     const relay = await startRelay({
       port: 0,
-      broker: await createMqttBroker({ url: `mqtt://127.0.0.1:${link.port}` }),
+      broker: await createMqttBroker({ url: `mqtt://127.0.0.1:${link.port}`, probeMessages: 0 }),
     });
     relays.push(relay);
     const ns = `load${Date.now().toString(36)}${port}`;
@@ -211,8 +215,8 @@ describe.skipIf(
     // Unpaced, as a relay was before it waited for its own copies: 2,000 at once overflow the
     // server's queue for the publishing relay's own session (the case reported in issue 14).
     const url = `mqtt://127.0.0.1:${services.mqtt.port}`;
-    const one = await createMqttBroker({ url, maxPublishesInFlight: 1_000_000 });
-    const two = await createMqttBroker({ url });
+    const one = await createMqttBroker({ url, probeMessages: 0, maxPublishesInFlight: 1_000_000 });
+    const two = await createMqttBroker({ url, probeMessages: 0 });
     brokers.push(one, two);
     const ns = `own${Date.now().toString(36)}`;
     const seen = [[], []] as Seen[][];
@@ -276,4 +280,28 @@ describe.skipIf(
       ).toEqual({ failed: 0, duplicated: 0, uncovered: [], failedDelivered: [] });
     }
   }, 120_000);
+
+  it("measures the server's per-session queue at start and warns when it is Mosquitto's default", async () => {
+    const lines: Array<{ level: string; message: string; fields?: Record<string, unknown> }> = [];
+    const probed = async (port: number) => {
+      const broker = await createMqttBroker({
+        url: `mqtt://127.0.0.1:${port}`,
+        log: (level, message, fields) =>
+          void lines.push({ level, message, ...(fields ? { fields } : {}) }),
+      });
+      brokers.push(broker);
+      await waitFor(
+        () => lines.some((l) => l.fields?.sent !== undefined),
+        "the probe's result",
+        30_000,
+      );
+      return lines.splice(0).find((l) => l.fields?.sent !== undefined);
+    };
+    const limited = await probed(services.mqtt.port);
+    expect(limited?.level).toBe("warn");
+    expect(limited?.fields?.queued).toBeLessThan(limited?.fields?.sent as number);
+    expect(limited?.message).toMatch(/max_queued_messages/);
+    const unlimited = await probed(RECOMMENDED_PORT);
+    expect(unlimited).toMatchObject({ level: "info", fields: { queued: 1_100, sent: 1_100 } });
+  }, 60_000);
 });

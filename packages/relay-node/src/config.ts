@@ -34,6 +34,7 @@ const brokerOptionsSchema = z
     sessionExpirySeconds: positiveInt.optional(),
     publishTimeoutMs: positiveInt.optional(),
     maxPublishesInFlight: positiveInt.optional(),
+    probeMessages: z.number().int().min(0).optional(),
     keylessChannel: z.string().min(1).optional(),
     table: z.string().min(1).optional(),
     channel: z.string().min(1).optional(),

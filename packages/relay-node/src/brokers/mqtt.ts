@@ -26,7 +26,7 @@ import {
 } from "mqtt";
 import { MAX_STAMP, SEQ_HEADER, TAIL_CHANNEL } from "./feed-sequence.js";
 import { LocalWindows } from "./local-window.js";
-import { connectKeepingLimits, mqttPacketBytes } from "./mqtt-probe.js";
+import { connectKeepingLimits, logServerLimits, mqttPacketBytes } from "./mqtt-probe.js";
 import {
   type BrokerCommonOptions,
   checkUrl,
@@ -69,6 +69,12 @@ export interface MqttBrokerOptions extends BrokerCommonOptions {
    * (Mosquitto `max_queued_messages`, 1000 by default). @default 500
    */
   maxPublishesInFlight?: number;
+  /**
+   * Messages of the start-up probe that measures how many messages the server queues for a
+   * session (Mosquitto `max_queued_messages`); a smaller limit is logged as a warning. 0 skips
+   * it. @default 1100
+   */
+  probeMessages?: number;
 }
 
 const ID = "pubsubbud-id";
@@ -96,6 +102,7 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
     publishTimeoutMs = 10_000,
     connectTimeoutMs = 5_000,
     maxPublishesInFlight = 500,
+    probeMessages = 1_100,
   } = options;
   const retention = retentionOf(options);
   const log = options.log ?? (() => {});
@@ -201,6 +208,18 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
     }
   });
   const members = new Set<MqttClient>();
+  const probing = new AbortController();
+  if (probeMessages > 0)
+    logServerLimits({
+      url,
+      publisher: client,
+      limits: limits(),
+      prefix,
+      sent: probeMessages,
+      connectTimeoutMs,
+      log,
+      signal: probing.signal,
+    });
 
   const broker: Broker & GroupCapable = {
     name: "mqtt",
@@ -269,6 +288,7 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
       };
     },
     async close() {
+      probing.abort();
       windows.clear();
       listeners.clear();
       for (const member of members) await member.endAsync(true);
