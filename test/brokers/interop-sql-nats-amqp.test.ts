@@ -174,7 +174,8 @@ describe.skipIf(missing("RabbitMQ on 127.0.0.1:5672", amqpUp === true, services.
         key: `${ns}.order.paid`,
         body: '{"order":7}',
         id: ack.id,
-        headers: { by: "web" },
+        // The relay's stream stamp rides along: other relay instances detect drops by it.
+        headers: { by: "web", "pubsubbud-seq": expect.stringMatching(/^\w+\.\w+:1:\d+$/) },
       });
     });
   },

@@ -21,6 +21,10 @@ export interface BrokerUrlOptions {
   lingerMs?: number;
   sessionExpirySeconds?: number;
   publishTimeoutMs?: number;
+  /** MQTT, RabbitMQ: publishes on their way at once before more wait their turn. */
+  maxPublishesInFlight?: number;
+  /** MQTT: messages of the start-up queue probe (0 skips it). */
+  probeMessages?: number;
   /** PostgreSQL: log table name. */
   table?: string;
   /** PostgreSQL: NOTIFY channel. */

@@ -34,6 +34,8 @@ const brokerOptionsSchema = z
     lingerMs: z.number().int().min(0).optional(),
     sessionExpirySeconds: positiveInt.optional(),
     publishTimeoutMs: positiveInt.optional(),
+    maxPublishesInFlight: positiveInt.optional(),
+    probeMessages: z.number().int().min(0).optional(),
     keylessChannel: z.string().min(1).optional(),
     table: z.string().min(1).optional(),
     channel: z.string().min(1).optional(),
