@@ -114,6 +114,36 @@ describe.each(brokerKinds)("broker contract: $name", (kind) => {
       expect(seen.messages.map((m) => m.id)).toEqual(["p-1", "marker"]);
     });
 
+    it("scopes the dedupe key to the sender, so one user's id never suppresses another's message", async () => {
+      const ns = freshNamespace();
+      const broker = await open();
+      const seen = recorder();
+      await broker.listen(ns, seen.listener);
+      const as = (sender: string | undefined, channel: string) =>
+        broker.publish(ns, {
+          channel,
+          id: "order-17",
+          data: channel,
+          ...(sender === undefined ? {} : { headers: { sender } }),
+        });
+      // Alice squats the id on her own channel first; the order service's message still goes out.
+      expect((await as("alice", "alice.notes")).duplicate).toBe(false);
+      expect((await as("orders", "orders.created")).duplicate).toBe(false);
+      expect((await as(undefined, "anonymous.x")).duplicate).toBe(false);
+      // The same sender retrying its id is a duplicate, with its own first offset.
+      const retry = await as("orders", "orders.created");
+      expect(retry.duplicate).toBe(true);
+      await broker.publish(ns, { channel: "x", id: "marker", data: 0 });
+      await waitFor(() => seen.messages.some((m) => m.id === "marker"), "marker");
+      expect(seen.messages.map((m) => [m.id, m.data, m.headers?.sender])).toEqual([
+        ["order-17", "alice.notes", "alice"],
+        ["order-17", "orders.created", "orders"],
+        ["order-17", "anonymous.x", undefined],
+        ["marker", 0, undefined],
+      ]);
+      expect(retry.offset).toBe(seen.messages[1]?.offset);
+    });
+
     it("keeps delivering to the remaining listener when one stops (reference counting)", async () => {
       const ns = freshNamespace();
       const broker = await open();

@@ -90,10 +90,20 @@ describe.skipIf(missing("NATS on 127.0.0.1:4222", natsUp === true, services.nats
       const messages = await subscribed(client, "sensor.*");
       const nc = await natsConnect({ servers: "127.0.0.1:4222" });
       cleanup.push(() => nc.close());
-      const seen: Array<{ subject: string; data: string; id: string | undefined }> = [];
+      const seen: Array<{
+        subject: string;
+        data: string;
+        id: string | undefined;
+        dedupe: string | undefined;
+      }> = [];
       const sub = nc.subscribe(`pubsubbud.${ns}.>`, {
         callback: (_, m) => {
-          seen.push({ subject: m.subject, data: m.string(), id: m.headers?.get("Nats-Msg-Id") });
+          seen.push({
+            subject: m.subject,
+            data: m.string(),
+            id: m.headers?.get("pubsubbud-id"),
+            dedupe: m.headers?.get("Nats-Msg-Id"),
+          });
         },
       });
       await nc.flush();
@@ -114,6 +124,8 @@ describe.skipIf(missing("NATS on 127.0.0.1:4222", natsUp === true, services.nats
         subject: `pubsubbud.${ns}.sensor.fan`,
         data: '{"on":true}',
         id: ack.id,
+        // JetStream dedupes on the sender-scoped key (an anonymous client has an empty scope).
+        dedupe: `0::${ack.id}`,
       });
       sub.unsubscribe();
     });
@@ -162,7 +174,8 @@ describe.skipIf(missing("RabbitMQ on 127.0.0.1:5672", amqpUp === true, services.
         key: `${ns}.order.paid`,
         body: '{"order":7}',
         id: ack.id,
-        headers: { by: "web" },
+        // The relay's stream stamp rides along: other relay instances detect drops by it.
+        headers: { by: "web", "pubsubbud-seq": expect.stringMatching(/^\w+\.\w+:1:\d+$/) },
       });
     });
   },

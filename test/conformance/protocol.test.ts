@@ -232,6 +232,8 @@ function conformance(factory: TargetFactory) {
     const spy = connect();
     const everything = collect(spy, "*");
     await everything.sub.ready;
+    // The relay names the inbox in welcome, from the owner's secret id.
+    await waitFor(() => owner.inbox !== "", "the owner's welcome");
     const stolen = spy.subscribe(owner.inbox, () => {});
     await expect(stolen.ready).rejects.toMatchObject({
       code: "subscribe_refused",

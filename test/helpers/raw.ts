@@ -8,6 +8,8 @@ export interface RawPeer {
   readonly frames: RelayFrame[];
   /** How many WebSocket frames arrived (a batch counts once). */
   readonly wireFrames: () => number;
+  /** The length of the largest WebSocket frame that arrived. */
+  readonly largestWireFrame: () => number;
   send(frame: unknown): void;
   /** Waits for the first received frame (after `from`) that satisfies `match`. */
   next(match: (frame: RelayFrame) => boolean, what: string, from?: number): Promise<RelayFrame>;
@@ -21,9 +23,12 @@ export async function openRaw(url: string, headers?: Record<string, string>): Pr
   const ws = new WebSocket(url, SUBPROTOCOL, headers ? { headers } : {});
   const frames: RelayFrame[] = [];
   let wire = 0;
+  let largest = 0;
   ws.on("message", (data) => {
     wire++;
-    frames.push(...decodeRelayFrames(String(data)));
+    const text = String(data);
+    largest = Math.max(largest, text.length);
+    frames.push(...decodeRelayFrames(text));
   });
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
     ws.on("close", (code, reason) => resolve({ code, reason: String(reason) })),
@@ -35,6 +40,7 @@ export async function openRaw(url: string, headers?: Record<string, string>): Pr
   return {
     frames,
     wireFrames: () => wire,
+    largestWireFrame: () => largest,
     send: (frame) => ws.send(typeof frame === "string" ? frame : JSON.stringify(frame)),
     async next(match, what, from = 0) {
       let found: RelayFrame | undefined;

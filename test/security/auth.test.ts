@@ -45,12 +45,17 @@ async function relayWith(limits: Partial<RelayLimits> = {}): Promise<RunningRela
 }
 
 /** A peer that said hello with `token` and got its welcome (or its refusal). */
-async function connect(relay: RunningRelay, token: string | undefined, ns = "chat") {
+async function connect(
+  relay: RunningRelay,
+  token: string | undefined,
+  ns = "chat",
+  client = rawClientId("auth"),
+) {
   const peer = await openRaw(`${relay.wsUrl}/ns/${ns}`);
-  const client = rawClientId("auth");
   peer.send({ type: "hello", client, ...(token === undefined ? {} : { token }) });
-  await peer.next((f) => f.type === "welcome" || f.type === "error", "welcome or error");
-  return { peer, client };
+  const first = await peer.next((f) => f.type === "welcome" || f.type === "error", "welcome");
+  const inbox = first.type === "welcome" ? first.inbox : "";
+  return { peer, client, inbox };
 }
 
 async function refusal(relay: RunningRelay, token: string | undefined) {
@@ -201,21 +206,82 @@ describe("grants", () => {
   });
 
   it("keeps a private inbox to its owner", async () => {
-    const { client: owner, peer: ownerPeer } = await connect(relay, await hs({ user: "a" }));
+    const { peer: ownerPeer, inbox } = await connect(relay, await hs({ user: "a" }));
     const { peer: thief } = await connect(relay, await hs({ user: "b" }));
-    for (const pattern of [`_inbox.${owner}`, "_inbox.*", "*"])
+    for (const pattern of [inbox, "_inbox.*", "*"])
       thief.send({ type: "subscribe", id: pattern, pattern });
     await thief.next((f) => "id" in f && f.id === "*", "the last answer");
     expect(
       thief.frames.filter((f) => f.type === "error").map((f) => "code" in f && f.code),
     ).toEqual(["forbidden", "forbidden"]);
-    ownerPeer.send({ type: "subscribe", id: "inbox", pattern: `_inbox.${owner}` });
+    ownerPeer.send({ type: "subscribe", id: "inbox", pattern: inbox });
     await ownerPeer.next((f) => f.type === "subscribed", "owner subscribed");
-    await publish(publisher, "secret-reply", `_inbox.${owner}`);
+    await publish(publisher, "secret-reply", inbox);
     await ownerPeer.next((f) => f.type === "message" && f.id === "secret-reply", "the reply");
     expect(thief.frames.some((f) => f.type === "message")).toBe(false);
     ownerPeer.close();
     thief.close();
+  });
+
+  it("does not let the public inbox name, or even a leaked client id under another user's token, claim an inbox or its replays", async () => {
+    const alice = await connect(relay, await hs({ user: "alice" }));
+    alice.peer.send({ type: "subscribe", id: "inbox", pattern: alice.inbox });
+    await alice.peer.next((f) => f.type === "subscribed", "alice subscribed");
+    // A request of Alice's shows her inbox to every responder as reply-to; a reply lands in it.
+    await publish(publisher, "reply-1", alice.inbox);
+    await alice.peer.next((f) => f.type === "message" && f.id === "reply-1", "alice's reply");
+    expect(alice.inbox).toMatch(/^_inbox\.[A-Za-z0-9_-]{22}$/);
+    expect(alice.inbox).not.toContain(alice.client);
+    // Bob says hello with what he saw (the inbox name's suffix), then with Alice's leaked secret
+    // id under his own token, and resumes from the start of the log each time.
+    for (const client of [alice.inbox.slice("_inbox.".length), alice.client]) {
+      const bob = await connect(relay, await hs({ user: "bob" }), "chat", client);
+      expect(bob.inbox).not.toBe(alice.inbox);
+      const welcome = bob.peer.frames[0];
+      const epoch = welcome?.type === "welcome" ? welcome.epoch : "";
+      bob.peer.send({ type: "subscribe", id: "steal", pattern: alice.inbox });
+      const answer = await bob.peer.next((f) => "id" in f && f.id === "steal", "answer");
+      expect(answer).toMatchObject({ type: "error", code: "forbidden" });
+      bob.peer.close();
+      const resumed = await openRaw(`${relay.wsUrl}/ns/chat`);
+      resumed.send({
+        type: "hello",
+        client,
+        token: await hs({ user: "bob" }),
+        resume: { epoch, offset: "" },
+        subscriptions: [{ id: "steal", pattern: alice.inbox }],
+      });
+      await resumed.next((f) => "id" in f && f.id === "steal", "answer in the resume");
+      expect(resumed.frames[0]).toMatchObject({ type: "welcome", recovered: true });
+      expect(resumed.frames.find((f) => "id" in f && f.id === "steal")).toMatchObject({
+        code: "forbidden",
+      });
+      expect(resumed.frames.some((f) => f.type === "message" && f.id === "reply-1")).toBe(false);
+      resumed.close();
+    }
+    alice.peer.close();
+  });
+
+  it("refuses inbox publishes from a token with no publish grant in the namespace", async () => {
+    const { peer: owner, inbox } = await connect(relay, await hs({ user: "owner" }));
+    owner.send({ type: "subscribe", id: "inbox", pattern: inbox });
+    await owner.next((f) => f.type === "subscribed", "subscribed");
+    const { peer: nobody } = await connect(relay, await hs({ user: "nobody", grants: {} }));
+    expect(await publish(nobody, "spam", inbox)).toMatchObject({
+      type: "error",
+      code: "forbidden",
+    });
+    expect(await publish(nobody, "spam2", "_inbox.fresh-namespace-filler")).toMatchObject({
+      type: "error",
+      code: "forbidden",
+    });
+    await publish(publisher, "real", inbox);
+    await owner.next((f) => f.type === "message" && f.id === "real", "the granted reply");
+    expect(owner.frames.filter((f) => f.type === "message").map((f) => "id" in f && f.id)).toEqual([
+      "real",
+    ]);
+    owner.close();
+    nobody.close();
   });
 
   it("stamps the sender from the token and ignores the one the client sends", async () => {

@@ -1,4 +1,4 @@
-import { compilePattern } from "@pubsubbud/protocol";
+import { compileMatcher } from "@pubsubbud/protocol";
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import type { PubsubBudClient } from "./client.js";
 import { ClientError } from "./errors.js";
@@ -63,7 +63,7 @@ export function channel<S extends StandardSchemaV1>(
     client.dispatchEvent(new ClientEvent("invalid", detail));
   };
   const validate = (value: unknown) => schema["~standard"].validate(value);
-  const matches = compilePattern(pattern).matches;
+  const matches = compileMatcher(pattern);
   /**
    * Checks outgoing data and resolves with it as given: the wire carries the schema's input, so
    * the receiving side's schema (and its transforms) applies once, on delivery.

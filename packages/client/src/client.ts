@@ -6,7 +6,6 @@ import {
   decodeRelayFrames,
   type ErrorCode,
   type ErrorFrame,
-  inboxChannel,
   type MessageFrame,
   PING,
   parseRetryReason,
@@ -42,10 +41,14 @@ const CLOSE_IDLE: typeof CloseCode.IdleTimeout = 4000;
 
 /** A PubsubBud client; create it with {@link createClient}. */
 export class PubsubBudClient extends ClientEventTarget {
-  /** This client's id; its private inbox is `_inbox.<id>`. */
+  /** This client's secret id, kept across reconnects: it owns the client's inbox. Never share it. */
   readonly id: string;
-  /** The channel replies to this client's requests are sent to. */
-  readonly inbox: string;
+  /**
+   * The channel replies to this client's requests are sent to, as the relay named it in its
+   * first `welcome` (`""` until then): derived from the secret id, so others can address it but
+   * not claim it.
+   */
+  inbox = "";
   #state: ClientState = "connecting";
   #everOpen = false;
   #userClosed = false;
@@ -77,7 +80,6 @@ export class PubsubBudClient extends ClientEventTarget {
     this.#schedule = new ReconnectSchedule(options.reconnect);
     this.#token = new TokenKeeper(options.token);
     this.id = options.clientId ?? nanoid();
-    this.inbox = inboxChannel(this.id);
     this.#ws = openSocket(options.WebSocket, this.#schedule.options.connectTimeoutMs, {
       nextUrl: () => this.#nextUrl(),
       shouldReconnect: (code, reason) => this.#shouldReconnect(code, reason),
@@ -311,6 +313,7 @@ export class PubsubBudClient extends ClientEventTarget {
   #onWelcome(frame: WelcomeFrame): void {
     this.#schedule.succeeded();
     this.#limits = frame.limits;
+    this.inbox = frame.inbox;
     if (frame.recovered !== true) {
       const lost = frame.recovered === false;
       this.#epoch = frame.epoch;

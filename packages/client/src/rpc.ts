@@ -16,6 +16,22 @@ interface Inbox {
 
 const inboxes = new WeakMap<PubsubBudClient, Inbox>();
 
+/** Resolves once the client knows its inbox: the relay names it in the first `welcome`. */
+function inboxNamed(client: PubsubBudClient): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const { state } = client;
+      const ended = state === "closed" || state === "unauthorized" ? state : undefined;
+      if (!client.inbox && !ended) return;
+      client.removeEventListener("state", check);
+      if (ended) reject(new ClientError(ended, `the client is ${ended}`));
+      else resolve();
+    };
+    client.addEventListener("state", check);
+    check();
+  });
+}
+
 /**
  * The client's inbox, subscribed on its first request. When the client ends, the requests still
  * waiting reject with its reason; a refused inbox subscription is dropped, so a later request
@@ -52,6 +68,7 @@ export async function request<T = unknown>(
   data: unknown,
   options: RequestOptions = {},
 ): Promise<Message<T>> {
+  await inboxNamed(client);
   const { subscription, waiting } = inboxOf(client);
   await subscription.ready;
   const correlation = nanoid();

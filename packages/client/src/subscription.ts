@@ -1,9 +1,4 @@
-import {
-  type CompiledPattern,
-  compilePattern,
-  type Headers,
-  isInboxChannel,
-} from "@pubsubbud/protocol";
+import { compileMatcher, type Headers, isInboxChannel } from "@pubsubbud/protocol";
 import { ClientError } from "./errors.js";
 
 /** A delivered message. */
@@ -54,7 +49,7 @@ export class SubscriptionEntry implements Subscription {
   readonly pattern: string;
   readonly ready: Promise<void>;
   readonly handler: MessageHandler;
-  readonly #compiled: CompiledPattern;
+  readonly #matches: (channel: string) => boolean;
   readonly #onUnsubscribe: (entry: SubscriptionEntry) => void;
   #resolve!: () => void;
   #reject!: (error: ClientError) => void;
@@ -80,7 +75,7 @@ export class SubscriptionEntry implements Subscription {
     this.#buffer = handler ? undefined : [];
     this.#bufferSize = bufferSize;
     this.handler = handler ?? ((message) => this.#push(message));
-    this.#compiled = compilePattern(pattern);
+    this.#matches = compileMatcher(pattern);
     this.#onUnsubscribe = onUnsubscribe;
     this.ready = new Promise<void>((resolve, reject) => {
       this.#resolve = resolve;
@@ -92,8 +87,8 @@ export class SubscriptionEntry implements Subscription {
 
   /** Inbox channels reach only an exact subscription; patterns never see them. */
   matches(channel: string): boolean {
-    if (this.#compiled.exact) return channel === this.pattern;
-    return !isInboxChannel(channel) && this.#compiled.matches(channel);
+    if (isInboxChannel(channel)) return channel === this.pattern;
+    return this.#matches(channel);
   }
 
   confirm(): void {

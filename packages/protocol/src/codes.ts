@@ -39,6 +39,8 @@ export const ErrorCode = {
    * is acknowledged again (deduplicated on every instance), never delivered twice.
    */
   PublishUncertain: "publish_uncertain",
+  /** Relay: the broker's byte budget is full (`maxBytes`); not published, never delivered. Client: retry later with the same id. */
+  StorageFull: "storage_full",
   /** Relay: a frame other than `hello` arrived first, or a second `hello` arrived. Client: send `hello` once, first. */
   HelloRequired: "hello_required",
   /** Relay: the token was refused by the relay's authenticate hook. Followed by close 4401. */

@@ -80,6 +80,11 @@ export interface WelcomeFrame {
   offset: string;
   /** Present when `hello` carried `resume`: whether every missed message will be replayed. */
   recovered?: boolean;
+  /**
+   * This connection's private inbox channel, `_inbox.<name>`: the relay derives the name from the
+   * client's secret id (and its token's user), so only its owner can subscribe to it.
+   */
+  inbox: string;
   limits: AnnouncedLimits;
   /** Interval in ms at which the client should send `ping`. */
   heartbeat: number;

@@ -1,5 +1,5 @@
 import { DEFAULT_LIMITS, INBOX_PREFIX, type ProtocolLimits } from "./limits.js";
-import { compilePattern } from "./matcher.js";
+import { countWildcards } from "./matcher.js";
 
 function printableAsciiError(value: string, what: string, forbidden: string): string | undefined {
   for (let i = 0; i < value.length; i++) {
@@ -41,7 +41,7 @@ export function patternError(
     return `pattern is ${pattern.length} bytes; the limit is ${limits.maxPatternLength}`;
   const ascii = printableAsciiError(pattern, "pattern", "");
   if (ascii) return ascii;
-  const { wildcards } = compilePattern(pattern);
+  const wildcards = countWildcards(pattern);
   if (wildcards > limits.maxWildcards)
     return `pattern has ${wildcards} wildcards; the limit is ${limits.maxWildcards}`;
   return undefined;
@@ -50,11 +50,6 @@ export function patternError(
 /** True for channels under `_inbox.`, which only reach their owner's exact subscription. */
 export function isInboxChannel(channel: string): boolean {
   return channel.startsWith(INBOX_PREFIX);
-}
-
-/** The private inbox channel of a client id. */
-export function inboxChannel(clientId: string): string {
-  return INBOX_PREFIX + clientId;
 }
 
 /**

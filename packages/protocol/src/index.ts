@@ -43,10 +43,14 @@ export { type HttpPublish, httpPublishSchema } from "./http.js";
 export {
   channelError,
   headersError,
-  inboxChannel,
   isInboxChannel,
   patternError,
 } from "./grammar.js";
 export { DEFAULT_LIMITS, INBOX_PREFIX, type ProtocolLimits } from "./limits.js";
-export { type CompiledPattern, compilePattern, matchPattern } from "./matcher.js";
+export {
+  type CompiledPattern,
+  compileMatcher,
+  compilePattern,
+  matchPattern,
+} from "./matcher.js";
 export { decodeRelayFrames, joinBatch, jsonDepthExceeds, PING, PONG } from "./wire.js";

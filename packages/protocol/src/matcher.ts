@@ -2,8 +2,9 @@
  * Shell-style pattern matching with the semantics of Python's `fnmatch.fnmatchcase`:
  * `*` any sequence (dots included), `?` one character, `[seq]` one of, `[!seq]` none of, ranges
  * such as `[0-9]`, and an unclosed `[` is a literal. No RegExp is ever built from a pattern:
- * a pattern compiles to tokens matched by a two-pointer walk that backtracks only to the last
- * `*`, so the worst case is O(pattern length × channel length) with constant memory.
+ * a pattern compiles to segments between `*`s: the first anchored at the start, the last at the
+ * end, the others found leftmost-first (native search for literal ones), so a match costs
+ * O(channel length × `cost`) plus native string searches, with constant memory.
  */
 
 const LITERAL = 0;
@@ -29,6 +30,12 @@ export interface CompiledPattern {
   readonly literalPrefix: string;
   /** Number of wildcards (`*` runs count once per `*`, `?` and closed `[...]` count once). */
   readonly wildcards: number;
+  /**
+   * What one match may cost beyond a native string search, per channel character: the tokens of
+   * the segments between two `*` that hold `?` or `[...]` (they are tried at every position).
+   * Anchored segments and literal ones cost nothing here. Relays budget it per namespace.
+   */
+  readonly cost: number;
   /** Tests one channel name. */
   matches(channel: string): boolean;
 }
@@ -136,30 +143,6 @@ function tokenMatches(token: Token, code: number): boolean {
   }
 }
 
-function matchTokens(tokens: readonly Token[], s: string): boolean {
-  let t = 0;
-  let i = 0;
-  let starT = -1;
-  let starI = 0;
-  while (i < s.length) {
-    const token = tokens[t];
-    if (token !== undefined && token.kind === STAR) {
-      starT = t++;
-      starI = i;
-    } else if (token !== undefined && tokenMatches(token, s.charCodeAt(i))) {
-      t++;
-      i++;
-    } else if (starT >= 0) {
-      t = starT + 1;
-      i = ++starI;
-    } else {
-      return false;
-    }
-  }
-  while (t < tokens.length && tokens[t]?.kind === STAR) t++;
-  return t === tokens.length;
-}
-
 /**
  * Compiles a pattern. Call it on validated patterns (see `patternError`); it never throws.
  * @example compilePattern("sensor.*").matches("sensor.temp") // true
@@ -168,42 +151,82 @@ export function compilePattern(pattern: string): CompiledPattern {
   const tokens = tokenize(pattern);
   let prefixEnd = 0;
   while (prefixEnd < tokens.length && tokens[prefixEnd]?.kind === LITERAL) prefixEnd++;
-  const exact = prefixEnd === tokens.length;
-  const literalPrefix = String.fromCharCode(
-    ...tokens.slice(0, prefixEnd).map((token) => (token as { code: number }).code),
-  );
-  const wildcards = tokens.filter((token) => token.kind !== LITERAL).length;
-  return exact
-    ? exactPattern(pattern, literalPrefix)
-    : wildcardPattern(pattern, literalPrefix, wildcards, tokens);
-}
-
-// Separate factories, so an exact pattern's closure does not keep the token array alive
-// (closures created in one scope share that scope's context in V8).
-function exactPattern(source: string, literal: string): CompiledPattern {
+  const literalPrefix = literalText(tokens.slice(0, prefixEnd)) as string;
+  const base = { source: pattern, literalPrefix };
+  if (prefixEnd === tokens.length)
+    return { ...base, exact: true, wildcards: 0, cost: 0, matches: (c) => c === literalPrefix };
+  const parts = partsOf(tokens);
   return {
-    source,
-    exact: true,
-    literalPrefix: literal,
-    wildcards: 0,
-    matches: (channel) => channel === literal,
-  };
-}
-
-function wildcardPattern(
-  source: string,
-  literalPrefix: string,
-  wildcards: number,
-  tokens: Token[],
-): CompiledPattern {
-  return {
-    source,
+    ...base,
     exact: false,
-    literalPrefix,
-    wildcards,
-    matches: (channel) => matchTokens(tokens, channel),
+    wildcards: wildcardsIn(tokens),
+    cost: parts.slice(1, -1).reduce((n, part) => n + (literalText(part) ? 0 : part.length), 0),
+    matches: segmentMatcher(parts),
   };
 }
+
+const wildcardsIn = (tokens: Token[]): number =>
+  tokens.filter((token) => token.kind !== LITERAL).length;
+
+/** The pattern's wildcard count, as `CompiledPattern.wildcards` counts them (for validation). */
+export function countWildcards(pattern: string): number {
+  return wildcardsIn(tokenize(pattern));
+}
+
+/**
+ * Only the test of a pattern, for code that routes a few channels (the client) and needs none of
+ * what indexes use. Same semantics as {@link compilePattern}.
+ */
+export function compileMatcher(pattern: string): (channel: string) => boolean {
+  return segmentMatcher(partsOf(tokenize(pattern)));
+}
+
+/** The runs of tokens between stars; one run when the pattern has no star. */
+function partsOf(tokens: Token[]): Token[][] {
+  const parts: Token[][] = [[]];
+  for (const token of tokens)
+    if (token.kind === STAR) parts.push([]);
+    else (parts[parts.length - 1] as Token[]).push(token);
+  return parts;
+}
+
+/**
+ * Matches by the segments between stars: the first anchored at the start, the last at the end,
+ * the middle ones found leftmost-first, which is exact when stars separate them. Literal middles
+ * use the runtime's native search; only middles with `?` or `[...]` are tried at every position
+ * (what `cost` counts).
+ */
+function segmentMatcher(parts: Token[][]): (channel: string) => boolean {
+  const minLength = parts.flat().length;
+  const [lead, ...rest] = parts as [Token[], ...Token[][]];
+  const tail = rest.pop();
+  const middle = rest.map((part) => [part, literalText(part)] as const);
+  return (s) => {
+    if (s.length < minLength || !fits(lead, s, 0)) return false;
+    if (!tail) return s.length === minLength;
+    const end = s.length - tail.length;
+    if (!fits(tail, s, end)) return false;
+    let at = lead.length;
+    for (const [part, text] of middle) {
+      const last = end - part.length;
+      if (text) at = s.indexOf(text, at);
+      else while (at <= last && !fits(part, s, at)) at++;
+      if (at < 0 || at > last) return false;
+      at += part.length;
+    }
+    return true;
+  };
+}
+
+/** The text of a run of literal tokens, or undefined when it holds `?` or `[...]`. */
+const literalText = (part: Token[]): string | undefined =>
+  part.every((token) => token.kind === LITERAL)
+    ? String.fromCharCode(...part.map((token) => (token as { code: number }).code))
+    : undefined;
+
+/** True when `part` matches `s` at position `at` (the caller checked it fits inside `s`). */
+const fits = (part: Token[], s: string, at: number): boolean =>
+  part.every((token, k) => tokenMatches(token, s.charCodeAt(at + k)));
 
 /** One-off match; compile once with {@link compilePattern} when matching many channels. */
 export function matchPattern(pattern: string, channel: string): boolean {

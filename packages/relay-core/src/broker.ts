@@ -39,6 +39,14 @@ export class PublishUncertainError extends Error {
   override readonly name = "PublishUncertainError";
 }
 
+/**
+ * What a broker throws from {@link Broker.publish} when its byte budget is full: the message was
+ * not taken and is never delivered. The relay answers `storage_full`: retry later, same id.
+ */
+export class BrokerFullError extends Error {
+  override readonly name = "BrokerFullError";
+}
+
 /** Stops a live subscription. */
 export type StopListening = () => Promise<void>;
 

@@ -8,6 +8,8 @@ export const RelayErrorCode = {
   PublishFailed: "publish_failed",
   /** The broker may or may not have taken the publish: retry with the same id. */
   PublishUncertain: "publish_uncertain",
+  /** The broker's byte budget is full: retry later with the same id. */
+  StorageFull: "storage_full",
   /** The token does not grant this publish. */
   Forbidden: "forbidden",
   /** The token was missing or refused. */

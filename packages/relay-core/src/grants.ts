@@ -41,8 +41,13 @@ export class CompiledGrants {
     return allows(this.#subscribe, channel);
   }
 
-  /** True when `channel` may be published on; any inbox takes replies. */
+  /**
+   * True when `channel` may be published on. An inbox takes replies from anyone who may publish
+   * somewhere in this namespace: a token with no publish grant here may publish nothing, inboxes
+   * included.
+   */
   mayPublish(channel: string): boolean {
+    if (isInboxChannel(channel)) return this.#publish === undefined || this.#publish.length > 0;
     return allows(this.#publish, channel);
   }
 }

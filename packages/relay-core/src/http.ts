@@ -12,7 +12,12 @@ export interface HttpAnswer {
   body: unknown;
 }
 
-const STATUS: Partial<Record<string, number>> = { bad_namespace: 404, forbidden: 403 };
+const STATUS: Partial<Record<string, number>> = {
+  bad_namespace: 404,
+  forbidden: 403,
+  publish_uncertain: 503,
+  storage_full: 503,
+};
 const PUBLISH_PATH = /^\/v1\/ns\/([^/]+)\/publish$/;
 const SOCKET_PATH = /^\/ns\/([^/]+)\/?$/;
 

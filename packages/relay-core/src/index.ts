@@ -1,5 +1,6 @@
 export {
   type Broker,
+  BrokerFullError,
   type BrokerCapabilities,
   type BrokerListener,
   compareDecimalOffsets,
@@ -34,7 +35,11 @@ export {
 } from "./http.js";
 export { RelayError, RelayErrorCode } from "./errors.js";
 export { DEFAULT_RELAY_LIMITS, namespaceError, type RelayLimits } from "./limits.js";
-export { createMemoryBroker, type MemoryBrokerOptions } from "./memory-broker.js";
+export {
+  createMemoryBroker,
+  type MemoryBroker,
+  type MemoryBrokerOptions,
+} from "./memory-broker.js";
 export { DEFAULT_RETENTION, type LogRetention, MemoryLog } from "./memory-log.js";
 export { getOrCreate } from "./map.js";
 export { randomId } from "./random.js";

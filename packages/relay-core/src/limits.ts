@@ -4,6 +4,12 @@ import { DEFAULT_LIMITS, type ProtocolLimits } from "@pubsubbud/protocol";
 export interface RelayLimits extends ProtocolLimits {
   /** Outbound bytes a connection may have queued before it is cut as a slow consumer (close 4001). @default 4194304 */
   maxBufferedBytes: number;
+  /**
+   * Largest batch of frames in one socket write, in bytes (a single larger frame goes alone). A
+   * resume's replay goes out in such batches, each after the socket wrote the one before, so no
+   * replay is ever one huge string. @default 262144
+   */
+  maxBatchBytes: number;
   /** Interval at which clients are told to ping, in ms. @default 25000 */
   heartbeatMs: number;
   /**
@@ -25,6 +31,19 @@ export interface RelayLimits extends ProtocolLimits {
   publishBurst: number;
   /** How long a connection may stay open past its token's `exp` without a `refresh` (then 4401), in ms. @default 10000 */
   tokenGraceMs: number;
+  /**
+   * The most distinct wildcard patterns one publish may have to test in a namespace: those whose
+   * literal prefix the channel starts with, worst case over all channels (identical patterns
+   * share one entry; `user.42.*` and `user.43.*` never meet). Over it: `too_many_subscriptions`.
+   * @default 1024
+   */
+  maxPatternsPerPublish: number;
+  /**
+   * Summed matching cost of one namespace's distinct wildcard patterns (`CompiledPattern.cost`:
+   * tokens of `?`/`[...]` segments between two `*`), which bounds a publish's matching work.
+   * Over it: `too_many_subscriptions`. @default 1024
+   */
+  maxPatternCostPerNamespace: number;
   /** Connections one client address may hold; more are refused before the upgrade (HTTP 429). @default 500 */
   maxConnectionsPerIp: number;
 }
@@ -32,6 +51,7 @@ export interface RelayLimits extends ProtocolLimits {
 export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
   ...DEFAULT_LIMITS,
   maxBufferedBytes: 4 * 1024 * 1024,
+  maxBatchBytes: 256 * 1024,
   heartbeatMs: 25_000,
   idleTimeoutMs: 90_000,
   handshakeTimeoutMs: 10_000,
@@ -42,6 +62,8 @@ export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
   publishRatePerSecond: 1_000,
   publishBurst: 2_000,
   maxConnectionsPerIp: 500,
+  maxPatternsPerPublish: 1_024,
+  maxPatternCostPerNamespace: 1_024,
 });
 
 const NAMESPACE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

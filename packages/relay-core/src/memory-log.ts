@@ -1,5 +1,6 @@
 import type { Position } from "@pubsubbud/protocol";
 import { dedupeKey, type LogMessage, type PublishInput, type PublishOutcome } from "./broker.js";
+import { serializeMessage } from "./serialize.js";
 
 /** Retention and dedupe settings of a namespace log. */
 export interface LogRetention {
@@ -11,6 +12,11 @@ export interface LogRetention {
   dedupeWindowMs: number;
   /** Most message ids remembered for dedupe per namespace. @default 100000 */
   dedupeMaxIds: number;
+  /**
+   * Most bytes of messages (as serialized frames) kept for replay per namespace: the oldest go
+   * first past it, so one hot namespace cannot hold unbounded memory. @default 33554432 (32 MiB)
+   */
+  maxBytes: number;
 }
 
 export const DEFAULT_RETENTION: Readonly<LogRetention> = Object.freeze({
@@ -18,6 +24,7 @@ export const DEFAULT_RETENTION: Readonly<LogRetention> = Object.freeze({
   maxAgeMs: 300_000,
   dedupeWindowMs: 120_000,
   dedupeMaxIds: 100_000,
+  maxBytes: 32 * 1024 * 1024,
 });
 
 /**
@@ -27,6 +34,9 @@ export const DEFAULT_RETENTION: Readonly<LogRetention> = Object.freeze({
 export class MemoryLog {
   readonly epoch: string;
   #messages: LogMessage[] = [];
+  /** Serialized size of each message in #messages, same index. */
+  #sizes: number[] = [];
+  #bytes = 0; // bytes of the retained messages
   #head = 0; // index of the oldest retained message in #messages
   #lastSeq = 0;
   #firstSeq = 1; // sequence number of #messages[#head]
@@ -59,8 +69,12 @@ export class MemoryLog {
             ts: now,
             offset,
           };
+    const size = serializeMessage(message).length;
     this.#messages.push(message);
+    this.#sizes.push(size);
+    this.#bytes += size;
     this.#seen.set(key, { offset, ts: now });
+    this.#trim(now);
     return { outcome: { offset, duplicate: false }, message };
   }
 
@@ -68,6 +82,36 @@ export class MemoryLog {
   seen(key: string): string | undefined {
     this.#trim(this.#now());
     return this.#seen.get(key)?.offset;
+  }
+
+  /** Bytes of the messages retained for replay. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /**
+   * Applies retention now (count, age, bytes and the dedupe window) and tells whether the log
+   * holds nothing any more: no message to replay and no id to recognise, so it may be dropped.
+   */
+  expire(): boolean {
+    this.#trim(this.#now());
+    return this.#messages.length === this.#head && this.#seen.size === 0;
+  }
+
+  /** Drops the oldest retained message (a budget across logs needs room); false when empty. */
+  dropOldest(): boolean {
+    if (this.#messages.length === this.#head) return false;
+    this.#drop();
+    return true;
+  }
+
+  /** Takes back the message just appended, which nobody has seen (its id is forgotten too). */
+  dropNewest(): void {
+    if (this.#messages.length === this.#head) return;
+    const message = this.#messages.pop() as LogMessage;
+    this.#bytes -= this.#sizes.pop() as number;
+    this.#lastSeq--;
+    this.#seen.delete(dedupeKey(message));
   }
 
   head(): Position {
@@ -84,19 +128,27 @@ export class MemoryLog {
     return this.#messages.slice(this.#head + (after - this.#firstSeq + 1));
   }
 
+  #drop(): void {
+    this.#bytes -= this.#sizes[this.#head] as number;
+    (this.#messages as Array<LogMessage | undefined>)[this.#head] = undefined;
+    this.#head++;
+    this.#firstSeq++;
+  }
+
   #trim(now: number): void {
-    const { maxMessages, maxAgeMs, dedupeWindowMs, dedupeMaxIds } = this.#retention;
+    const { maxMessages, maxAgeMs, maxBytes, dedupeWindowMs, dedupeMaxIds } = this.#retention;
     const retained = () => this.#messages.length - this.#head;
     while (
       retained() > 0 &&
-      (retained() > maxMessages || now - (this.#messages[this.#head] as LogMessage).ts > maxAgeMs)
-    ) {
-      this.#head++;
-      this.#firstSeq++;
-    }
+      (retained() > maxMessages ||
+        this.#bytes > maxBytes ||
+        now - (this.#messages[this.#head] as LogMessage).ts > maxAgeMs)
+    )
+      this.#drop();
     // Compact the array once the dropped prefix dominates, so trimming stays O(1) amortised.
     if (this.#head > 1024 && this.#head * 2 > this.#messages.length) {
       this.#messages = this.#messages.slice(this.#head);
+      this.#sizes = this.#sizes.slice(this.#head);
       this.#head = 0;
     }
     for (const [id, entry] of this.#seen) {

@@ -1,8 +1,11 @@
+import { createHash } from "node:crypto";
 import { CloseCode } from "@pubsubbud/protocol";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { dedupeKey } from "./broker.js";
 import { createMemoryBroker } from "./memory-broker.js";
 import { createRelayCore, type RelayCoreOptions } from "./relay.js";
+import { sha256 } from "./sha256.js";
 import type { Transport } from "./types.js";
 
 /** An in-memory transport: relay-core's own injection point, recording what the relay sends. */
@@ -100,32 +103,41 @@ describe("relay-core sessions", () => {
     ]);
   });
 
-  it("lets a replay larger than the buffer limit through, yet cuts live data piling up behind it", async () => {
-    const { core, open } = setup({ limits: { maxBufferedBytes: 2000 } });
+  it("streams a replay in bounded batches, each after the socket wrote the last, then live; and cuts live data piling up behind a replay that is not read", async () => {
+    const { core, open } = setup({
+      authenticate: () => ({ grants: { subscribe: ["r.*"], publish: ["*"] } }),
+      limits: { maxBufferedBytes: 3000, maxBatchBytes: 1000 },
+    });
     const writer = open();
     writer.connection.receive(hello());
     await tick();
-    const publishes = Array.from({ length: 40 }, (_, i) => ({
-      type: "publish",
-      id: `m${i}`,
-      channel: "r.x",
-      data: "x".repeat(100),
-    }));
-    writer.connection.receive(JSON.stringify(publishes));
+    const publish = (prefix: string, count: number, channel = "r.x") =>
+      writer.connection.receive(
+        JSON.stringify(
+          Array.from({ length: count }, (_, i) => ({
+            type: "publish",
+            id: `${prefix}${i}`,
+            channel,
+            data: "x".repeat(100),
+          })),
+        ),
+      );
+    publish("m", 40);
     await tick();
     const welcome = writer.frames().find((f) => f.type === "welcome");
-    // A reader resumes from the start of the log: ~6 KB of replay against a 2 KB limit.
-    let unwritten = 0;
+    // A reader resumes from the start of the log: ~8 KB of replay in batches of at most 1 KB.
     const sent: string[] = [];
+    const pending: Array<() => void> = [];
     const reader = core.accept({
       namespace: "default",
       transport: {
-        send: (text) => {
+        send: (text) => void sent.push(text),
+        sendThen: (text, written) => {
           sent.push(text);
-          unwritten += text.length;
+          pending.push(written);
         },
-        close: (code) => sent.push(`closed ${code}`),
-        bufferedAmount: () => unwritten,
+        close: (code) => void sent.push(`closed ${code}`),
+        bufferedAmount: () => 0,
       },
     });
     reader.receive(
@@ -136,16 +148,50 @@ describe("relay-core sessions", () => {
       }),
     );
     await tick();
+    // The first batch (with the welcome) is out; the rest waits for the socket. Live messages
+    // meanwhile wait too, and one outside the reader's grants, held during the replay, is never
+    // delivered.
+    expect(pending).toHaveLength(1);
+    const firstWrite = sent.length;
+    publish("live", 2);
+    publish("secret", 1, "s.x");
     await tick();
-    const replayed = sent
-      .flatMap((t) => [JSON.parse(t)].flat())
-      .filter((f) => f.type === "message");
-    expect(replayed).toHaveLength(40);
-    expect(sent.some((t) => t.startsWith("closed"))).toBe(false);
-    // The socket never drains; live messages beyond the limit cut the connection.
-    writer.connection.receive(JSON.stringify(publishes.map((p) => ({ ...p, id: `live-${p.id}` }))));
+    expect(sent).toHaveLength(firstWrite);
+    while (pending.length > 0) {
+      (pending.shift() as () => void)();
+      await tick();
+    }
+    const frames = sent.flatMap((t) => [JSON.parse(t)].flat());
+    for (const text of sent) expect(text.length).toBeLessThan(1000 + 300);
+    expect(frames.filter((f) => f.type === "message").map((f) => f.id)).toEqual([
+      ...Array.from({ length: 40 }, (_, i) => `m${i}`),
+      "live0",
+      "live1",
+    ]);
+    expect(sent.length).toBeGreaterThan(8);
+    // A second reader that never reads: its first batch is never written, live data piles up
+    // behind the replay and the connection is cut instead of growing memory.
+    const stuck: string[] = [];
+    const stalled = core.accept({
+      namespace: "default",
+      transport: {
+        send: (text) => void stuck.push(text),
+        sendThen: (text) => void stuck.push(text),
+        close: (code) => void stuck.push(`closed ${code}`),
+        bufferedAmount: () => 0,
+      },
+    });
+    stalled.receive(
+      hello({
+        client: "stalled-0001",
+        resume: { epoch: welcome.epoch, offset: "" },
+        subscriptions: [{ id: "s", pattern: "r.*" }],
+      }),
+    );
     await tick();
-    expect(sent.at(-1)).toBe(`closed ${CloseCode.SlowConsumer}`);
+    publish("more", 40);
+    await tick();
+    expect(stuck.at(-1)).toBe(`closed ${CloseCode.SlowConsumer}`);
   });
 
   it("closes connections that never say hello, and those that fall silent", async () => {
@@ -350,5 +396,24 @@ describe("dedupeKey", () => {
     );
     expect(keys.size).toBe(5); // a non-string sender header is no scope: same key as { id: "x" }
     expect(dedupeKey({ id: "x", headers: { sender: "alice" } })).not.toMatch(/[\n\r]/);
+  });
+});
+
+describe("sha256", () => {
+  it("agrees with Node's crypto on generated strings, unicode and block edges included", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: "grapheme", maxLength: 80 })),
+        (text) => {
+          const expected = createHash("sha256").update(text, "utf8").digest("hex");
+          expect(Buffer.from(sha256(text)).toString("hex")).toBe(expected);
+        },
+      ),
+      { numRuns: 500, seed: 256 },
+    );
+    for (const length of [0, 55, 56, 63, 64, 65, 119, 120, 128])
+      expect(Buffer.from(sha256("a".repeat(length))).toString("hex")).toBe(
+        createHash("sha256").update("a".repeat(length)).digest("hex"),
+      );
   });
 });

@@ -13,10 +13,12 @@ import {
   type LogMessage,
   type PublishInput,
   type PublishOutcome,
+  BrokerFullError,
   PublishUncertainError,
 } from "./broker.js";
 import { TokenError } from "./auth.js";
 import { RelayError, RelayErrorCode } from "./errors.js";
+import type { Delivery } from "./delivery.js";
 import { CompiledGrants, stampSender } from "./grants.js";
 import { DEFAULT_RELAY_LIMITS, namespaceError, type RelayLimits } from "./limits.js";
 import { getOrCreate } from "./map.js";
@@ -158,7 +160,7 @@ export class RelayEngine implements RelayCore {
   readonly #tail: Array<[string, LogMessage]> = [];
   #tailNext = 0;
   readonly #tailSize: number;
-  #dirty: Session[] = [];
+  #dirty: Delivery[] = [];
   readonly #scheduleFlush: (flush: () => void) => void;
   #stamp = 0;
 
@@ -278,6 +280,8 @@ export class RelayEngine implements RelayCore {
     try {
       outcome = await this.broker.publish(namespace, input);
     } catch (error) {
+      if (error instanceof BrokerFullError)
+        throw new RelayError(RelayErrorCode.StorageFull, error.message, { cause: error });
       if (error instanceof PublishUncertainError)
         throw new RelayError(
           RelayErrorCode.PublishUncertain,
@@ -326,21 +330,13 @@ export class RelayEngine implements RelayCore {
     namespace.index.forEachMatch(
       message.channel,
       (session) => {
-        if (session.stamp === stamp) return;
-        session.stamp = stamp;
-        if (session.holding) {
-          session.held.push(message);
-          return;
-        }
-        if (session.floor !== undefined) {
-          if (this.broker.compareOffsets(message.offset, session.floor) <= 0) return;
-          session.floor = undefined;
-        }
+        const delivery = session.delivery;
+        if (delivery.stamp === stamp) return;
+        delivery.stamp = stamp;
         now ??= this.now();
         if (!session.granted(message.channel) || session.expireIfDue(now)) return;
         text ??= serializeMessage(message);
-        this.counters.deliveries++;
-        session.enqueue(text);
+        if (delivery.live(message.offset, text)) this.counters.deliveries++;
       },
       isInboxChannel(message.channel),
     );
@@ -359,14 +355,14 @@ export class RelayEngine implements RelayCore {
       session.close(CloseCode.BrokerGap, retryReason(Math.random() * this.limits.gapRetrySpreadMs));
   }
 
-  markDirty(session: Session): void {
-    if (this.#dirty.push(session) === 1) this.#scheduleFlush(this.#flush);
+  markDirty(delivery: Delivery): void {
+    if (this.#dirty.push(delivery) === 1) this.#scheduleFlush(this.#flush);
   }
 
   readonly #flush = (): void => {
     const dirty = this.#dirty;
     this.#dirty = [];
-    for (const session of dirty) session.flush();
+    for (const delivery of dirty) delivery.flush();
   };
 
   forget(session: Session): void {

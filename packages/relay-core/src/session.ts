@@ -8,9 +8,7 @@ import {
   ErrorCode,
   type HelloFrame,
   INBOX_PREFIX,
-  inboxChannel,
   isInboxChannel,
-  joinBatch,
   PING,
   PONG,
   type PublishFrame,
@@ -19,10 +17,11 @@ import {
 } from "@pubsubbud/protocol";
 import type { LogMessage } from "./broker.js";
 import { RelayError, RelayErrorCode } from "./errors.js";
+import { Delivery } from "./delivery.js";
 import { CompiledGrants, stampSender } from "./grants.js";
+import { inboxFor } from "./inbox.js";
 import type { NamespaceState } from "./namespace.js";
 import type { RelayEngine } from "./relay.js";
-import { serializeMessage } from "./serialize.js";
 import type { Identity, SessionSnapshot, Transport } from "./types.js";
 
 type SessionState = "handshake" | "hello" | "open" | "closed";
@@ -32,17 +31,11 @@ export class Session {
   readonly id: string;
   readonly namespace: NamespaceState;
   readonly remote: string | undefined;
-  /** Stamp of the last fan-out that reached this session, so it gets each message once. */
-  stamp = 0;
-  /** While true, live messages wait in `held` (the handshake is writing welcome and replay). */
-  holding = true;
-  held: LogMessage[] = [];
-  /**
-   * Live messages at or before this offset are skipped: the client already has them from its
-   * welcome or replay (a listener on a shared log may lag behind the log's head).
-   */
-  floor: string | undefined;
+  /** The connection's outbound path: answers, replay and live messages, in order and bounded. */
+  readonly delivery: Delivery;
   client: string | undefined;
+  /** The connection's private inbox channel, named from its secret client id (see inboxFor). */
+  inbox = "";
   #identity: Identity | undefined;
   #grants = new CompiledGrants({}, DEFAULT_LIMITS);
   readonly connectedAt: number;
@@ -50,11 +43,6 @@ export class Session {
   readonly subscriptions = new Map<string, CompiledPattern>();
 
   #state: SessionState = "handshake";
-  #outbox: string[] = [];
-  #outboxBytes = 0;
-  /** Bytes of replay not yet written by the socket (excused from the slow-consumer limit). */
-  #replayBytes = 0;
-  #dirty = false;
   #pending: ClientFrame[] = [];
   #violations = 0;
   #violationWindow = 0;
@@ -79,6 +67,28 @@ export class Session {
     this.connectedAt = this.lastSeen = engine.now();
     this.#publishTokens = engine.limits.publishBurst;
     this.#publishRefilled = this.connectedAt;
+    this.delivery = new Delivery(
+      {
+        maxBatchBytes: engine.limits.maxBatchBytes,
+        maxBufferedBytes: engine.limits.maxBufferedBytes,
+        compareOffsets: engine.broker.compareOffsets,
+        scheduleFlush: (delivery) => engine.markDirty(delivery),
+        wrote: (frames, replayed) => {
+          engine.counters.framesSent += frames;
+          engine.counters.replayed += replayed;
+        },
+        slowConsumer: () =>
+          this.close(CloseCode.SlowConsumer, "slow consumer: outbound buffer full"),
+      },
+      {
+        send: (text, written) => {
+          if (written && transport.sendThen) return transport.sendThen(text, written);
+          transport.send(text);
+          written?.();
+        },
+        bufferedAmount: () => transport.bufferedAmount(),
+      },
+    );
   }
 
   /** Takes one publish token; false when the connection is over its publish rate. */
@@ -153,12 +163,13 @@ export class Session {
   restore(snapshot: SessionSnapshot): void {
     this.client = snapshot.client;
     this.identity = snapshot.identity;
+    this.inbox = snapshot.inbox ?? inboxFor(snapshot.client, snapshot.identity.user);
     for (const [id, pattern] of snapshot.subscriptions) {
       const compiled = compilePattern(pattern);
       this.subscriptions.set(id, compiled);
       this.namespace.index.add(compiled, this);
     }
-    this.holding = false;
+    this.delivery.start([], "");
     this.#state = "open";
     this.namespace.attach(this).catch((error: unknown) => {
       this.#engine.logger.error("restore failed", { session: this.id, error: String(error) });
@@ -172,6 +183,7 @@ export class Session {
       session: this.id,
       namespace: this.namespace.name,
       client: this.client as string,
+      inbox: this.inbox,
       identity: this.identity ?? {},
       subscriptions: [...this.subscriptions].map(([id, pattern]) => [id, pattern.source]),
       ...(this.remote === undefined ? {} : { remote: this.remote }),
@@ -180,34 +192,7 @@ export class Session {
 
   /** Queues one serialized frame; frames queued in the same tick leave as one batch. */
   enqueue(text: string): void {
-    if (this.#state === "closed") return;
-    this.#outbox.push(text);
-    this.#outboxBytes += text.length;
-    if (!this.#dirty) {
-      this.#dirty = true;
-      this.#engine.markDirty(this);
-    }
-  }
-
-  /** Writes the queued frames, or cuts the connection if its socket is too far behind. */
-  flush(): void {
-    this.#dirty = false;
-    if (this.#state === "closed" || this.#outbox.length === 0) return;
-    const text = joinBatch(this.#outbox);
-    const queued = this.#outboxBytes;
-    this.#outbox = [];
-    this.#outboxBytes = 0;
-    const pending = this.#transport.bufferedAmount() + queued;
-    // A resume's replay may exceed the limit on its own; its bytes are excused until the socket
-    // has written them, so only live data piling up behind it can cut the connection.
-    if (pending - Math.min(this.#replayBytes, pending) > this.#engine.limits.maxBufferedBytes) {
-      this.close(CloseCode.SlowConsumer, "slow consumer: outbound buffer full");
-      return;
-    }
-    this.#engine.counters.framesSent++;
-    this.#transport.send(text);
-    if (this.#replayBytes > 0)
-      this.#replayBytes = Math.min(this.#replayBytes, this.#transport.bufferedAmount());
+    this.delivery.enqueue(text);
   }
 
   /**
@@ -236,12 +221,10 @@ export class Session {
       this.close(CloseCode.ProtocolViolation, "too many invalid frames");
   }
 
-  /** Flushes what is queued, closes the socket and forgets the session. */
+  /** Flushes what is queued (not for a slow consumer), closes the socket and forgets the session. */
   close(code: number, reason: string): void {
     if (this.#state === "closed") return;
-    if (this.#outbox.length > 0 && code !== CloseCode.SlowConsumer) {
-      this.#transport.send(joinBatch(this.#outbox));
-    }
+    this.delivery.close(code !== CloseCode.SlowConsumer);
     this.#engine.countClose(code);
     this.dispose();
     this.#transport.close(code, reason);
@@ -251,7 +234,7 @@ export class Session {
   dispose(): void {
     if (this.#state === "closed") return;
     this.#state = "closed";
-    this.#outbox = [];
+    this.delivery.close(false);
     for (const pattern of this.subscriptions.values()) this.namespace.index.remove(pattern, this);
     this.subscriptions.clear();
     this.#engine.forget(this);
@@ -328,6 +311,7 @@ export class Session {
     }
     this.identity = identity;
     this.client = frame.client;
+    this.inbox = inboxFor(frame.client, identity.user);
     const answers = (frame.subscriptions ?? []).map((sub) => this.#subscribe(sub.id, sub.pattern));
     await this.namespace.attach(this);
     const head = await engine.broker.head(this.namespace.name);
@@ -341,6 +325,7 @@ export class Session {
       epoch: head.epoch,
       offset: head.offset,
       ...(frame.resume ? { recovered: missed !== undefined } : {}),
+      inbox: this.inbox,
       limits: engine.announcedLimits,
       heartbeat: engine.limits.heartbeatMs,
       ...this.#expiry(),
@@ -348,26 +333,16 @@ export class Session {
     if (frame.resume) engine.counters[missed ? "resumesRecovered" : "resumesLost"]++;
     this.enqueue(JSON.stringify(welcome));
     for (const answer of answers) this.enqueue(JSON.stringify(answer));
-    // Replay, then the live messages that arrived meanwhile, skipping those already sent.
-    let floor = head.offset;
-    for (const message of missed ?? []) {
-      floor = message.offset;
-      if (this.wants(message.channel)) {
-        engine.counters.replayed++;
-        const text = serializeMessage(message);
-        this.#replayBytes += text.length;
-        this.enqueue(text);
-      }
-    }
-    if (floor !== "") this.floor = floor;
+    // The replay (what this connection wants of the missed messages), then the live messages
+    // that arrived meanwhile, past the newest offset the welcome and replay cover.
     const compare = engine.broker.compareOffsets;
-    for (const message of this.held)
-      if (this.floor === undefined || compare(message.offset, this.floor) > 0) {
-        this.floor = undefined;
-        this.enqueue(serializeMessage(message));
-      }
-    this.held = [];
-    this.holding = false;
+    let covered = head.offset;
+    const replay: LogMessage[] = [];
+    for (const message of missed ?? []) {
+      if (compare(message.offset, covered) > 0) covered = message.offset;
+      if (this.wants(message.channel)) replay.push(message);
+    }
+    this.delivery.start(replay, covered);
     this.#state = "open";
     this.#persist();
     const pending = this.#pending;
@@ -392,7 +367,7 @@ export class Session {
     if (invalid) return refuse(ErrorCode.BadPattern, invalid);
     const compiled = compilePattern(pattern);
     if (compiled.literalPrefix.startsWith(INBOX_PREFIX) || pattern.startsWith(INBOX_PREFIX)) {
-      if (!compiled.exact || pattern !== inboxChannel(this.client as string))
+      if (!compiled.exact || pattern !== this.inbox)
         return refuse(
           ErrorCode.Forbidden,
           "an inbox is reachable only by its owner's exact subscription",
@@ -402,6 +377,8 @@ export class Session {
     // outside them can never deliver anything, so it is refused.
     if (compiled.exact && !this.granted(pattern))
       return refuse(ErrorCode.Forbidden, `the token does not grant subscribing to ${pattern}`);
+    const overBudget = this.namespace.index.overBudget(compiled, limits);
+    if (overBudget) return refuse(ErrorCode.TooManySubscriptions, overBudget);
     this.subscriptions.set(id, compiled);
     this.namespace.index.add(compiled, this);
     return { type: "subscribed", id };
@@ -442,13 +419,13 @@ export class Session {
         ),
       (error: unknown) => {
         this.#engine.logger.warn("publish failed", { session: this.id, error: String(error) });
-        const uncertain =
-          error instanceof RelayError && error.code === RelayErrorCode.PublishUncertain;
+        const told =
+          error instanceof RelayError &&
+          (error.code === RelayErrorCode.PublishUncertain ||
+            error.code === RelayErrorCode.StorageFull);
         this.refuse(
-          uncertain ? ErrorCode.PublishUncertain : ErrorCode.PublishFailed,
-          uncertain
-            ? "the relay cannot tell whether the broker took the message; retry with the same id (a copy that landed counts once)"
-            : "the broker did not take the message; retry with the same id",
+          told ? error.code : ErrorCode.PublishFailed,
+          told ? error.message : "the broker did not take the message; retry with the same id",
           id,
         );
       },

@@ -62,7 +62,17 @@ describe("SubscriptionIndex", () => {
  * and co-subscribers; after every step each channel's subscribers must equal the model's.
  */
 describe("SubscriptionIndex against its reference model", () => {
-  const patterns = ["room.1", "room.2", "room.*", "room.?", "*", "r*.1", "room.[12]"];
+  const patterns = [
+    "room.1",
+    "room.2",
+    "room.*",
+    "room.?",
+    "*",
+    "r*.1",
+    "room.[12]",
+    "ro*",
+    "room.1*",
+  ];
   const channels = ["room.1", "room.2", "room.10", "rx.1", "other"];
   const subscribers = ["a", "b", "c"];
   type Model = Array<[string, string]>;
@@ -74,6 +84,18 @@ describe("SubscriptionIndex against its reference model", () => {
       ].sort();
       expect([...new Set(matchesOf(real, channel))].sort()).toEqual(expected);
     }
+    // The worst case a publish can meet: the most distinct wildcard patterns whose literal
+    // prefixes lie on one path (each a prefix of the deepest one's).
+    const wild = [...new Set(model.map(([, p]) => p))]
+      .map((p) => compilePattern(p))
+      .filter((p) => !p.exact);
+    const worst = Math.max(
+      0,
+      ...wild.map(
+        (deep) => wild.filter((p) => deep.literalPrefix.startsWith(p.literalPrefix)).length,
+      ),
+    );
+    expect(real.worstCandidates).toBe(worst);
   };
   class Add implements fc.Command<Model, Real> {
     constructor(

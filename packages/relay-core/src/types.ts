@@ -2,6 +2,11 @@
 export interface Transport {
   /** Sends one text frame. */
   send(text: string): void;
+  /**
+   * Sends one text frame and calls `written` once the socket wrote it (or failed), so a replay
+   * goes out no faster than the client reads it. Runtimes that cannot tell leave it out.
+   */
+  sendThen?(text: string, written: () => void): void;
   /** Closes the socket with a code and a reason (at most 123 bytes). */
   close(code: number, reason: string): void;
   /** Bytes handed to `send` that the socket has not written yet. */
@@ -19,6 +24,8 @@ export interface SessionSnapshot {
   session: string;
   namespace: string;
   client: string;
+  /** The session's inbox channel (older snapshots lack it: it is derived again). */
+  inbox?: string;
   identity: Identity;
   /** `[id, pattern]` pairs, in subscription order. */
   subscriptions: Array<[string, string]>;

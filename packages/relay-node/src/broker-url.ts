@@ -8,6 +8,8 @@ import { RelayNodeError, RelayNodeErrorCode } from "./errors.js";
  */
 export interface BrokerUrlOptions {
   retention?: Partial<LogRetention>;
+  /** Memory: bytes of messages kept across all namespaces (then `storage_full`). @default 268435456 */
+  maxBytes?: number;
   /** Key, topic or subject prefix (Redis `pubsubbud:`, MQTT `pubsubbud`, Kafka `pubsubbud.`). */
   prefix?: string;
   /** Filesystem: `interval` (default) or `always`. */
@@ -19,6 +21,10 @@ export interface BrokerUrlOptions {
   lingerMs?: number;
   sessionExpirySeconds?: number;
   publishTimeoutMs?: number;
+  /** MQTT, RabbitMQ: publishes on their way at once before more wait their turn. */
+  maxPublishesInFlight?: number;
+  /** MQTT: messages of the start-up queue probe (0 skips it). */
+  probeMessages?: number;
   /** PostgreSQL: log table name. */
   table?: string;
   /** PostgreSQL: NOTIFY channel. */
@@ -52,7 +58,10 @@ export async function createBrokerFromUrl(
   const common = defined(options);
   switch (scheme) {
     case "memory":
-      return createMemoryBroker(options.retention ? { retention: options.retention } : {});
+      return createMemoryBroker({
+        ...(options.retention ? { retention: options.retention } : {}),
+        ...(options.maxBytes ? { maxBytes: options.maxBytes } : {}),
+      });
     case "file": {
       const { createFileBroker } = await import("./brokers/file.js");
       return createFileBroker({ ...common, dir: url });

@@ -26,6 +26,7 @@ const retentionSchema = z
 const brokerOptionsSchema = z
   .object({
     prefix: z.string().min(1).optional(),
+    maxBytes: positiveInt.optional(),
     fsync: z.enum(["always", "interval"]).optional(),
     fsyncIntervalMs: positiveInt.optional(),
     segmentMessages: positiveInt.optional(),
@@ -33,6 +34,8 @@ const brokerOptionsSchema = z
     lingerMs: z.number().int().min(0).optional(),
     sessionExpirySeconds: positiveInt.optional(),
     publishTimeoutMs: positiveInt.optional(),
+    maxPublishesInFlight: positiveInt.optional(),
+    probeMessages: z.number().int().min(0).optional(),
     keylessChannel: z.string().min(1).optional(),
     table: z.string().min(1).optional(),
     channel: z.string().min(1).optional(),

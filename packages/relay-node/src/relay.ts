@@ -152,6 +152,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
         remote,
         transport: {
           send: (text) => ws.send(text),
+          sendThen: (text, written) => ws.send(text, () => written()),
           close: (code, reason) => ws.close(code, reason),
           bufferedAmount: () => ws.bufferedAmount,
         },

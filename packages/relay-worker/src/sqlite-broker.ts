@@ -3,6 +3,7 @@ import {
   type Broker,
   type BrokerListener,
   compareDecimalOffsets,
+  dedupeKey,
   DEFAULT_RETENTION,
   type LogMessage,
   type LogRetention,
@@ -110,8 +111,10 @@ export function createSqliteBroker(
     async publish(_namespace: string, input: PublishInput): Promise<PublishOutcome> {
       const at = now();
       trim(at);
+      // pubsubbud_seen.id holds the sender-scoped dedupe key, not the bare message id.
+      const key = dedupeKey(input);
       const seen = sql
-        .exec<{ seq: number }>(`SELECT seq FROM pubsubbud_seen WHERE id = ?`, input.id)
+        .exec<{ seq: number }>(`SELECT seq FROM pubsubbud_seen WHERE id = ?`, key)
         .toArray()[0];
       if (seen) return { offset: String(seen.seq), duplicate: true };
       const seq = ++lastSeq;
@@ -126,7 +129,7 @@ export function createSqliteBroker(
         headers,
         at,
       );
-      sql.exec(`INSERT INTO pubsubbud_seen (id, seq, ts) VALUES (?, ?, ?)`, input.id, seq, at);
+      sql.exec(`INSERT INTO pubsubbud_seen (id, seq, ts) VALUES (?, ?, ?)`, key, seq, at);
       const message: LogMessage = {
         channel: input.channel,
         id: input.id,

@@ -16,12 +16,12 @@ import {
   type Broker,
   type BrokerListener,
   compareDecimalOffsets,
-  dedupeKey,
   type PublishInput,
   type PublishOutcome,
   randomId,
 } from "@pubsubbud/relay-core";
 import { type ChannelModel, type ConfirmChannel, type ConsumeMessage, connect } from "amqplib";
+import { SEQ_HEADER, TAIL_CHANNEL } from "./feed-sequence.js";
 import { LocalWindows } from "./local-window.js";
 import {
   type BrokerCommonOptions,
@@ -46,13 +46,27 @@ export interface AmqpBrokerOptions extends BrokerCommonOptions {
   exchange?: string;
   /** How long a namespace stays bound after its last client left. @default 60000 */
   lingerMs?: number;
-  /** How long a publish waits for the broker's confirm and its own copy. @default 10000 */
+  /**
+   * How long a publish waits for the broker's confirm and its own copy; past it the publish is
+   * answered `publish_uncertain`. @default 10000
+   */
   publishTimeoutMs?: number;
   /** @default 5000 */
   connectTimeoutMs?: number;
+  /**
+   * Publishes this relay has on their way at once (sent to a namespace it listens to, own copy not
+   * yet back); more wait their turn, so the relay's own queue stays short (and under a length
+   * limit a policy may set). @default 500
+   */
+  maxPublishesInFlight?: number;
 }
 
 const keyOf = (ns: string) => ns.replace(/\./g, "%2E");
+
+/** A publish the channel refused to send (it was closed): provably never reached RabbitMQ. */
+class NotSent extends Error {
+  override readonly name = "NotSent";
+}
 
 /**
  * Connects to RabbitMQ and returns the broker; it reconnects by itself after a lost connection.
@@ -65,6 +79,7 @@ export async function createAmqpBroker(options: AmqpBrokerOptions): Promise<Brok
     lingerMs = 60_000,
     publishTimeoutMs = 10_000,
     connectTimeoutMs = 5_000,
+    maxPublishesInFlight = 500,
   } = options;
   checkUrl(url, "amqp://user:password@host:5672");
   const retention = retentionOf(options);
@@ -76,21 +91,25 @@ export async function createAmqpBroker(options: AmqpBrokerOptions): Promise<Brok
   let closed = false;
 
   /** A delivery as a namespace and a message, or undefined when its key names no channel. */
-  const parse = (message: ConsumeMessage): { ns: string; input: PublishInput } | undefined => {
+  const parse = (
+    message: ConsumeMessage,
+  ): { ns: string; input: PublishInput; stamp: string | undefined } | undefined => {
     const key = message.fields.routingKey;
     const dot = key.indexOf(".");
     const ns = key.slice(0, dot).replace(/%2E/g, ".");
     const name = key.slice(dot + 1);
+    if (name === TAIL_CHANNEL) return undefined;
     if (dot < 0 || channelError(name, DEFAULT_LIMITS)) {
       log("warn", "routing key is not a valid channel; message skipped", { key });
       return undefined;
     }
-    const pairs = Object.entries(message.properties.headers ?? {}).map(
-      ([header, value]): [string, string] => [
-        header,
-        Buffer.isBuffer(value) ? value.toString() : String(value),
-      ],
-    );
+    let stamp: string | undefined;
+    const pairs: Array<[string, string]> = [];
+    for (const [header, value] of Object.entries(message.properties.headers ?? {})) {
+      const text = Buffer.isBuffer(value) ? value.toString() : String(value);
+      if (header === SEQ_HEADER) stamp = text;
+      else pairs.push([header, text]);
+    }
     const input: PublishInput = {
       channel: name,
       id: message.properties.messageId
@@ -100,12 +119,20 @@ export async function createAmqpBroker(options: AmqpBrokerOptions): Promise<Brok
     };
     const headers = headersFromPairs(pairs);
     if (headers) input.headers = headers;
-    return { ns, input };
+    return { ns, input, stamp };
   };
 
   const onMessage = (message: ConsumeMessage | null) => {
-    const parsed = message && parse(message);
-    if (parsed && windows.has(parsed.ns)) windows.receive(parsed.ns, parsed.input);
+    if (!message) return;
+    const key = message.fields.routingKey;
+    if (key.endsWith(`.${TAIL_CHANNEL}`)) {
+      const stamp = message.properties.headers?.[SEQ_HEADER];
+      const ns = key.slice(0, -TAIL_CHANNEL.length - 1).replace(/%2E/g, ".");
+      windows.receiveTail(ns, Buffer.isBuffer(stamp) ? stamp.toString() : stamp?.toString());
+      return;
+    }
+    const parsed = parse(message);
+    if (parsed) windows.receive(parsed.ns, parsed.input, parsed.stamp);
   };
 
   /** Durable group consumers, started again on every (re)connect. */
@@ -150,6 +177,22 @@ export async function createAmqpBroker(options: AmqpBrokerOptions): Promise<Brok
     retention,
     lingerMs,
     listeners,
+    publishTimeoutMs,
+    maxOnTheirWay: maxPublishesInFlight,
+    // A nack is no proof: RabbitMQ nacks a message that one bound queue refused (an overflow
+    // `reject-publish`, a queue process error) while the other queues enqueued it. Only a
+    // publish the closed channel never sent is refused; everything else is uncertain.
+    refused: (error) => error instanceof NotSent,
+    log,
+    sendTail: (ns, stamp) => {
+      try {
+        channel?.publish(exchange, `${keyOf(ns)}.${TAIL_CHANNEL}`, Buffer.alloc(0), {
+          headers: { [SEQ_HEADER]: stamp },
+        });
+      } catch {
+        // best effort: the channel closed; the next tail or message tells the same
+      }
+    },
     subscribe: bind,
     unsubscribe: async (ns) => {
       await channel?.unbindQueue(queue, exchange, `${keyOf(ns)}.#`);
@@ -169,26 +212,33 @@ export async function createAmqpBroker(options: AmqpBrokerOptions): Promise<Brok
     async publish(namespace: string, input: PublishInput): Promise<PublishOutcome> {
       const ch = channel;
       if (!ch) throw new Error(`RabbitMQ ${redactUrl(url)} is not connected`);
-      const seen = windows.seen(namespace, dedupeKey(input));
-      if (seen !== undefined) return { offset: seen, duplicate: true };
-      const headers = Object.fromEntries(headersToPairs(input.headers));
-      const send = () =>
+      // A client's own `pubsubbud-seq` header would forge this relay's stream: dropped.
+      const headers = Object.fromEntries(
+        headersToPairs(input.headers).filter(([name]) => name !== SEQ_HEADER),
+      );
+      const send = (stamp: string) =>
         new Promise<void>((resolve, reject) => {
-          ch.publish(
-            exchange,
-            `${keyOf(namespace)}.${input.channel}`,
-            Buffer.from(encodeData(input.data)),
-            {
-              messageId: input.id,
-              headers,
-              contentType: "application/json",
-              timestamp: Math.floor(Date.now() / 1000),
-            },
-            (error) => (error ? reject(error) : resolve()),
-          );
+          const confirmed = (error: unknown) => (error ? reject(error) : resolve());
+          try {
+            ch.publish(
+              exchange,
+              `${keyOf(namespace)}.${input.channel}`,
+              Buffer.from(encodeData(input.data)),
+              {
+                messageId: input.id,
+                headers: { ...headers, [SEQ_HEADER]: stamp },
+                contentType: "application/json",
+                timestamp: Math.floor(Date.now() / 1000),
+              },
+              confirmed,
+            );
+          } catch (error) {
+            reject(
+              new NotSent(`RabbitMQ channel closed before the message was sent`, { cause: error }),
+            );
+          }
         });
-      const offset = await windows.publish(namespace, input.id, send, publishTimeoutMs);
-      return { offset, duplicate: false };
+      return windows.publish(namespace, input, send);
     },
     listen: (namespace: string, listener: BrokerListener) => windows.listen(namespace, listener),
     head: async (namespace: string) => windows.head(namespace),

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import type { Headers, Position } from "@pubsubbud/protocol";
 import type { LogMessage, LogRetention, PublishInput, PublishOutcome } from "@pubsubbud/relay-core";
-import { randomId } from "@pubsubbud/relay-core";
+import { dedupeKey, randomId } from "@pubsubbud/relay-core";
 import * as fs from "node:fs/promises";
 import { DedupeWindow } from "./shared.js";
 
@@ -170,7 +170,8 @@ export class FileLog {
     let offset = this.#last;
     let writer: fs.FileHandle | undefined;
     for (const { input, now } of batch) {
-      const seen = this.#dedupe.get(input.id) ?? fresh.get(input.id);
+      const key = dedupeKey(input);
+      const seen = this.#dedupe.get(key) ?? fresh.get(key);
       if (seen !== undefined) {
         outcomes.push({ offset: seen, duplicate: true });
         continue;
@@ -188,7 +189,7 @@ export class FileLog {
       };
       if (input.headers !== undefined) record.h = input.headers;
       text += encodeRecord(record);
-      fresh.set(input.id, String(offset));
+      fresh.set(key, String(offset));
       outcomes.push({ offset: String(offset), duplicate: false });
     }
     if (writer && text) await writer.appendFile(text);
@@ -288,7 +289,7 @@ export class FileLog {
         this.#last = record.o;
         const message = toMessage(record);
         this.#messages.push(message);
-        this.#dedupe.remember(record.i, message.offset);
+        this.#dedupe.remember(dedupeKey(message), message.offset);
         fresh.push(message);
       }
       if (broken && !repair) {

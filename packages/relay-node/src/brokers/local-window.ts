@@ -3,41 +3,107 @@
  * a bounded log of what this instance received from the broker, in the broker's order. A
  * namespace stays subscribed for a linger after its last client left, so a client that comes
  * back to the same instance can still resume.
+ *
+ * The broker's feed is not trusted to be complete: every relay instance numbers what it publishes
+ * (feed-sequence.ts), and a window that sees a number skipped starts a new epoch and tells its
+ * listeners (a gap), so no loss is silent. Dedupe runs on the feed too, keyed by
+ * {@link dedupeKey} and kept across epochs: a retried id, through whichever instance, is
+ * delivered once to the subscribers of every instance that saw its first copy.
  */
 import type { Position } from "@pubsubbud/protocol";
 import {
   type BrokerListener,
+  dedupeKey,
   type LogMessage,
   type LogRetention,
   MemoryLog,
   type PublishInput,
+  type PublishOutcome,
+  PublishUncertainError,
   randomId,
   type StopListening,
 } from "@pubsubbud/relay-core";
-import type { Listeners } from "./shared.js";
+import {
+  formatStamp,
+  parseStamp,
+  type Stamp,
+  SequenceStamper,
+  SequenceTracker,
+} from "./feed-sequence.js";
+import { type Echo, OwnEchoes } from "./own-echoes.js";
+import { type BrokerCommonOptions, DedupeWindow, type Listeners } from "./shared.js";
 
 export interface LocalWindowsOptions {
   retention: LogRetention;
   lingerMs: number;
   listeners: Listeners;
+  /** How long a publish waits for the broker's acknowledgement and its own copy. */
+  publishTimeoutMs: number;
+  /** Publishes on their way (sent, own copy not back) at most; more wait their turn. */
+  maxOnTheirWay: number;
+  /** True for an error that proves the broker did not take the message (`publish_failed`). */
+  refused(error: unknown): boolean;
   /** Starts the broker subscription of a namespace. */
   subscribe(namespace: string): Promise<void>;
   /** Ends it (after the linger). */
   unsubscribe(namespace: string): Promise<void>;
+  /** Sends a tail marker (feed-sequence.ts) to the namespace's `TAIL_CHANNEL`; best effort. */
+  sendTail(namespace: string, stamp: string): void;
+  log?: BrokerCommonOptions["log"];
 }
 
-export class LocalWindows {
-  readonly #logs = new Map<string, MemoryLog>();
-  readonly #lingering = new Map<string, ReturnType<typeof setTimeout>>();
-  readonly #echoes = new Map<string, (offset: string) => void>();
-  readonly #options: LocalWindowsOptions;
+/** One namespace as this instance sees it: the replayable log, the dedupe keys, the streams. */
+class NamespaceWindow {
+  log: MemoryLog;
+  readonly dedupe: DedupeWindow;
+  readonly streams = new SequenceTracker();
+  readonly #retention: LogRetention;
 
-  constructor(options: LocalWindowsOptions) {
-    this.#options = options;
+  constructor(retention: LogRetention) {
+    this.#retention = retention;
+    this.log = this.#fresh();
+    this.dedupe = new DedupeWindow(retention);
   }
 
   #fresh(): MemoryLog {
-    return new MemoryLog(randomId(12), this.#options.retention, Date.now);
+    return new MemoryLog(randomId(12), this.#retention, Date.now);
+  }
+
+  /** The window can no longer prove it holds every message: resumes now answer `recovered:false`. */
+  newEpoch(): void {
+    this.log = this.#fresh();
+  }
+
+  /**
+   * Appends a message with a key not seen before; its offset is remembered for later copies. The
+   * log dedupes too (within its epoch): then the message is undefined and the offset the first's.
+   */
+  append(input: PublishInput, key: string): { message?: LogMessage; offset: string } {
+    const { message, outcome } = this.log.append(input);
+    this.dedupe.remember(key, outcome.offset);
+    return message ? { message, offset: outcome.offset } : { offset: outcome.offset };
+  }
+}
+
+export class LocalWindows {
+  readonly #windows = new Map<string, NamespaceWindow>();
+  readonly #lingering = new Map<string, ReturnType<typeof setTimeout>>();
+  readonly #stamper = new SequenceStamper();
+  readonly #echoes: OwnEchoes;
+  readonly #options: LocalWindowsOptions;
+  #lastHoleLog = 0;
+  #holesUnlogged = 0;
+
+  readonly #tails: ReturnType<typeof setInterval>;
+
+  constructor(options: LocalWindowsOptions) {
+    this.#options = options;
+    this.#echoes = new OwnEchoes(options.maxOnTheirWay);
+    this.#tails = setInterval(() => {
+      for (const { namespace, stamp } of this.#stamper.dueTails())
+        options.sendTail(namespace, formatStamp(stamp));
+    }, 500);
+    this.#tails.unref();
   }
 
   /** `Broker.listen`: the first listener subscribes the namespace, the last one lets it linger. */
@@ -64,12 +130,14 @@ export class LocalWindows {
       this.#lingering.delete(namespace);
       return;
     }
-    if (this.#logs.has(namespace)) return;
-    this.#logs.set(namespace, this.#fresh());
+    if (this.#windows.has(namespace)) return;
+    const window = new NamespaceWindow(this.#options.retention);
+    this.#windows.set(namespace, window);
     try {
       await this.#options.subscribe(namespace);
+      window.streams.listening(Date.now());
     } catch (error) {
-      this.#logs.delete(namespace);
+      this.#windows.delete(namespace);
       throw error;
     }
   }
@@ -79,82 +147,185 @@ export class LocalWindows {
     const timer = setTimeout(() => {
       this.#lingering.delete(namespace);
       if (this.#options.listeners.has(namespace)) return;
-      this.#logs.delete(namespace);
+      this.#windows.delete(namespace);
       this.#options.unsubscribe(namespace).catch(() => {});
     }, this.#options.lingerMs);
     timer.unref();
     this.#lingering.set(namespace, timer);
   }
 
-  /** A message from the broker: appended (unless a duplicate id) and handed to the listeners. */
-  receive(namespace: string, input: PublishInput): void {
-    const { message } = this.#logs.get(namespace)?.append(input) ?? {};
-    if (!message) return;
-    this.#echoes.get(message.id)?.(message.offset);
-    this.#options.listeners.message(namespace, message);
+  /**
+   * A message from the broker, with the stamp its metadata carried (undefined from a foreign
+   * producer): checked for a hole in its stream, dropped when its key was seen (a retry, a
+   * redelivery), else appended and handed to the listeners.
+   */
+  receive(namespace: string, input: PublishInput, stampHeader: string | undefined): void {
+    const window = this.#windows.get(namespace);
+    if (!window) return;
+    const own = this.#follow(namespace, window, stampHeader, false);
+    const key = dedupeKey(input);
+    const first = window.dedupe.get(key);
+    if (first !== undefined) {
+      this.#echoes.settle(key, first, undefined);
+      return;
+    }
+    const { message, offset } = window.append(input, key);
+    this.#echoes.settle(key, offset, message ? own : undefined);
+    if (message) this.#options.listeners.message(namespace, message);
   }
 
-  seen(namespace: string, key: string): string | undefined {
-    return this.#logs.get(namespace)?.seen(key);
+  /** A tail marker from the broker: the stream's last number, which this window should have seen. */
+  receiveTail(namespace: string, stampHeader: string | undefined): void {
+    const window = this.#windows.get(namespace);
+    if (window) this.#follow(namespace, window, stampHeader, true);
   }
 
   /**
-   * Sends a message and resolves with the offset its own copy gets here, so this instance's
-   * subscribers and the publisher's ack agree; `""` when the namespace is not subscribed here.
+   * Follows the stamp's stream: own copies overtaken are answered, a hole becomes a gap. Returns
+   * the number when the stamp is this instance's own.
+   */
+  #follow(
+    namespace: string,
+    window: NamespaceWindow,
+    header: string | undefined,
+    tail: boolean,
+  ): number | undefined {
+    const stamp = parseStamp(header);
+    if (!stamp) return undefined;
+    const own = this.#stamper.owns(namespace, stamp.stream);
+    // A tail marker stands behind its number, a message on it.
+    if (own) this.#echoes.overtaken(namespace, stamp.n + (tail ? 1 : 0));
+    if (window.streams.observe(stamp, tail) === "hole") this.#hole(namespace, window, stamp);
+    return own ? stamp.n : undefined;
+  }
+
+  /** The broker dropped messages of this stream: the window starts over and its clients resume. */
+  #hole(namespace: string, window: NamespaceWindow, stamp: Stamp): void {
+    window.newEpoch();
+    this.#holesUnlogged++;
+    const now = Date.now();
+    // One line per 10 s at most: an overflowing queue makes holes by the hundred.
+    if (now - this.#lastHoleLog >= 10_000) {
+      this.#options.log?.("warn", "the broker dropped messages on their way to this relay", {
+        namespace,
+        stream: stamp.stream,
+        holes: this.#holesUnlogged,
+        fix: "raise the broker's per-session queue limit (docs/operations.md)",
+      });
+      this.#lastHoleLog = now;
+      this.#holesUnlogged = 0;
+    }
+    this.#options.listeners.gap(namespace);
+  }
+
+  /** The offset of the message with this key, when this instance saw it inside the dedupe window. */
+  seen(namespace: string, key: string): string | undefined {
+    return this.#windows.get(namespace)?.dedupe.get(key);
+  }
+
+  /**
+   * Publishes a message: `send` hands it to the broker with its stamp. Resolves with the offset its
+   * own copy gets here (so this instance's subscribers and the ack agree; `""` when the namespace
+   * is not subscribed here), or as a duplicate when a copy with its key was already seen. Throws
+   * what `send` threw when the broker refused the message, and {@link PublishUncertainError} when
+   * the broker may have taken it without this instance seeing it come back.
    */
   async publish(
     namespace: string,
-    id: string,
-    send: () => Promise<unknown>,
-    timeoutMs: number,
-  ): Promise<string> {
-    const echo = this.#logs.has(namespace)
-      ? new Promise<string>((resolve) => this.#echoes.set(id, resolve))
-      : Promise.resolve("");
+    input: PublishInput,
+    send: (stamp: string) => Promise<unknown>,
+  ): Promise<PublishOutcome> {
+    const key = dedupeKey(input);
+    const seen = this.seen(namespace, key);
+    if (seen !== undefined) return { offset: seen, duplicate: true };
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = (what: string) =>
-      new Promise<never>((_, reject) => {
-        clearTimeout(timer);
-        timer = setTimeout(() => reject(new Error(`${what} within ${timeoutMs} ms`)), timeoutMs);
-      });
+    const { publishTimeoutMs } = this.#options;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new PublishUncertainError(
+              `no acknowledgement and own copy from the broker within ${publishTimeoutMs} ms`,
+            ),
+          ),
+        publishTimeoutMs,
+      );
+    });
+    deadline.catch(() => {});
+    const listening = this.#windows.has(namespace);
+    let echo: Echo | undefined;
     try {
-      await Promise.race([send(), late("the broker did not confirm the message")]);
-      return await Promise.race([echo, late("the broker did not deliver the message back")]);
+      if (listening) await this.#echoes.turn(deadline);
+      const stamp = this.#stamper.next(namespace);
+      if (listening) echo = this.#echoes.wait(namespace, key, stamp.n);
+      await this.#send(namespace, key, stamp, send, deadline);
+      return echo ? await Promise.race([echo.copy, deadline]) : { offset: "", duplicate: false };
+    } catch (error) {
+      // A copy with this key arrived meanwhile (the first copy of a retried id, through another
+      // instance): the id is delivered here, whatever became of this attempt.
+      const arrived = this.seen(namespace, key);
+      if (arrived !== undefined) return { offset: arrived, duplicate: true };
+      throw error;
     } finally {
       clearTimeout(timer);
-      this.#echoes.delete(id);
+      echo?.cancel();
+    }
+  }
+
+  /** Hands the message to the broker; a refusal gives its number back, anything else is uncertain. */
+  async #send(
+    namespace: string,
+    key: string,
+    stamp: Stamp,
+    send: (stamp: string) => Promise<unknown>,
+    deadline: Promise<never>,
+  ): Promise<void> {
+    try {
+      await Promise.race([send(formatStamp(stamp)), deadline]);
+    } catch (error) {
+      if (error instanceof PublishUncertainError) throw error;
+      if (this.#options.refused(error)) {
+        this.#stamper.release(namespace, stamp);
+        throw error;
+      }
+      throw new PublishUncertainError(
+        `the broker connection failed before it confirmed message ${key}: ${String(error)}`,
+        { cause: error },
+      );
     }
   }
 
   /**
    * The broker lost this relay's subscriptions (a server restart, an exclusive queue gone): every
-   * window starts a new epoch, and once `resubscribe` is back the namespaces' clients are told to
-   * resume (they get `recovered:false`).
+   * window starts a new epoch and follows the streams afresh, and once `resubscribe` is back the
+   * namespaces' clients are told to resume (they get `recovered:false`). Dedupe keys are kept.
    */
   restart(resubscribe: (namespace: string) => Promise<void>, onError: (error: unknown) => void) {
-    for (const namespace of this.#logs.keys()) {
-      this.#logs.set(namespace, this.#fresh());
+    for (const [namespace, window] of this.#windows) {
+      window.newEpoch();
+      window.streams.listening(undefined);
       resubscribe(namespace)
-        .catch(onError)
+        .then(() => window.streams.listening(Date.now()), onError)
         .finally(() => this.#options.listeners.gap(namespace));
     }
   }
 
   head(namespace: string): Position {
-    return this.#logs.get(namespace)?.head() ?? { epoch: "unlistened", offset: "" };
+    return this.#windows.get(namespace)?.log.head() ?? { epoch: "unlistened", offset: "" };
   }
 
   since(namespace: string, position: Position): LogMessage[] | undefined {
-    return this.#logs.get(namespace)?.since(position);
+    return this.#windows.get(namespace)?.log.since(position);
   }
 
   has(namespace: string): boolean {
-    return this.#logs.has(namespace);
+    return this.#windows.has(namespace);
   }
 
   clear(): void {
+    clearInterval(this.#tails);
     for (const timer of this.#lingering.values()) clearTimeout(timer);
     this.#lingering.clear();
-    this.#logs.clear();
+    this.#windows.clear();
   }
 }

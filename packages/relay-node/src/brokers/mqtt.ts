@@ -14,13 +14,19 @@ import {
   type Broker,
   type BrokerListener,
   compareDecimalOffsets,
-  dedupeKey,
   type PublishInput,
   type PublishOutcome,
   randomId,
 } from "@pubsubbud/relay-core";
-import { connectAsync, type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
+import {
+  ErrorWithReasonCode,
+  type IClientOptions,
+  type IPublishPacket,
+  type MqttClient,
+} from "mqtt";
+import { MAX_STAMP, SEQ_HEADER, TAIL_CHANNEL } from "./feed-sequence.js";
 import { LocalWindows } from "./local-window.js";
+import { connectKeepingLimits, logServerLimits, mqttPacketBytes } from "./mqtt-probe.js";
 import {
   type BrokerCommonOptions,
   checkUrl,
@@ -50,10 +56,25 @@ export interface MqttBrokerOptions extends BrokerCommonOptions {
   lingerMs?: number;
   /** How long the MQTT server keeps this relay's session (and queues its messages) while it is away. @default 300 */
   sessionExpirySeconds?: number;
-  /** How long a publish waits for the server's PUBACK and its own copy. @default 10000 */
+  /**
+   * How long a publish waits for the server's PUBACK and its own copy; past it the publish is
+   * answered `publish_uncertain`. @default 10000
+   */
   publishTimeoutMs?: number;
   /** @default 5000 */
   connectTimeoutMs?: number;
+  /**
+   * Publishes this relay has on their way at once (sent to a namespace it listens to, own copy not
+   * yet back); more wait their turn, so the server's queue for this relay stays below its limit
+   * (Mosquitto `max_queued_messages`, 1000 by default). @default 500
+   */
+  maxPublishesInFlight?: number;
+  /**
+   * Messages of the start-up probe that measures how many messages the server queues for a
+   * session (Mosquitto `max_queued_messages`); a smaller limit is logged as a warning. 0 skips
+   * it. @default 1100
+   */
+  probeMessages?: number;
 }
 
 const ID = "pubsubbud-id";
@@ -80,6 +101,8 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
     sessionExpirySeconds = 300,
     publishTimeoutMs = 10_000,
     connectTimeoutMs = 5_000,
+    maxPublishesInFlight = 500,
+    probeMessages = 1_100,
   } = options;
   const retention = retentionOf(options);
   const log = options.log ?? (() => {});
@@ -91,11 +114,11 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
   let connectedOnce = false;
 
   /** Connects an MQTT 5 client with a persistent session: the relay's own, or a group member's. */
-  const connectSession = (clientId: string, more: IClientOptions = {}): Promise<MqttClient> =>
+  const connectSession = (clientId: string, more: IClientOptions = {}) =>
     firstConnect(
       url,
       connectTimeoutMs,
-      connectAsync(url, {
+      connectKeepingLimits(url, {
         protocolVersion: 5,
         clientId,
         clean: false,
@@ -107,14 +130,29 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
       }),
       check,
     );
-  const client = await connectSession(`pubsubbud-${randomId(12)}`);
+  const { client, limits } = await connectSession(`pubsubbud-${randomId(12)}`);
   connectedOnce = true;
   const windows = new LocalWindows({
     retention,
     lingerMs,
     listeners,
+    publishTimeoutMs,
+    maxOnTheirWay: maxPublishesInFlight,
+    // Only a PUBACK with an error reason code proves the server did not take the message.
+    refused: (error) => error instanceof ErrorWithReasonCode && error.code >= 0x80,
     subscribe: (ns) => client.subscribeAsync(topicFilter(ns), { qos: 1 }).then(() => {}),
     unsubscribe: (ns) => client.unsubscribeAsync(topicFilter(ns)).then(() => {}),
+    sendTail: (ns, stamp) => {
+      if (!client.connected) return;
+      const userProperties = { [SEQ_HEADER]: stamp };
+      client
+        .publishAsync(`${base}${ns}/${TAIL_CHANNEL}`, "", {
+          qos: 1,
+          properties: { userProperties },
+        })
+        .catch(() => {});
+    },
+    log,
   });
   client.on("error", () => {});
   client.on("close", () => log("warn", "mqtt connection lost", { url: redactUrl(url) }));
@@ -136,6 +174,7 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
     const slash = rest.indexOf("/");
     if (slash < 0) return undefined;
     const channel = topicToChannel(rest.slice(slash + 1));
+    if (channel === TAIL_CHANNEL) return undefined;
     if (channelError(channel, DEFAULT_LIMITS)) {
       log("warn", "mqtt topic is not a valid channel; message skipped", { topic });
       return undefined;
@@ -143,9 +182,11 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
     const properties = packet.properties?.userProperties ?? {};
     const entries: Array<[string, string]> = [];
     let id: string | undefined;
+    let stamp: string | undefined;
     for (const [name, value] of Object.entries(properties)) {
       const text = Array.isArray(value) ? (value.at(-1) ?? "") : String(value);
       if (name === ID) id = text;
+      else if (name === SEQ_HEADER) stamp = text;
       else entries.push([name, text]);
     }
     const headers = headersFromPairs(entries);
@@ -155,29 +196,56 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
       data: decodeData(payload.toString("utf8")),
     };
     if (headers) input.headers = headers;
-    return { namespace: rest.slice(0, slash), input };
+    return { namespace: rest.slice(0, slash), input, stamp };
   };
   client.on("message", (topic: string, payload: Buffer, packet: IPublishPacket) => {
     const parsed = parse(topic, payload, packet);
-    if (parsed && windows.has(parsed.namespace)) windows.receive(parsed.namespace, parsed.input);
+    if (parsed) windows.receive(parsed.namespace, parsed.input, parsed.stamp);
+    else if (topic.startsWith(base) && topic.endsWith(`/${TAIL_CHANNEL}`)) {
+      const rest = topic.slice(base.length, -TAIL_CHANNEL.length - 1);
+      const stamp = packet.properties?.userProperties?.[SEQ_HEADER];
+      windows.receiveTail(rest, Array.isArray(stamp) ? stamp.at(-1) : stamp);
+    }
   });
   const members = new Set<MqttClient>();
+  const probing = new AbortController();
+  if (probeMessages > 0)
+    logServerLimits({
+      url,
+      publisher: client,
+      limits: limits(),
+      prefix,
+      sent: probeMessages,
+      connectTimeoutMs,
+      log,
+      signal: probing.signal,
+    });
 
   const broker: Broker & GroupCapable = {
     name: "mqtt",
     capabilities: { sharedHistory: false },
     async publish(namespace: string, input: PublishInput): Promise<PublishOutcome> {
       if (!client.connected) throw new Error(`MQTT server ${redactUrl(url)} is not connected`);
-      const seen = windows.seen(namespace, dedupeKey(input));
-      if (seen !== undefined) return { offset: seen, duplicate: true };
-      const userProperties: Record<string, string> = { [ID]: input.id };
-      for (const [name, value] of headersToPairs(input.headers))
-        if (name !== ID) userProperties[name] = value;
       const topic = `${base}${namespace}/${channelToTopic(input.channel)}`;
-      const properties = { userProperties };
-      const send = () => client.publishAsync(topic, encodeData(input.data), { qos: 1, properties });
-      const offset = await windows.publish(namespace, input.id, send, publishTimeoutMs);
-      return { offset, duplicate: false };
+      const payload = encodeData(input.data);
+      const userProperties: Record<string, string> = { [ID]: input.id };
+      // A client's own `pubsubbud-seq` header would forge this relay's stream: dropped.
+      for (const [name, value] of headersToPairs(input.headers))
+        if (name !== ID && name !== SEQ_HEADER) userProperties[name] = value;
+      // Sending a packet over the server's limit gets the connection closed, and the client
+      // library would resend it after every reconnect: refused here instead.
+      const bytes = mqttPacketBytes(topic, payload, { ...userProperties, [SEQ_HEADER]: MAX_STAMP });
+      const limit = limits().maximumPacketSize;
+      if (limit !== undefined && bytes > limit)
+        throw new Error(
+          `message is ${bytes} bytes as an MQTT packet; the server takes at most ${limit} (its max_packet_size): send less data or raise the limit`,
+        );
+      return windows.publish(namespace, input, (stamp) =>
+        client.publishAsync(topic, payload, {
+          qos: 1,
+          properties: { userProperties: { ...userProperties, [SEQ_HEADER]: stamp } },
+        }),
+      );
     },
     listen: (namespace: string, listener: BrokerListener) => windows.listen(namespace, listener),
     head: async (namespace: string) => windows.head(namespace),
@@ -192,7 +260,7 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
     namedMembers: true,
     async consumeGroup(namespace, group, member, handle) {
       const filter = `$share/${group}/${base}${namespace}/#`;
-      const session: MqttClient = await connectSession(
+      const { client: session } = await connectSession(
         `${prefix}-${namespace}-${group}-${member ?? randomId(8)}`,
         {
           customHandleAcks: (topic, payload, packet, done) => {
@@ -220,6 +288,7 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
       };
     },
     async close() {
+      probing.abort();
       windows.clear();
       listeners.clear();
       for (const member of members) await member.endAsync(true);

@@ -25,6 +25,7 @@ import {
   type Broker,
   type BrokerListener,
   compareDecimalOffsets,
+  dedupeKey,
   getOrCreate,
   type LogMessage,
   type PublishInput,
@@ -56,7 +57,10 @@ export interface NatsBrokerOptions extends BrokerCommonOptions {
   connectTimeoutMs?: number;
 }
 
-const ID = "Nats-Msg-Id";
+/** JetStream's dedupe header: it carries the sender-scoped {@link dedupeKey}. */
+const MSG_ID = "Nats-Msg-Id";
+/** The message id itself (a foreign producer's `Nats-Msg-Id` serves when it is absent). */
+const ID = "pubsubbud-id";
 const NS_PER_MS = 1_000_000;
 
 /** A channel as subject tokens: `.` separates tokens; what NATS forbids in a token is %-encoded. */
@@ -142,14 +146,16 @@ export async function createNatsBroker(options: NatsBrokerOptions): Promise<Brok
     if (channelError(channel, DEFAULT_LIMITS)) return undefined;
     const pairs: Array<[string, string]> = [];
     let id: string | undefined;
+    let msgId: string | undefined;
     for (const [name, values] of m.headers ?? []) {
       const value = values.at(-1) ?? "";
       if (name === ID) id = value;
+      else if (name === MSG_ID) msgId = value;
       else pairs.push([name, value]);
     }
     const message: LogMessage = {
       channel,
-      id: id ?? `nats-${m.seq}`,
+      id: id ?? msgId ?? `nats-${m.seq}`,
       data: decodeData(new TextDecoder().decode(m.data)),
       ts: Math.floor(Number(m.info.timestampNanos) / NS_PER_MS),
       offset: String(m.seq),
@@ -220,10 +226,11 @@ export async function createNatsBroker(options: NatsBrokerOptions): Promise<Brok
     async publish(namespace: string, input: PublishInput): Promise<PublishOutcome> {
       await streamOf(namespace);
       const h = natsHeaders();
+      h.append(ID, input.id);
       for (const [name, value] of headersToPairs(input.headers))
-        if (name !== ID) h.append(name, value);
+        if (name !== ID && name !== MSG_ID) h.append(name, value);
       const ack = await js.publish(subjectOf(namespace, input.channel), encodeData(input.data), {
-        msgID: input.id,
+        msgID: dedupeKey(input),
         headers: h,
       });
       return { offset: String(ack.seq), duplicate: ack.duplicate };

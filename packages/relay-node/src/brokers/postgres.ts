@@ -2,11 +2,12 @@
  * The PostgreSQL broker: the namespace logs live in one table, LISTEN/NOTIFY wakes the relays, so
  * history is shared and payloads are not bound by NOTIFY's 8,000-byte limit. See docs/brokers.md.
  *
- * Objects (names configurable, created on first start): table `pubsubbud_log` (namespace, seq,
- * channel, id, data jsonb, headers jsonb, ts), table `pubsubbud_log_meta` (epoch and trim point per
- * namespace), a trigger that sends `NOTIFY pubsubbud, '<namespace>'` for every inserted row (so a
- * backend's plain INSERT reaches subscribers), and channel `pubsubbud_publish` on which a backend
- * may `NOTIFY` a JSON message `{"namespace","channel","data","headers"?}` instead.
+ * Objects (names configurable, created or migrated on start, see postgres-schema.ts): table
+ * `pubsubbud_log` (namespace, seq, channel, id, data jsonb, headers jsonb, ts, key), table
+ * `pubsubbud_log_meta` (epoch and trim point per namespace), a trigger that numbers a backend's
+ * INSERT under the namespace lock, one that sends `NOTIFY pubsubbud, '<namespace>'` for every
+ * inserted row (so a backend's plain INSERT reaches subscribers), and channel `pubsubbud_publish`
+ * on which a backend may `NOTIFY` a JSON message `{"namespace","channel","data","headers"?}`.
  */
 import type { Headers, Position } from "@pubsubbud/protocol";
 import {
@@ -20,6 +21,10 @@ import {
   type StopListening,
 } from "@pubsubbud/relay-core";
 import pg from "pg";
+import { OrderedBatches } from "./postgres-batches.js";
+import { LiveFeed } from "./postgres-feed.js";
+import { ensureSchema, type PgNames, pgNames } from "./postgres-schema.js";
+import { appendBatch, refusedForValues, transaction } from "./postgres-write.js";
 import {
   type BrokerCommonOptions,
   badBrokerUrl,
@@ -27,9 +32,9 @@ import {
   decodeData,
   firstConnect,
   type GroupCapable,
+  Listeners,
   pollingMember,
   reconnectWithBackoff,
-  Listeners,
   retentionOf,
 } from "./shared.js";
 
@@ -43,10 +48,16 @@ export interface PostgresBrokerOptions extends BrokerCommonOptions {
   channel?: string;
   /** @default 5000 */
   connectTimeoutMs?: number;
+  /**
+   * How long each statement of a publish (and of a read) may take before its connection is
+   * dropped, in ms: a publish whose COMMIT timed out is answered `publish_uncertain`, one that
+   * timed out earlier `publish_failed`. @default 10000
+   */
+  publishTimeoutMs?: number;
 }
 
 interface Row {
-  seq: string;
+  pos: string;
   channel: string;
   id: string;
   data: unknown;
@@ -57,8 +68,11 @@ interface Row {
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,50}$/;
 /** Rows are trimmed on every TRIM_EVERY-th append of an instance, and when it starts listening. */
 const TRIM_EVERY = 64;
-/** A failed read of new rows is tried again after this long. */
-const READ_RETRY_MS = 250;
+/**
+ * A row as a message. The offset column is `pos`, never `seq`: an ORDER BY names an output column
+ * before a table column, so `seq::text as seq … order by seq` would sort text (10 before 9).
+ */
+const COLUMNS = "l.seq::text as pos, l.channel, l.id, l.data, l.headers, l.ts";
 
 const toMessage = (row: Row): LogMessage => {
   const message: LogMessage = {
@@ -66,33 +80,14 @@ const toMessage = (row: Row): LogMessage => {
     id: row.id,
     data: row.data,
     ts: row.ts.getTime(),
-    offset: String(row.seq),
+    offset: row.pos,
   };
   if (row.headers) message.headers = row.headers;
   return message;
 };
 
-/** A transaction on one pooled connection. */
-async function transaction<T>(
-  pool: pg.Pool,
-  work: (client: pg.PoolClient) => Promise<T>,
-): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query("begin");
-    const result = await work(client);
-    await client.query("commit");
-    return result;
-  } catch (error) {
-    await client.query("rollback").catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
-}
-
 /**
- * Connects, creates the table, meta table and trigger if missing, and returns the broker.
+ * Connects, creates or migrates the table, meta table and triggers, and returns the broker.
  * @example const broker = await createPostgresBroker({ url: "postgres://postgres@127.0.0.1/test" })
  */
 export async function createPostgresBroker(
@@ -118,6 +113,8 @@ export async function createPostgresBroker(
     connectionString: url,
     max: 4,
     connectionTimeoutMillis: connectTimeoutMs,
+    query_timeout: options.publishTimeoutMs ?? 10_000,
+    keepAlive: true,
   });
   // An idle connection that dies must not crash the process: it is dropped and reported.
   pool.on("error", () => {
@@ -131,38 +128,37 @@ export async function createPostgresBroker(
     throw error;
   }
   // Names were checked against IDENTIFIER; values always go in as parameters.
-  const t = `"${table}"`;
-  const m = `"${table}_meta"`;
-  const seqName = `${table}_seq`;
-  await transaction(pool, async (db) => {
-    await db.query("select pg_advisory_xact_lock(hashtext($1))", [`pubsubbud setup ${table}`]);
-    await db.query(`create table if not exists ${t} (
-      namespace text not null, seq bigint not null, channel text not null, id text not null,
-      data jsonb not null, headers jsonb, ts timestamptz not null default clock_timestamp(),
-      primary key (namespace, seq))`);
-    await db.query(`create unique index if not exists "${table}_id" on ${t} (namespace, id)`);
-    await db.query(`create sequence if not exists "${seqName}"`);
-    await db.query(
-      `create table if not exists ${m} (namespace text primary key, epoch text not null, trimmed bigint not null default 0)`,
-    );
-    await db.query(
-      `create table if not exists "${table}_groups" (namespace text not null, grp text not null, cursor bigint not null, primary key (namespace, grp))`,
-    );
-    await db.query(`create or replace function "${table}_notify"() returns trigger language plpgsql as $$
-      begin perform pg_notify('${channel}', new.namespace); return null; end $$`);
-    await db.query(`create or replace trigger "${table}_notify" after insert on ${t}
-      for each row execute function "${table}_notify"()`);
-  });
+  const names = pgNames(table, channel);
+  const { log: t, meta: m } = names;
+  await transaction(pool, (db) => ensureSchema(db, names));
 
   const listeners = new Listeners();
-  /**
-   * Last row handed to listeners, per listened namespace. A fresh object per `listen`, so a read
-   * still in flight from an earlier listen of the namespace cannot deliver (or move the cursor).
-   */
-  const cursors = new Map<string, { seq: bigint }>();
-  const reading = new Map<string, Promise<void>>();
+  const feed = new LiveFeed(
+    async (ns, after, limit) => {
+      // One statement, one snapshot: the trim point and the rows agree.
+      const { rows } = await pool.query<Partial<Row> & { trimmed: string }>(
+        `with meta as (select coalesce((select trimmed from ${m} where namespace = $1), 0) as trimmed)
+         select meta.trimmed::text as trimmed, r.* from meta left join lateral (
+           select ${COLUMNS}, l.seq as n from ${t} l
+           where l.namespace = $1 and l.seq > $2 order by l.seq limit $3) r on true
+         order by r.n`,
+        [ns, String(after), limit],
+      );
+      return {
+        trimmed: BigInt(rows[0]?.trimmed ?? 0),
+        messages: rows.filter((row) => row.pos != null).map((row) => toMessage(row as Row)),
+      };
+    },
+    listeners,
+    {
+      onRead(ns, error) {
+        healthy = error === undefined;
+        if (error !== undefined)
+          log("warn", "postgres read failed; retrying", { namespace: ns, error: String(error) });
+      },
+    },
+  );
   let appends = 0;
-  const rowsOf = (result: pg.QueryResult) => result.rows as Row[];
 
   const epochOf = async (ns: string): Promise<{ epoch: string; trimmed: bigint }> => {
     const { rows } = await pool.query(
@@ -173,86 +169,14 @@ export async function createPostgresBroker(
     return { epoch: rows[0].epoch, trimmed: BigInt(rows[0].trimmed) };
   };
 
-  const trim = (ns: string) =>
-    transaction(pool, async (db) => {
-      const { rows } = await db.query(
-        `with doomed as (
-           select seq from ${t} where namespace = $1 and (
-             seq <= (select seq from ${t} where namespace = $1 order by seq desc offset $2 limit 1)
-             or ts < clock_timestamp() - make_interval(secs => $3)))
-         , deleted as (delete from ${t} where namespace = $1 and seq in (select seq from doomed) returning seq)
-         select max(seq)::text as upto from deleted`,
-        [ns, retention.maxMessages, retention.maxAgeMs / 1000],
-      );
-      if (rows[0]?.upto)
-        await db.query(`update ${m} set trimmed = greatest(trimmed, $2) where namespace = $1`, [
-          ns,
-          rows[0].upto,
-        ]);
-    });
+  const trim = (ns: string) => transaction(pool, (db) => trimNamespace(db, names, ns, retention));
 
-  const SELECT = `select seq::text, channel, id, data, headers, ts from ${t}`;
-
-  /** Reads the namespace's new rows in order and hands them to its listeners, one read at a time. */
-  const catchUp = (ns: string): Promise<void> => {
-    const previous = reading.get(ns) ?? Promise.resolve();
-    const next = previous.then(async () => {
-      const cursor = cursors.get(ns);
-      if (cursor === undefined) return;
-      const rows = rowsOf(
-        await pool.query(`${SELECT} where namespace = $1 and seq > $2 order by seq limit 1000`, [
-          ns,
-          String(cursor.seq),
-        ]),
-      );
-      healthy = true;
-      for (const row of rows) {
-        if (cursors.get(ns) !== cursor) return;
-        cursor.seq = BigInt(row.seq);
-        listeners.message(ns, toMessage(row));
-      }
-      if (rows.length === 1000) void catchUp(ns);
-    });
-    const settled = next.catch((error) => {
-      healthy = false;
-      log("warn", "postgres read failed; retrying", { namespace: ns, error: String(error) });
-      // No wake may follow (the rows were the last ones), so a failed read (a pool timeout
-      // under load, a dropped connection) is retried until it succeeds or the listen ends.
-      const cursor = cursors.get(ns);
-      setTimeout(() => {
-        if (!closed && cursor !== undefined && cursors.get(ns) === cursor) void catchUp(ns);
-      }, READ_RETRY_MS).unref();
-    });
-    reading.set(ns, settled);
-    return settled;
-  };
-
+  const batches = new OrderedBatches<PublishInput, PublishOutcome>(
+    (ns, inputs) => transaction(pool, (db) => appendBatch(db, names, ns, inputs)),
+    { split: refusedForValues },
+  );
   const publish = async (namespace: string, input: PublishInput): Promise<PublishOutcome> => {
-    const outcome = await transaction(pool, async (db) => {
-      // One writer per namespace at a time, so sequence order is commit order and readers that
-      // follow `seq > last` never skip a row that commits late.
-      await db.query("select pg_advisory_xact_lock(hashtext($1))", [
-        `pubsubbud ${table} ${namespace}`,
-      ]);
-      const seen = await db.query(`select seq::text from ${t} where namespace = $1 and id = $2`, [
-        namespace,
-        input.id,
-      ]);
-      if (seen.rows[0]) return { offset: seen.rows[0].seq as string, duplicate: true };
-      const { rows } = await db.query(
-        `insert into ${t} (namespace, seq, channel, id, data, headers)
-         values ($1, nextval($2), $3, $4, $5::jsonb, $6::jsonb) returning seq::text`,
-        [
-          namespace,
-          seqName,
-          input.channel,
-          input.id,
-          JSON.stringify(input.data ?? null),
-          input.headers === undefined ? null : JSON.stringify(input.headers),
-        ],
-      );
-      return { offset: rows[0].seq as string, duplicate: false };
-    });
+    const outcome = await batches.add(namespace, input);
     healthy = true;
     if (++appends % TRIM_EVERY === 0) trim(namespace).catch(() => {});
     return outcome;
@@ -264,7 +188,7 @@ export async function createPostgresBroker(
   let bridging = false;
   const onNotification = (note: pg.Notification) => {
     if (note.channel === channel) {
-      if (note.payload && cursors.has(note.payload)) void catchUp(note.payload);
+      if (note.payload && feed.has(note.payload)) void feed.wake(note.payload);
       return;
     }
     if (!bridging || note.payload === undefined) return;
@@ -294,6 +218,7 @@ export async function createPostgresBroker(
     const client = new pg.Client({
       connectionString: url,
       connectionTimeoutMillis: connectTimeoutMs,
+      keepAlive: true,
     });
     client.on("error", () => {});
     client.on("notification", onNotification);
@@ -315,7 +240,7 @@ export async function createPostgresBroker(
     listener = client;
     healthy = true;
     // (Re)connected: read what arrived meanwhile. The log is shared, so nothing is lost.
-    for (const ns of cursors.keys()) void catchUp(ns);
+    feed.wakeAll();
   };
   const reconnect = async () => {
     if (await reconnectWithBackoff(connectListener, () => closed))
@@ -350,15 +275,17 @@ export async function createPostgresBroker(
     async listen(namespace: string, listener: BrokerListener): Promise<StopListening> {
       if (listeners.add(namespace, listener)) {
         await epochOf(namespace);
+        // From the newest row, or the trim point when retention emptied the namespace.
         const { rows } = await pool.query(
-          `select max(seq)::text as last from ${t} where namespace = $1`,
+          `select greatest(coalesce(max(l.seq), 0), coalesce((select trimmed from ${m} where namespace = $1), 0))::text as last
+           from ${t} l where l.namespace = $1`,
           [namespace],
         );
-        cursors.set(namespace, { seq: BigInt(rows[0]?.last ?? 0) });
+        feed.start(namespace, BigInt(rows[0]?.last ?? 0));
         trim(namespace).catch(() => {});
       }
       return async () => {
-        if (listeners.remove(namespace, listener)) cursors.delete(namespace);
+        if (listeners.remove(namespace, listener)) feed.stop(namespace);
       };
     },
     async head(namespace: string): Promise<Position> {
@@ -380,11 +307,9 @@ export async function createPostgresBroker(
         ]);
         const row = state.rows[0];
         if (!row || row.epoch !== position.epoch || BigInt(row.trimmed) > after) return undefined;
-        const rows = rowsOf(
-          await db.query(`${SELECT} where namespace = $1 and seq > $2 order by seq`, [
-            namespace,
-            String(after),
-          ]),
+        const { rows } = await db.query<Row>(
+          `select ${COLUMNS} from ${t} l where l.namespace = $1 and l.seq > $2 order by l.seq`,
+          [namespace, String(after)],
         );
         const oldest = Date.now() - retention.maxAgeMs;
         if (rows.length > retention.maxMessages || rows.some((r) => r.ts.getTime() < oldest))
@@ -394,50 +319,81 @@ export async function createPostgresBroker(
     },
     compareOffsets: compareDecimalOffsets,
     healthy: () => healthy && !closed,
-    // A cursor row per group: a member holds the row (FOR UPDATE) while it handles the next
-    // rows, so each goes to one member, and the cursor moves only after the handlers settled.
-    async consumeGroup(namespace, group, _member, handle) {
-      const g = `"${table}_groups"`;
-      await pool.query(
-        `insert into ${g} (namespace, grp, cursor)
-         select $1, $2, coalesce(max(seq), 0) from ${t} where namespace = $1
-         on conflict do nothing`,
-        [namespace, group],
-      );
-      const turn = () =>
-        transaction(pool, async (db) => {
-          const held = await db.query(
-            `select cursor::text from ${g} where namespace = $1 and grp = $2 for update`,
-            [namespace, group],
-          );
-          const cursor = held.rows[0]?.cursor ?? "0";
-          const rows = rowsOf(
-            await db.query(`${SELECT} where namespace = $1 and seq > $2 order by seq limit 10`, [
-              namespace,
-              cursor,
-            ]),
-          );
-          for (const row of rows) {
-            await handle(toMessage(row));
-            await db.query(`update ${g} set cursor = $3 where namespace = $1 and grp = $2`, [
-              namespace,
-              group,
-              row.seq,
-            ]);
-          }
-          return rows.length;
-        });
-      return pollingMember(turn, groupStops);
-    },
+    consumeGroup: (namespace, group, _member, handle) =>
+      consumeGroup(pool, names, namespace, group, handle, groupStops),
     async close() {
       closed = true;
       clearInterval(probe);
       listeners.clear();
-      cursors.clear();
+      feed.clear();
       await listener?.end().catch(() => {});
       await Promise.all([...groupStops].map((stop) => stop()));
       await pool.end().catch(() => {});
     },
   };
   return broker;
+}
+
+/** Deletes the namespace's rows past retention (count and age) and moves its trim point. */
+async function trimNamespace(
+  db: pg.ClientBase,
+  { log: t, meta: m }: PgNames,
+  ns: string,
+  retention: { maxMessages: number; maxAgeMs: number },
+): Promise<void> {
+  const { rows } = await db.query(
+    `with doomed as (
+       select l.seq from ${t} l where l.namespace = $1 and (
+         l.seq <= (select k.seq from ${t} k where k.namespace = $1 order by k.seq desc offset $2 limit 1)
+         or l.ts < clock_timestamp() - make_interval(secs => $3)))
+     , deleted as (delete from ${t} where namespace = $1 and seq in (select seq from doomed) returning seq)
+     select max(seq)::text as upto from deleted`,
+    [ns, retention.maxMessages, retention.maxAgeMs / 1000],
+  );
+  if (rows[0]?.upto)
+    await db.query(`update ${m} set trimmed = greatest(trimmed, $2) where namespace = $1`, [
+      ns,
+      rows[0].upto,
+    ]);
+}
+
+/**
+ * A group member: a cursor row per group, held (FOR UPDATE) while the member handles the next
+ * rows, so each goes to one member, and moved only after the handlers settled.
+ */
+async function consumeGroup(
+  pool: pg.Pool,
+  { log: t, groups: g }: PgNames,
+  namespace: string,
+  group: string,
+  handle: (message: LogMessage) => Promise<void>,
+  stops: Set<() => Promise<void>>,
+): Promise<() => Promise<void>> {
+  await pool.query(
+    `insert into ${g} (namespace, grp, cursor)
+     select $1, $2, coalesce(max(seq), 0) from ${t} where namespace = $1
+     on conflict do nothing`,
+    [namespace, group],
+  );
+  const turn = () =>
+    transaction(pool, async (db) => {
+      const held = await db.query(
+        `select cursor::text as after from ${g} where namespace = $1 and grp = $2 for update`,
+        [namespace, group],
+      );
+      const { rows } = await db.query<Row>(
+        `select ${COLUMNS} from ${t} l where l.namespace = $1 and l.seq > $2 order by l.seq limit 10`,
+        [namespace, held.rows[0]?.after ?? "0"],
+      );
+      for (const row of rows) {
+        await handle(toMessage(row));
+        await db.query(`update ${g} set cursor = $3 where namespace = $1 and grp = $2`, [
+          namespace,
+          group,
+          row.pos,
+        ]);
+      }
+      return rows.length;
+    });
+  return pollingMember(turn, stops);
 }

@@ -17,7 +17,7 @@ import type {
   PublishOutcome,
   StopListening,
 } from "@pubsubbud/relay-core";
-import { randomId } from "@pubsubbud/relay-core";
+import { dedupeKey, randomId } from "@pubsubbud/relay-core";
 import { Redis } from "ioredis";
 import {
   type BrokerCommonOptions,
@@ -332,7 +332,7 @@ export async function createRedisBroker(
       const key = streamKey(namespace);
       const [offset, duplicate] = await scripts.pubsubbudPublish(
         key,
-        `${key}:seen:${input.id}`,
+        `${key}:seen:${dedupeKey(input)}`,
         `${key}:epoch`,
         input.id,
         input.channel,

@@ -1,0 +1,205 @@
+/**
+ * One connection's outbound path, owned in one place: the rule "each message once, in log order,
+ * after the welcome and the replay, then live" and the budgets that bound it (batch size, the
+ * outbound buffer, the replay paced by what the socket has written).
+ */
+import { joinBatch } from "@pubsubbud/protocol";
+import type { LogMessage } from "./broker.js";
+import { serializeMessage } from "./serialize.js";
+
+/** What a delivery needs from the relay around it. */
+export interface DeliveryHost {
+  /** Largest batch (one socket write), in bytes; a single larger frame goes alone. */
+  readonly maxBatchBytes: number;
+  /** Bytes queued or unwritten past which the connection is a slow consumer. */
+  readonly maxBufferedBytes: number;
+  compareOffsets(a: string, b: string): number;
+  /** Asks for `flush` to run soon (frames queued until then share one write). */
+  scheduleFlush(delivery: Delivery): void;
+  /** Counts one socket write and, for a replay, the messages it carried. */
+  wrote(frames: number, replayed: number): void;
+  /** The connection fell too far behind: close it (4001). */
+  slowConsumer(): void;
+}
+
+/** What a delivery needs from the socket. */
+export interface DeliverySocket {
+  /** Sends one text frame; calls `written` once the socket wrote it (or at once if it cannot tell). */
+  send(text: string, written?: () => void): void;
+  bufferedAmount(): number;
+}
+
+type Phase = "holding" | "replaying" | "live" | "closed";
+
+export class Delivery {
+  /** Stamp of the last fan-out that reached this connection, so it gets each message once. */
+  stamp = 0;
+  #phase: Phase = "holding";
+  /** Live messages that arrived before the replay was out: [offset, frame]. */
+  #held: Array<[string, string]> = [];
+  #heldBytes = 0;
+  /**
+   * Live messages at or before this offset are skipped: the client has them from its welcome or
+   * replay (a listener on a shared log may lag behind the log's head).
+   */
+  #floor: string | undefined;
+  #outbox: string[] = [];
+  #outboxBytes = 0;
+  #dirty = false;
+  #replay: readonly LogMessage[] = [];
+  #replayAt = 0;
+  /** A replay batch is with the socket; the next waits until it is written. */
+  #replayWriting = false;
+  #pumping = false;
+  readonly #host: DeliveryHost;
+  readonly #socket: DeliverySocket;
+
+  constructor(host: DeliveryHost, socket: DeliverySocket) {
+    this.#host = host;
+    this.#socket = socket;
+  }
+
+  /** Queues an answer (welcome, ack, error, pong…): frames queued in one tick share a write. */
+  enqueue(text: string): void {
+    if (this.#phase === "closed") return;
+    this.#outbox.push(text);
+    this.#outboxBytes += text.length;
+    if (!this.#dirty) {
+      this.#dirty = true;
+      this.#host.scheduleFlush(this);
+    }
+  }
+
+  /**
+   * A live message for this connection (matched and granted). It waits while the handshake and
+   * replay are out; one the client already has (at or before the floor) is skipped. False when
+   * it was skipped.
+   */
+  live(offset: string, text: string): boolean {
+    if (this.#phase === "live") {
+      if (this.#floor !== undefined) {
+        if (this.#host.compareOffsets(offset, this.#floor) <= 0) return false;
+        this.#floor = undefined;
+      }
+      this.enqueue(text);
+      return true;
+    }
+    if (this.#phase === "closed") return false;
+    this.#held.push([offset, text]);
+    this.#heldBytes += text.length;
+    // A client that cannot take its replay does not get to pile up live messages behind it.
+    if (this.#heldBytes > this.#host.maxBufferedBytes) this.#host.slowConsumer();
+    return true;
+  }
+
+  /**
+   * Ends the handshake: `replay` (the missed messages this connection wants, in log order) goes
+   * out in bounded batches, each after the socket wrote the one before; then the held live
+   * messages newer than `covered` (the newest offset the welcome and replay account for).
+   */
+  start(replay: readonly LogMessage[], covered: string): void {
+    if (this.#phase !== "holding") return;
+    this.#phase = "replaying";
+    this.#replay = replay;
+    if (covered !== "") this.#floor = covered;
+    this.#pump();
+  }
+
+  /** True while the replay is still going out (live messages wait). */
+  get replaying(): boolean {
+    return this.#phase === "replaying" || this.#phase === "holding";
+  }
+
+  #pump(): void {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      while (this.#phase === "replaying" && !this.#replayWriting) {
+        if (this.#replayAt >= this.#replay.length) {
+          this.#goLive();
+          break;
+        }
+        let bytes = 0;
+        const first = this.#replayAt;
+        while (this.#replayAt < this.#replay.length && bytes < this.#host.maxBatchBytes) {
+          const text = serializeMessage(this.#replay[this.#replayAt++] as LogMessage);
+          this.#outbox.push(text);
+          this.#outboxBytes += text.length;
+          bytes += text.length;
+        }
+        this.#replayWriting = true;
+        // A socket that reports writes later resumes the pump from its callback; one that calls
+        // back at once lets this loop go on without recursing.
+        this.flush(() => {
+          this.#replayWriting = false;
+          this.#pump();
+        }, this.#replayAt - first);
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #goLive(): void {
+    this.#phase = "live";
+    this.#replay = [];
+    const held = this.#held;
+    this.#held = [];
+    this.#heldBytes = 0;
+    for (const [offset, text] of held) this.live(offset, text);
+  }
+
+  /**
+   * Writes what is queued in batches of at most `maxBatchBytes`, or cuts the connection when the
+   * socket is too far behind. `written` hears when the last batch was written.
+   */
+  flush(written?: () => void, replayed = 0): void {
+    this.#dirty = false;
+    if (this.#phase === "closed") return;
+    if (this.#outbox.length === 0) {
+      written?.();
+      return;
+    }
+    if (this.#socket.bufferedAmount() + this.#outboxBytes > this.#host.maxBufferedBytes) {
+      this.#host.slowConsumer();
+      return;
+    }
+    const frames = this.#outbox;
+    this.#outbox = [];
+    this.#outboxBytes = 0;
+    this.#write(frames, written, replayed);
+  }
+
+  #write(frames: readonly string[], written?: () => void, replayed = 0): void {
+    const max = this.#host.maxBatchBytes;
+    let start = 0;
+    let bytes = 0;
+    for (let i = 0; i < frames.length; i++) {
+      const size = (frames[i] as string).length;
+      if (i > start && bytes + size > max) {
+        this.#socket.send(joinBatch(frames.slice(start, i)));
+        this.#host.wrote(1, 0);
+        start = i;
+        bytes = 0;
+      }
+      bytes += size;
+    }
+    const last = start === 0 ? frames : frames.slice(start);
+    this.#host.wrote(1, replayed);
+    this.#socket.send(joinBatch(last), written);
+  }
+
+  /**
+   * Stops delivery. With `drain`, what is queued (answers, the end of a replay batch) is written
+   * first, in bounded batches; a slow consumer's queue is dropped.
+   */
+  close(drain: boolean): void {
+    if (this.#phase === "closed") return;
+    const frames = this.#outbox;
+    this.#phase = "closed";
+    this.#outbox = [];
+    this.#held = [];
+    this.#replay = [];
+    if (drain && frames.length > 0) this.#write(frames);
+  }
+}

@@ -1,0 +1,52 @@
+import { PublishUncertainError } from "@pubsubbud/relay-core";
+import { describe, expect, it } from "vitest";
+import { OwnEchoes } from "./own-echoes.js";
+
+const never = new Promise<never>(() => {});
+
+describe("OwnEchoes", () => {
+  it("answers a waiting publish with its own copy, or as a duplicate of another copy of its key", async () => {
+    const echoes = new OwnEchoes(10);
+    await echoes.turn(never);
+    const own = echoes.wait("ns", "k", 1);
+    await echoes.turn(never);
+    const retry = echoes.wait("ns", "k", 2);
+    echoes.settle("k", "7", 1);
+    await expect(own.copy).resolves.toEqual({ offset: "7", duplicate: false });
+    await expect(retry.copy).resolves.toEqual({ offset: "7", duplicate: true });
+  });
+
+  it("calls the earlier numbers of its own stream uncertain once a later one came back", async () => {
+    const echoes = new OwnEchoes(10);
+    const waits = [];
+    for (const n of [1, 2, 3]) {
+      await echoes.turn(never);
+      waits.push(echoes.wait("ns", `k${n}`, n));
+    }
+    echoes.overtaken("ns", 3);
+    await expect(waits[0]?.copy).rejects.toBeInstanceOf(PublishUncertainError);
+    await expect(waits[1]?.copy).rejects.toBeInstanceOf(PublishUncertainError);
+    echoes.settle("k3", "1", 3);
+    await expect(waits[2]?.copy).resolves.toEqual({ offset: "1", duplicate: false });
+  });
+
+  it("holds publishes past its capacity until earlier ones settle, in order, and refuses one whose deadline came first", async () => {
+    const echoes = new OwnEchoes(1);
+    await echoes.turn(never);
+    const first = echoes.wait("ns", "a", 1);
+    const order: string[] = [];
+    const second = echoes.turn(never).then(() => void order.push("second"));
+    const third = echoes.turn(never).then(() => void order.push("third"));
+    let expire: (error: Error) => void = () => {};
+    const late = echoes.turn(new Promise<never>((_, reject) => (expire = reject)));
+    expire(new Error("deadline"));
+    await expect(late).rejects.toThrow(/not sent/);
+    expect(order).toEqual([]);
+    first.cancel();
+    await second;
+    expect(order).toEqual(["second"]);
+    echoes.wait("ns", "b", 2).cancel();
+    await third;
+    expect(order).toEqual(["second", "third"]);
+  });
+});

@@ -1,0 +1,123 @@
+/**
+ * Publishes waiting for their own copy to come back through the broker, so the publisher's ack
+ * carries the offset this instance's subscribers see. A copy is matched by its dedupe key: the
+ * first copy of a retried id (published through another instance) answers the retry too.
+ *
+ * At most `capacity` publishes are on their way at once; the next waits its turn before it is
+ * sent. The broker queues this relay's own copies per session (Mosquitto drops what exceeds
+ * `max_queued_messages`, 1000 by default): a relay that sends faster than its copies come back
+ * would overflow its own queue, so it is held to the pace at which they come back.
+ */
+import { getOrCreate, type PublishOutcome, PublishUncertainError } from "@pubsubbud/relay-core";
+
+interface Waiter {
+  readonly key: string;
+  readonly namespace: string;
+  /** The number of the publish in this instance's stream of the namespace. */
+  readonly n: number;
+  resolve(outcome: PublishOutcome): void;
+  reject(error: Error): void;
+}
+
+/** A registered wait: `copy` settles when the copy arrives or the broker provably dropped it. */
+export interface Echo {
+  readonly copy: Promise<PublishOutcome>;
+  cancel(): void;
+}
+
+export class OwnEchoes {
+  readonly #capacity: number;
+  #held = 0;
+  readonly #queue: Array<() => void> = [];
+  readonly #byKey = new Map<string, Set<Waiter>>();
+  /** Per namespace, by stream number: insertion order is number order. */
+  readonly #byNumber = new Map<string, Map<number, Waiter>>();
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+  }
+
+  /**
+   * Waits for a turn to send (fewer than `capacity` on their way); the next {@link wait} holds it
+   * until its copy settles or is cancelled. Rejects, never sent, when `deadline` comes first.
+   */
+  async turn(deadline: Promise<never>): Promise<void> {
+    if (this.#held < this.#capacity) {
+      this.#held++;
+      return;
+    }
+    let go: (() => void) | undefined;
+    const ready = new Promise<void>((resolve) => {
+      go = resolve;
+    });
+    this.#queue.push(go as () => void);
+    try {
+      await Promise.race([ready, deadline]);
+    } catch {
+      this.#queue.splice(this.#queue.indexOf(go as () => void), 1);
+      throw new Error(
+        `not sent: ${this.#capacity} messages of this relay were still on their way through the broker`,
+      );
+    }
+  }
+
+  /** Waits for the copy of the message with this key, published as number `n` of the namespace. */
+  wait(namespace: string, key: string, n: number): Echo {
+    let waiter: Waiter | undefined;
+    const copy = new Promise<PublishOutcome>((resolve, reject) => {
+      waiter = { key, namespace, n, resolve, reject };
+    });
+    // Settled by whichever comes first; the publish may already be answered (a refusal).
+    copy.catch(() => {});
+    const registered = waiter as Waiter;
+    getOrCreate(this.#byKey, key, () => new Set<Waiter>()).add(registered);
+    getOrCreate(this.#byNumber, namespace, () => new Map<number, Waiter>()).set(n, registered);
+    return { copy, cancel: () => this.#remove(registered) };
+  }
+
+  /**
+   * A copy with this key arrived at `offset`: a publish waiting for it is answered as a duplicate
+   * unless the copy is its own (`own` is the number of this instance's stream the copy carries).
+   */
+  settle(key: string, offset: string, own: number | undefined): void {
+    const keyed = this.#byKey.get(key);
+    if (!keyed) return;
+    for (const waiter of [...keyed]) {
+      this.#remove(waiter);
+      waiter.resolve({ offset, duplicate: waiter.n !== own });
+    }
+  }
+
+  /**
+   * This instance's own number `n` of the namespace came back: its earlier numbers that are still
+   * awaited were dropped on the way back (the broker's queue for this relay overflowed). The
+   * broker took them, and other instances may have delivered them: their outcome is uncertain.
+   */
+  overtaken(namespace: string, n: number): void {
+    const numbered = this.#byNumber.get(namespace);
+    if (!numbered) return;
+    for (const waiter of [...numbered.values()]) {
+      if (waiter.n >= n) break;
+      this.#remove(waiter);
+      waiter.reject(
+        new PublishUncertainError(
+          `the broker did not deliver this relay's own copy of message number ${waiter.n} (a later one came back first)`,
+        ),
+      );
+    }
+  }
+
+  #remove(waiter: Waiter): void {
+    const keyed = this.#byKey.get(waiter.key);
+    if (!keyed?.delete(waiter)) return;
+    if (keyed.size === 0) this.#byKey.delete(waiter.key);
+    const next = this.#queue.shift();
+    if (next) next();
+    else this.#held--;
+    const numbered = this.#byNumber.get(waiter.namespace);
+    if (numbered?.get(waiter.n) === waiter) {
+      numbered.delete(waiter.n);
+      if (numbered.size === 0) this.#byNumber.delete(waiter.namespace);
+    }
+  }
+}
