@@ -17,8 +17,8 @@ import type {
   PublishOutcome,
   StopListening,
 } from "@pubsubbud/relay-core";
-import { dedupeKey, randomId } from "@pubsubbud/relay-core";
-import { Redis } from "ioredis";
+import { dedupeKey, PublishUncertainError, randomId } from "@pubsubbud/relay-core";
+import { Redis, ReplyError } from "ioredis";
 import {
   type BrokerCommonOptions,
   backoffDelay,
@@ -330,19 +330,32 @@ export async function createRedisBroker(
     capabilities: { sharedHistory: true },
     async publish(namespace: string, input: PublishInput): Promise<PublishOutcome> {
       const key = streamKey(namespace);
-      const [offset, duplicate] = await scripts.pubsubbudPublish(
-        key,
-        `${key}:seen:${dedupeKey(input)}`,
-        `${key}:epoch`,
-        input.id,
-        input.channel,
-        encodeData(input.data),
-        input.headers === undefined ? "" : JSON.stringify(input.headers),
-        randomId(12),
-        retention.maxMessages,
-        retention.maxAgeMs,
-        retention.dedupeWindowMs,
-      );
+      // Sent on a ready connection, a command that then fails without Redis's own answer (the
+      // connection died with it in flight) may have run: the retry with the same id settles it.
+      const sent = main.status === "ready";
+      const [offset, duplicate] = await scripts
+        .pubsubbudPublish(
+          key,
+          `${key}:seen:${dedupeKey(input)}`,
+          `${key}:epoch`,
+          input.id,
+          input.channel,
+          encodeData(input.data),
+          input.headers === undefined ? "" : JSON.stringify(input.headers),
+          randomId(12),
+          retention.maxMessages,
+          retention.maxAgeMs,
+          retention.dedupeWindowMs,
+        )
+        .catch((error: unknown) => {
+          if (!sent || error instanceof ReplyError) throw error;
+          throw new PublishUncertainError(
+            "the connection to Redis ended with the publish in flight",
+            {
+              cause: error,
+            },
+          );
+        });
       return { offset, duplicate: duplicate === 1 };
     },
     async listen(namespace: string, listener: BrokerListener): Promise<StopListening> {
