@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { isIPv4 } from "node:net";
 import {
   type Authenticate,
   createJwtAuth,
@@ -244,9 +245,12 @@ export function loadConfig(sources: ConfigSources = {}): RelayConfig {
   return parsed.data;
 }
 
-/** True for addresses only this machine can reach. */
+/**
+ * True for addresses only this machine can reach: `localhost`, `::1` and IPv4 literals in
+ * 127.0.0.0/8. A name such as `127.example.com` is not one, whatever it resolves to.
+ */
 export function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || host.startsWith("127.");
+  return host === "localhost" || host === "::1" || (isIPv4(host) && host.startsWith("127."));
 }
 
 /**
