@@ -407,6 +407,7 @@ function conformance(factory: TargetFactory) {
     });
     const bad = await fetch(`${relay.httpUrl}/v1/ns/${ns}/publish`, {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: '{"channel":"a b","data":1}',
     });
     expect(bad.status).toBe(400);

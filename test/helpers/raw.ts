@@ -19,8 +19,12 @@ export interface RawPeer {
   pause(): void;
 }
 
-export async function openRaw(url: string, headers?: Record<string, string>): Promise<RawPeer> {
-  const ws = new WebSocket(url, SUBPROTOCOL, headers ? { headers } : {});
+export async function openRaw(
+  url: string,
+  headers?: Record<string, string>,
+  options: { localAddress?: string } = {},
+): Promise<RawPeer> {
+  const ws = new WebSocket(url, SUBPROTOCOL, { ...options, ...(headers ? { headers } : {}) });
   const frames: RelayFrame[] = [];
   let wire = 0;
   let largest = 0;

@@ -298,7 +298,10 @@ describe("grants", () => {
     const post = (token: string | undefined, channel: string) =>
       fetch(`${relay.url}/v1/ns/chat/publish`, {
         method: "POST",
-        headers: token ? { Authorization: `Bearer ${token}` } : {},
+        headers: {
+          "content-type": "application/json",
+          ...(token ? { Authorization: `Bearer ${token}` } : {}),
+        },
         body: JSON.stringify({ channel, data: 1, headers: { sender: "forged" } }),
       });
     expect((await post(undefined, "chat.room1.x")).status).toBe(401);

@@ -27,12 +27,23 @@ export {
 } from "./auth.js";
 export {
   type HttpAnswer,
+  HttpCode,
+  type NamespaceRoute,
+  namespaceRoute,
   originError,
+  pathOf,
   publishNamespace,
-  publishOverHttp,
+  refusal,
   socketNamespace,
   subprotocolError,
+  type UpgradeRequest,
+  upgradeRefusal,
 } from "./http.js";
+export {
+  type HttpPublishOptions,
+  type HttpPublishRequest,
+  publishOverHttp,
+} from "./http-publish.js";
 export { RelayError, RelayErrorCode } from "./errors.js";
 export { DEFAULT_RELAY_LIMITS, namespaceError, type RelayLimits } from "./limits.js";
 export {

@@ -8,3 +8,7 @@ declare class URL {
   constructor(url: string, base?: string);
   readonly href: string;
 }
+declare class TextDecoder {
+  constructor(label?: string, options?: { fatal?: boolean });
+  decode(input?: Uint8Array): string;
+}

@@ -19,7 +19,8 @@ Options:
   --port <port>        port to bind, 0 for any free port (default 8080; env PUBSUBBUD_PORT)
   --broker <url>       broker URL: memory (default; env PUBSUBBUD_BROKER)
   --config <file>      JSON config file (see docs/operations.md)
-  --live-page          serve the live page at / (default: on for loopback hosts only)
+  --live-page          serve the live page at / (default: on for loopback hosts; with auth,
+                       only when PUBSUBBUD_ADMIN_TOKEN is set, and the page asks for it)
   --no-live-page       do not serve the live page
   --log-level <level>  debug | info | warn | error | silent (default info)
   -h, --help           show this help
@@ -123,12 +124,20 @@ async function main(argv: string[]): Promise<number> {
     retention: config.retention,
     log: (level, message, fields) => logger[level](message, fields),
   });
-  const livePage = config.livePage ?? isLoopback(config.host);
+  const adminToken = config.auth?.adminToken;
+  // With auth the page needs an admin token: without one it stays off unless asked for, and
+  // asked for, createRelay refuses and says what to set.
+  const livePage =
+    config.livePage ?? (isLoopback(config.host) && (!authenticate || adminToken !== undefined));
   const relay = createRelay({
     broker,
     limits: config.limits,
+    server: config.server,
     logger,
-    livePage,
+    livePage: livePage && {
+      ...(adminToken ? { adminToken } : {}),
+      ...(config.livePageHosts ? { allowedHosts: config.livePageHosts } : {}),
+    },
     ...(authenticate ? { authenticate } : {}),
     ...(allowedOrigins ? { allowedOrigins } : {}),
     ...(config.clientIpHeader ? { clientIpHeader: config.clientIpHeader } : {}),
@@ -147,7 +156,9 @@ async function main(argv: string[]): Promise<number> {
   logger.info("relay listening", { url: running.url, broker: broker.name, livePage });
   process.stdout.write(
     `PubsubBud relay on ${running.wsUrl} (broker: ${broker.name})\n` +
-      (livePage ? `Live page: ${running.url}/\n` : "") +
+      (livePage
+        ? `Live page: ${running.url}/${adminToken ? " (it asks for PUBSUBBUD_ADMIN_TOKEN)" : ""}\n`
+        : "") +
       `Health: ${running.url}/healthz  Metrics: ${running.url}/metrics\n`,
   );
   await new Promise<void>((resolve) => {

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { isIPv4 } from "node:net";
 import {
   type Authenticate,
   createJwtAuth,
@@ -86,7 +87,9 @@ const authSchema = z
       .optional(),
     /** Grants of connections without a token, or "all"; without it they are refused. */
     anonymous: z.union([z.literal("all"), grantsSchema]).optional(),
-    /** Browser origins allowed to open a socket (exact match); unset allows every origin. */
+    /** Secret the live page's data needs as a bearer token; required for the live page with auth. */
+    adminToken: z.string().min(32, "at least 32 bytes: openssl rand -base64 32").optional(),
+    /** Browser origins allowed to open a socket or publish (exact match); unset allows every origin. */
     allowedOrigins: z
       .array(z.string().regex(/^https?:\/\/[^/]+$/, "an origin: scheme://host[:port], no path"))
       .optional(),
@@ -99,8 +102,10 @@ export const configSchema = z
     host: z.string().min(1).default("127.0.0.1"),
     port: z.number().int().min(0).max(65535).default(8080),
     broker: z.string().min(1).default("memory"),
-    /** Serve the live page and /v1/stats; by default only when bound to a loopback address. */
+    /** Serve the live page and /v1/stats; by default only on a loopback address (and with auth, an admin token). */
     livePage: z.boolean().optional(),
+    /** Host names the live page answers to; by default the loopback names and the bound address. */
+    livePageHosts: z.array(z.string().min(1)).optional(),
     logLevel: z.enum(LOG_LEVELS).default("info"),
     shutdownTimeoutMs: positiveInt.default(10_000),
     /** Header a reverse proxy sets to the client's address, for `limits.maxConnectionsPerIp`. */
@@ -109,6 +114,15 @@ export const configSchema = z
       .regex(/^[A-Za-z0-9-]+$/, "a header name, e.g. x-real-ip")
       .optional(),
     limits: limitsSchema.default({}),
+    /** Bounds of the relay's HTTP server against slow and piled-up connections. */
+    server: z
+      .object({
+        headersTimeoutMs: positiveInt.optional(),
+        requestTimeoutMs: positiveInt.optional(),
+        maxPendingPerIp: positiveInt.optional(),
+      })
+      .strict()
+      .default({}),
     retention: retentionSchema.default({}),
     /** Options of the broker the URL selects (docs/brokers.md); others are ignored. */
     brokerOptions: brokerOptionsSchema.default({}),
@@ -134,11 +148,13 @@ const ENV = {
   PUBSUBBUD_LIVE_PAGE: "livePage",
   PUBSUBBUD_LOG_LEVEL: "logLevel",
   PUBSUBBUD_CLIENT_IP_HEADER: "clientIpHeader",
+  PUBSUBBUD_LIVE_PAGE_HOSTS: "livePageHosts",
 } as const;
 
 function coerce(key: string, value: string | boolean): unknown {
   if (typeof value === "boolean") return value;
   if (key === "port") return /^\d+$/.test(value) ? Number(value) : value;
+  if (key === "livePageHosts") return value.split(",").map((host) => host.trim());
   if (key === "livePage")
     return value === "true" || value === "1"
       ? true
@@ -196,7 +212,8 @@ export function loadConfig(sources: ConfigSources = {}): RelayConfig {
   const secret = sources.env?.PUBSUBBUD_JWT_SECRET;
   const anonymous = sources.env?.PUBSUBBUD_ANONYMOUS;
   const origins = sources.env?.PUBSUBBUD_ALLOWED_ORIGINS;
-  if (secret || anonymous || origins) {
+  const adminToken = sources.env?.PUBSUBBUD_ADMIN_TOKEN;
+  if (secret || anonymous || origins || adminToken) {
     const auth = { ...(merged.auth as Record<string, unknown> | undefined) };
     if (secret) {
       const jwt = (auth.jwt ?? {}) as { keys?: unknown[] };
@@ -207,6 +224,10 @@ export function loadConfig(sources: ConfigSources = {}): RelayConfig {
     else if (anonymous)
       fail('PUBSUBBUD_ANONYMOUS must be "all"; give finer anonymous grants in the config file');
     if (origins) auth.allowedOrigins = origins.split(",").map((o) => o.trim());
+    if (adminToken) {
+      auth.adminToken = adminToken;
+      origin.auth ??= "environment variable PUBSUBBUD_ADMIN_TOKEN";
+    }
     merged.auth = auth;
   }
   const parsed = configSchema.safeParse(merged);
@@ -227,9 +248,12 @@ export function loadConfig(sources: ConfigSources = {}): RelayConfig {
   return parsed.data;
 }
 
-/** True for addresses only this machine can reach. */
+/**
+ * True for addresses only this machine can reach: `localhost`, `::1` and IPv4 literals in
+ * 127.0.0.0/8. A name such as `127.example.com` is not one, whatever it resolves to.
+ */
 export function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || host.startsWith("127.");
+  return host === "localhost" || host === "::1" || (isIPv4(host) && host.startsWith("127."));
 }
 
 /**

@@ -1,40 +1,72 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { publishNamespace, publishOverHttp, type RelayCore } from "@pubsubbud/relay-core";
+import { ErrorCode, isInboxChannel } from "@pubsubbud/protocol";
+import {
+  HttpCode,
+  type Logger,
+  namespaceRoute,
+  pathOf,
+  publishOverHttp,
+  type RelayCore,
+  type RelayStats,
+  refusal,
+} from "@pubsubbud/relay-core";
+import { send, sendAnswer } from "./answer.js";
 import { LIVE_PAGE } from "./live-page.js";
+import type { LivePageAccess } from "./live-page-access.js";
 import { renderMetrics } from "./metrics.js";
-
-function send(res: ServerResponse, status: number, body: unknown, type = "application/json"): void {
-  const text = typeof body === "string" ? body : JSON.stringify(body);
-  res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
-  res.end(text);
-}
-
-async function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) return undefined;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
 
 /** Options of the HTTP surface. */
 export interface HttpOptions {
   core: RelayCore;
-  /** Serve the live page and `/v1/stats` (which shows message contents). */
-  livePage: boolean;
+  logger: Logger;
+  /** The live page's checks, or undefined when `/` and `/v1/stats` are not served. */
+  livePage: LivePageAccess | undefined;
+  /** Browser origins allowed to publish. @default every origin */
+  allowedOrigins?: readonly string[] | undefined;
 }
+
+/** A request header as one string (Node gives repeated ones as an array). */
+export function headerOf(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(", ") : value;
+}
+
+/** Stats as the live page shows them: never a private inbox's messages (replies, their data). */
+function publicStats(stats: RelayStats): RelayStats {
+  return { ...stats, tail: stats.tail.filter((entry) => !isInboxChannel(entry.channel)) };
+}
+
+// The page runs one inline script of its own and loads nothing else; no site may frame it.
+const PAGE_HEADERS = {
+  "content-security-policy":
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+};
 
 /**
  * Handles the relay's HTTP routes: `/healthz`, `/metrics`, `POST /v1/ns/<ns>/publish`, and with
- * the live page on, `/` and `/v1/stats`. Returns false for any other path so a user's server can
- * handle it.
+ * the live page on, `/` and `/v1/stats`. Resolves false for any other path so a user's server
+ * can handle it. Never rejects: a failure inside is answered 500 `internal` and logged.
  */
-export function createHttpHandler({ core, livePage }: HttpOptions) {
+export function createHttpHandler(options: HttpOptions) {
+  const route = createRoutes(options);
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
-    const path = (req.url ?? "/").split("?")[0] as string;
+    try {
+      return await route(req, res);
+    } catch (error) {
+      options.logger.error("request failed", { path: pathOf(req.url), error: String(error) });
+      if (!res.headersSent)
+        sendAnswer(res, refusal(500, ErrorCode.Internal, "the relay failed on this request"));
+      else res.destroy();
+      return true;
+    }
+  };
+}
+
+function createRoutes({ core, livePage, allowedOrigins }: HttpOptions) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    const path = pathOf(req.url);
     if (path === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
       const healthy = core.broker.healthy();
       send(res, healthy ? 200 : 503, {
@@ -44,46 +76,53 @@ export function createHttpHandler({ core, livePage }: HttpOptions) {
       return true;
     }
     if (path === "/metrics" && req.method === "GET") {
-      send(
-        res,
-        200,
-        renderMetrics(core.stats(), process.memoryUsage.rss()),
-        "text/plain; version=0.0.4",
-      );
+      const text = renderMetrics(core.stats(), process.memoryUsage.rss());
+      send(res, 200, text, "text/plain; version=0.0.4");
       return true;
     }
-    const publishTo = publishNamespace(path);
-    if (publishTo !== undefined) {
+    const namespace = namespaceRoute(path);
+    if (namespace?.kind === "refused" && namespace.of === "publish") {
+      sendAnswer(res, namespace.answer);
+      return true;
+    }
+    if (namespace?.kind === "publish") {
       if (req.method !== "POST") {
-        send(res, 405, { code: "method_not_allowed", message: "use POST with a JSON body" });
+        sendAnswer(res, refusal(405, HttpCode.MethodNotAllowed, "use POST with a JSON body"), {
+          allow: "POST",
+        });
         return true;
       }
-      await handlePublish(core, publishTo, req, res);
+      const answer = await publishOverHttp(
+        core,
+        {
+          namespace: namespace.namespace,
+          header: (name) => headerOf(req, name),
+          // Stopping early must not destroy the socket: the refusal still has to be sent.
+          body: req.iterator({ destroyOnReturn: false }),
+        },
+        { allowedOrigins },
+      );
+      // A body left unread (refused early) is not drained: the connection closes instead.
+      sendAnswer(res, answer, req.complete ? {} : { connection: "close" });
       return true;
     }
     if (livePage && path === "/" && req.method === "GET") {
-      send(res, 200, LIVE_PAGE, "text/html; charset=utf-8");
+      const refused = livePage.page(req);
+      if (refused) sendAnswer(res, refused);
+      else send(res, 200, LIVE_PAGE, "text/html; charset=utf-8", PAGE_HEADERS);
       return true;
     }
     if (livePage && path === "/v1/stats" && req.method === "GET") {
-      send(res, 200, core.stats());
+      const refused = livePage.data(req);
+      if (refused)
+        sendAnswer(
+          res,
+          refused,
+          refused.status === 401 ? { "www-authenticate": 'Bearer realm="pubsubbud-admin"' } : {},
+        );
+      else send(res, 200, publicStats(core.stats()));
       return true;
     }
     return false;
   };
-}
-
-async function handlePublish(
-  core: RelayCore,
-  namespace: string,
-  req: IncomingMessage,
-  res: ServerResponse,
-): Promise<void> {
-  const answer = await publishOverHttp(
-    core,
-    namespace,
-    await readBody(req, core.limits.maxFrameBytes),
-    req.headers.authorization,
-  );
-  send(res, answer.status, answer.body);
 }

@@ -37,8 +37,10 @@ export {
   type Subscriber,
   type SubscriberOptions,
 } from "./events.js";
+export type { LivePageOptions } from "./live-page-access.js";
 export { createJsonLogger, type LogLevel } from "./logger.js";
 export { renderMetrics } from "./metrics.js";
+export { DEFAULT_SERVER_LIMITS, type ServerLimits } from "./own-server.js";
 export {
   createRelay,
   type Relay,

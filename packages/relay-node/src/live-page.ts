@@ -1,4 +1,8 @@
-/** The live page served at `/`: polls `/v1/stats` and shows connections, subscriptions and a tail. */
+/**
+ * The live page served at `/`: polls `/v1/stats` and shows connections, subscriptions and a tail.
+ * The page holds no data itself; when the relay asks for its admin token (401), the page asks the
+ * user and keeps it in this tab's sessionStorage, sent only as a bearer header to this origin.
+ */
 export const LIVE_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>PubsubBud relay</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -23,6 +27,8 @@ input{background:#0f172a;color:#e2e8f0;border:1px solid #334155;border-radius:4p
 <table><thead><tr><th>namespace</th><th>connections</th><th>subscriptions</th></tr></thead><tbody id="namespaces"></tbody></table>
 <h2 style="margin-top:16px">Publish (namespace default)</h2>
 <form id="publish"><input id="channel" value="chat.lobby" size="14" aria-label="channel"><input id="data" value='{"text":"hello"}' size="18" aria-label="data"><button>publish</button></form>
+<form id="login" hidden><input id="token" type="password" size="40" placeholder="admin token (PUBSUBBUD_ADMIN_TOKEN)" aria-label="admin token" autocomplete="off"><button>show</button></form>
+<p id="status"></p>
 </section>
 <section><h2>Message tail</h2>
 <table><thead><tr><th>time</th><th>namespace</th><th>channel</th><th>offset</th><th>data</th></tr></thead><tbody id="tail"></tbody></table>
@@ -31,9 +37,14 @@ input{background:#0f172a;color:#e2e8f0;border:1px solid #334155;border-radius:4p
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 $("url").innerHTML = "clients connect to <code>" + esc(location.origin.replace(/^http/, "ws")) + "/ns/&lt;namespace&gt;</code>";
+const auth = () => (sessionStorage.admin ? { authorization: "Bearer " + sessionStorage.admin } : {});
 async function refresh() {
   try {
-    const s = await (await fetch("/v1/stats")).json();
+    const response = await fetch("/v1/stats", { headers: auth() });
+    $("login").hidden = response.status !== 401;
+    if (!response.ok) { $("status").textContent = (await response.json()).message; return; }
+    $("status").textContent = "";
+    const s = await response.json();
     $("broker").innerHTML = "broker <code>" + esc(s.broker.name) + "</code> <span class=" + (s.broker.healthy ? "ok>healthy" : "bad>unhealthy") + "</span>";
     $("connections").textContent = s.connections;
     $("subscriptions").textContent = s.namespaces.reduce((n, ns) => n + ns.subscriptions, 0);
@@ -43,10 +54,17 @@ async function refresh() {
     $("tail").innerHTML = s.tail.slice().reverse().map((m) => "<tr><td>" + new Date(m.ts).toLocaleTimeString() + "</td><td>" + esc(m.namespace) + "</td><td>" + esc(m.channel) + "</td><td>" + esc(m.offset) + "</td><td>" + esc(JSON.stringify(m.data)).slice(0, 120) + "</td></tr>").join("");
   } catch {}
 }
+$("login").addEventListener("submit", (event) => {
+  event.preventDefault();
+  sessionStorage.admin = $("token").value;
+  $("token").value = "";
+  refresh();
+});
 $("publish").addEventListener("submit", async (event) => {
   event.preventDefault();
   let data; try { data = JSON.parse($("data").value); } catch { data = $("data").value; }
-  await fetch("/v1/ns/default/publish", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ channel: $("channel").value, data }) });
+  const response = await fetch("/v1/ns/default/publish", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ channel: $("channel").value, data }) });
+  $("status").textContent = response.ok ? "" : "publish: " + (await response.json()).message;
   refresh();
 });
 refresh(); setInterval(refresh, 1000);

@@ -47,10 +47,11 @@ describe("createRelay", () => {
   });
 
   it("shows accepted and delivered messages in the live page's stats tail, oldest first", async () => {
-    await using relay = await startRelay({ port: 0 });
+    await using relay = await startRelay({ port: 0, livePage: true });
     const post = (channel: string, data: unknown) =>
       fetch(`${relay.url}/v1/ns/default/publish`, {
         method: "POST",
+        headers: { "content-type": "application/json" },
         body: JSON.stringify({ channel, data }),
       });
     await post("nobody.listens", 1);

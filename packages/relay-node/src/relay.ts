@@ -1,23 +1,22 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import { ErrorCode, SUBPROTOCOL } from "@pubsubbud/protocol";
+import { SUBPROTOCOL } from "@pubsubbud/protocol";
 import {
   type Authenticate,
   type Broker,
   createMemoryBroker,
   createRelayCore,
   type Logger,
-  namespaceError,
-  originError,
   type RelayCore,
   type RelayLimits,
   silentLogger,
-  socketNamespace,
-  subprotocolError,
 } from "@pubsubbud/relay-core";
 import { WebSocket, WebSocketServer } from "ws";
 import { createHttpHandler } from "./http.js";
+import { boundHostName, createLivePageAccess, type LivePageOptions } from "./live-page-access.js";
+import { createOwnServer, PendingSockets, type ServerLimits, serverLimits } from "./own-server.js";
+import { createUpgradeHandler } from "./upgrade.js";
 
 /** Options of {@link createRelay}. */
 export interface RelayOptions {
@@ -27,13 +26,17 @@ export interface RelayOptions {
   authenticate?: Authenticate;
   limits?: Partial<RelayLimits>;
   logger?: Logger;
-  /** Serve the live page at `/` and `/v1/stats` (they show message contents). @default true */
-  livePage?: boolean;
+  /**
+   * Serve the live page at `/` and its data at `/v1/stats` (every namespace's connections and
+   * recent messages, private inboxes left out). `true` or its access rules; with `authenticate`
+   * set it needs `adminToken`. @default false
+   */
+  livePage?: boolean | LivePageOptions;
   /** How often idle and stuck connections are swept, in ms. @default 1000 */
   sweepIntervalMs?: number;
   /**
-   * Browser origins allowed to open a socket, e.g. `["https://app.example.com"]`, compared whole;
-   * others get 403 before the upgrade. @default every origin
+   * Browser origins allowed to open a socket or publish over HTTP, e.g.
+   * `["https://app.example.com"]`, compared whole; others get 403. @default every origin
    */
   allowedOrigins?: readonly string[];
   /**
@@ -42,6 +45,8 @@ export interface RelayOptions {
    * @default the socket's address
    */
   clientIpHeader?: string;
+  /** Bounds of the server `listen` creates (timeouts, sockets per address). @default DEFAULT_SERVER_LIMITS */
+  server?: Partial<ServerLimits>;
 }
 
 /** A relay not bound to a port yet: mount it on your own server or call `listen`. */
@@ -51,7 +56,7 @@ export interface Relay {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Handles the relay's HTTP routes; resolves false when the path is not one of them. */
   handleRequest(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
-  /** Starts a server of its own. @default host 127.0.0.1, port 8080 */
+  /** Starts a server of its own, bounded by `options.server`. @default host 127.0.0.1, port 8080 */
   listen(options?: { host?: string; port?: number }): Promise<RunningRelay>;
   /**
    * Graceful shutdown: every client is told to reconnect elsewhere after a jittered delay
@@ -70,32 +75,6 @@ export interface RunningRelay extends AsyncDisposable {
   readonly wsUrl: string;
   readonly port: number;
   close(timeoutMs?: number): Promise<void>;
-}
-
-const REASONS: Record<number, string> = {
-  400: "Bad Request",
-  403: "Forbidden",
-  404: "Not Found",
-  429: "Too Many Requests",
-};
-
-/** The client's address: the proxy's header when configured (its last value), else the socket's. */
-function clientAddress(req: IncomingMessage, header: string | undefined): string | undefined {
-  const value = header === undefined ? undefined : req.headers[header.toLowerCase()];
-  const last = (Array.isArray(value) ? value.join(",") : value)?.split(",").pop()?.trim();
-  return last || req.socket.remoteAddress;
-}
-
-function refuseUpgrade(
-  socket: Duplex,
-  status: number,
-  message: string,
-  code: string = ErrorCode.BadFrame,
-): void {
-  const body = JSON.stringify({ code, message });
-  socket.end(
-    `HTTP/1.1 ${status} ${REASONS[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
 }
 
 /**
@@ -124,81 +103,45 @@ export function createRelay(options: RelayOptions = {}): Relay {
     perMessageDeflate: false,
     handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
   });
-  const handleRequest = createHttpHandler({ core, livePage: options.livePage ?? true });
+  const boundHosts = new Set<string>();
+  const livePage = options.livePage
+    ? createLivePageAccess(
+        options.livePage === true ? {} : options.livePage,
+        options.authenticate !== undefined,
+        boundHosts,
+      )
+    : undefined;
+  const { allowedOrigins, clientIpHeader } = options;
+  const handleRequest = createHttpHandler({ core, logger, livePage, allowedOrigins });
+  const limits = serverLimits(options.server);
+  // Behind a proxy every socket comes from the proxy: there the proxy bounds slow clients.
+  const pending = new PendingSockets(
+    clientIpHeader === undefined ? limits.maxPendingPerIp : Number.POSITIVE_INFINITY,
+  );
+  const handleUpgrade = createUpgradeHandler({
+    core,
+    wss,
+    logger,
+    allowedOrigins,
+    clientIpHeader,
+  });
   const sweep = setInterval(() => core.sweep(), options.sweepIntervalMs ?? 1000);
   sweep.unref();
   let servers: Server[] = [];
-
-  const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    // Node hands an upgrade's socket over without an error listener: a client that resets it
-    // (while being refused, say) would otherwise throw an uncaught ECONNRESET in the relay.
-    socket.on("error", (error) => logger.debug("upgrade socket error", { error: String(error) }));
-    const path = (req.url ?? "/").split("?")[0] as string;
-    const namespace = socketNamespace(path);
-    if (namespace === undefined)
-      return refuseUpgrade(socket, 404, "connect to / or /ns/<namespace>");
-    const invalid = namespaceError(namespace);
-    if (invalid) return refuseUpgrade(socket, 400, invalid);
-    const foreign = originError(req.headers.origin, options.allowedOrigins);
-    if (foreign) return refuseUpgrade(socket, 403, foreign, ErrorCode.Forbidden);
-    const refused = subprotocolError(req.headers["sec-websocket-protocol"]);
-    if (refused) return refuseUpgrade(socket, 400, refused);
-    const remote = clientAddress(req, options.clientIpHeader);
-    const crowded = core.connectionRefusal(remote);
-    if (crowded) return refuseUpgrade(socket, 429, crowded, ErrorCode.TooManyConnections);
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      const connection = core.accept({
-        namespace,
-        remote,
-        transport: {
-          send: (text) => ws.send(text),
-          sendThen: (text, written) => ws.send(text, () => written()),
-          close: (code, reason) => ws.close(code, reason),
-          bufferedAmount: () => ws.bufferedAmount,
-        },
-      });
-      ws.on("message", (data: Buffer, isBinary) => {
-        if (isBinary) connection.receive('{"type":"binary"}');
-        else connection.receive(data.toString("utf8"), data.length);
-      });
-      ws.on("close", () => connection.closed());
-      ws.on("error", (error) =>
-        logger.debug("socket error", { session: connection.session, error: String(error) }),
-      );
-    });
-  };
 
   const relay: Relay = {
     core,
     handleUpgrade,
     handleRequest,
     async listen({ host = "127.0.0.1", port = 8080 } = {}) {
-      const server = createServer((req, res) => {
-        handleRequest(req, res).then(
-          (handled) => {
-            if (!handled) {
-              res.writeHead(404, { "content-type": "application/json" });
-              res.end(
-                JSON.stringify({
-                  code: "not_found",
-                  message: "see docs/operations.md for the relay's routes",
-                }),
-              );
-            }
-          },
-          (error: unknown) => {
-            logger.error("request failed", { error: String(error) });
-            if (!res.headersSent) res.writeHead(500);
-            res.end();
-          },
-        );
-      });
-      server.on("upgrade", handleUpgrade);
+      const server = createOwnServer({ limits, pending, handleRequest, handleUpgrade });
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
         server.listen(port, host, () => resolve());
       });
       servers.push(server);
+      const name = boundHostName(host);
+      if (name) boundHosts.add(name);
       const address = server.address() as AddressInfo;
       const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
       const running: RunningRelay = {

@@ -42,6 +42,7 @@ async function connect(namespace: string) {
 const publishOverHttp = (namespace: string, channel: string, data: unknown) =>
   SELF.fetch(`http://relay/v1/ns/${namespace}/publish`, {
     method: "POST",
+    headers: { "content-type": "application/json" },
     body: JSON.stringify({ channel, data }),
   }).then((r) => r.json() as Promise<{ offset: string }>);
 
@@ -75,7 +76,7 @@ describe("NamespaceObject in workerd", () => {
       const published = await woken.fetch(
         new Request("http://relay/v1/ns/wake/publish", {
           method: "POST",
-          headers: { [NAMESPACE_HEADER]: "wake" },
+          headers: { [NAMESPACE_HEADER]: "wake", "content-type": "application/json" },
           body: JSON.stringify({ channel: "room.b", data: "after" }),
         }),
       );

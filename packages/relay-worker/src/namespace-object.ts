@@ -10,16 +10,17 @@ import {
   publishOverHttp,
   type RelayCore,
   redactSecrets,
+  refusal,
   type SessionSnapshot,
   type Transport,
 } from "@pubsubbud/relay-core";
-import { authFromEnv, configFromEnv, type Env } from "./config.js";
+import { authFromEnv, configFromEnv, type Env, originsFromEnv } from "./config.js";
 import { createSqliteBroker } from "./sqlite-broker.js";
 
 /** Errors and warnings go to the Workers console (`wrangler tail`, the dashboard's logs). */
 const line = (level: string, message: string, fields?: Record<string, unknown>) =>
   redactSecrets(JSON.stringify({ level, message, ...fields }));
-const workerLogger: Logger = {
+export const workerLogger: Logger = {
   debug() {},
   info() {},
   warn: (message, fields) => console.warn(line("warn", message, fields)),
@@ -96,6 +97,16 @@ export class NamespaceObject extends DurableObject<Env> {
   }
 
   override async fetch(request: Request): Promise<Response> {
+    try {
+      return await this.#answer(request);
+    } catch (error) {
+      workerLogger.error("request failed", { error: String(error) });
+      const { status, body } = refusal(500, ErrorCode.Internal, "the relay failed on this request");
+      return Response.json(body, { status });
+    }
+  }
+
+  async #answer(request: Request): Promise<Response> {
     const namespace = request.headers.get(NAMESPACE_HEADER) ?? "default";
     const core = this.#relay();
     if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") {
@@ -125,9 +136,8 @@ export class NamespaceObject extends DurableObject<Env> {
     }
     const answer = await publishOverHttp(
       core,
-      namespace,
-      await request.text(),
-      request.headers.get("Authorization"),
+      { namespace, header: (name) => request.headers.get(name), body: request.body },
+      { allowedOrigins: originsFromEnv(this.env) },
     );
     return Response.json(answer.body, { status: answer.status });
   }

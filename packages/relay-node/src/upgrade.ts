@@ -1,0 +1,104 @@
+/**
+ * The WebSocket upgrade of relay-node: every check relay-core defines, made before ws sees the
+ * request, so every refusal is a documented JSON answer; then the socket is handed to the core.
+ */
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { ErrorCode } from "@pubsubbud/protocol";
+import {
+  type HttpAnswer,
+  HttpCode,
+  type Logger,
+  namespaceRoute,
+  pathOf,
+  type RelayCore,
+  refusal,
+  upgradeRefusal,
+} from "@pubsubbud/relay-core";
+import type { WebSocketServer } from "ws";
+import { answerSocket } from "./answer.js";
+import { headerOf } from "./http.js";
+
+/** What the upgrade handler works with. */
+export interface UpgradeOptions {
+  core: RelayCore;
+  wss: WebSocketServer;
+  logger: Logger;
+  allowedOrigins: readonly string[] | undefined;
+  clientIpHeader: string | undefined;
+}
+
+/** The client's address: the proxy's header when configured (its last value), else the socket's. */
+function clientAddress(req: IncomingMessage, header: string | undefined): string | undefined {
+  const value = header === undefined ? undefined : headerOf(req, header.toLowerCase());
+  const last = value?.split(",").pop()?.trim();
+  return last || req.socket.remoteAddress;
+}
+
+// RFC 6455 §4.2.1: the key is 16 random bytes in base64 (the shape ws itself accepts).
+const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
+
+/**
+ * Why the handshake headers ws reads are refused, or undefined: ws would refuse them itself, but
+ * with a plain-text answer. Version 13 only, the browsers' version, whose Origin header is the
+ * one checked (version 8 sends Sec-WebSocket-Origin instead).
+ */
+function handshakeRefusal(header: (name: string) => string | undefined): HttpAnswer | undefined {
+  if (header("sec-websocket-version")?.trim() !== "13")
+    return refusal(400, HttpCode.BadRequest, "Sec-WebSocket-Version must be 13");
+  if (!WEBSOCKET_KEY.test(header("sec-websocket-key") ?? ""))
+    return refusal(400, HttpCode.BadRequest, "Sec-WebSocket-Key must be 16 bytes in base64");
+  return undefined;
+}
+
+const NOT_A_SOCKET = refusal(404, HttpCode.NotFound, "connect to / or /ns/<namespace>");
+
+/** Builds the `upgrade` handler. It never throws: a failure inside is answered 500 `internal`. */
+export function createUpgradeHandler(options: UpgradeOptions) {
+  const { core, logger } = options;
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const route = namespaceRoute(pathOf(req.url));
+    if (route?.kind === "refused" && route.of === "socket")
+      return answerSocket(socket, route.answer);
+    if (route?.kind !== "socket") return answerSocket(socket, NOT_A_SOCKET);
+    const header = (name: string) => headerOf(req, name);
+    const refused =
+      upgradeRefusal({ method: req.method, header }, options.allowedOrigins) ??
+      handshakeRefusal(header);
+    if (refused) return answerSocket(socket, refused);
+    const remote = clientAddress(req, options.clientIpHeader);
+    const crowded = core.connectionRefusal(remote);
+    if (crowded) return answerSocket(socket, refusal(429, ErrorCode.TooManyConnections, crowded));
+    options.wss.handleUpgrade(req, socket, head, (ws) => {
+      const connection = core.accept({
+        namespace: route.namespace,
+        remote,
+        transport: {
+          send: (text) => ws.send(text),
+          sendThen: (text, written) => ws.send(text, () => written()),
+          close: (code, reason) => ws.close(code, reason),
+          bufferedAmount: () => ws.bufferedAmount,
+        },
+      });
+      ws.on("message", (data: Buffer, isBinary) => {
+        if (isBinary) connection.receive('{"type":"binary"}');
+        else connection.receive(data.toString("utf8"), data.length);
+      });
+      ws.on("close", () => connection.closed());
+      ws.on("error", (error) =>
+        logger.debug("socket error", { session: connection.session, error: String(error) }),
+      );
+    });
+  };
+  return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    // Node hands an upgrade's socket over without an error listener: a client that resets it
+    // (while being refused, say) would otherwise throw an uncaught ECONNRESET in the relay.
+    socket.on("error", (error) => logger.debug("upgrade socket error", { error: String(error) }));
+    try {
+      upgrade(req, socket, head);
+    } catch (error) {
+      logger.error("upgrade failed", { path: pathOf(req.url), error: String(error) });
+      answerSocket(socket, refusal(500, ErrorCode.Internal, "the relay failed on this upgrade"));
+    }
+  };
+}
