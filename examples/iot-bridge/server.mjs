@@ -20,7 +20,7 @@ export async function startBridge({
   port = 8095,
   host = "127.0.0.1",
 } = {}) {
-  const relay = createRelay({ broker: await createBrokerFromUrl(mqtt) });
+  const relay = createRelay({ broker: await createBrokerFromUrl(mqtt), livePage: true });
   const server = await servePage({ relay, html: PAGE, app, port, host });
   return {
     url: server.url,

@@ -30,7 +30,7 @@ export async function startService(url) {
 
 /** Starts the relay (embedded broker) with the page, and the service. */
 export async function startRpc({ port = 8094, host = "127.0.0.1" } = {}) {
-  const relay = createRelay({});
+  const relay = createRelay({ livePage: true });
   const server = await servePage({ relay, html: PAGE, app, port, host });
   const socketUrl = `ws://${host}:${server.port}/ns/rpc`;
   const service = await startService(socketUrl);

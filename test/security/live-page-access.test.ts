@@ -104,19 +104,17 @@ describe("private inboxes on the live page", () => {
   it("never shows an inbox's messages (replies and their data) in /v1/stats", async () => {
     await using relay = await createRelay({ livePage: true }).listen({ port: 0 });
     const requester = await openRaw(relay.wsUrl);
-    const client = rawClientId("requester");
-    requester.send({
-      type: "hello",
-      client,
-      subscriptions: [{ id: "inbox", pattern: `_inbox.${client}` }],
-    });
+    requester.send({ type: "hello", client: rawClientId("requester") });
+    const welcome = await requester.next((f) => f.type === "welcome", "welcome");
+    const inbox = welcome.type === "welcome" ? welcome.inbox : "";
+    requester.send({ type: "subscribe", id: "inbox", pattern: inbox });
     await requester.next((f) => f.type === "subscribed", "the inbox subscription");
     const responder = await openRaw(relay.wsUrl);
     responder.send({ type: "hello", client: rawClientId("responder") });
     responder.send({
       type: "publish",
       id: "r1",
-      channel: `_inbox.${client}`,
+      channel: inbox,
       data: "the secret answer",
     });
     responder.send({ type: "publish", id: "p1", channel: "public.x", data: "for everyone" });

@@ -194,6 +194,18 @@ describe("relay-core sessions", () => {
     expect(stuck.at(-1)).toBe(`closed ${CloseCode.SlowConsumer}`);
   });
 
+  it("never keeps an inbox reply in the stats tail, whoever listens", async () => {
+    const { core, open } = setup();
+    const peer = open();
+    peer.connection.receive(hello({ subscriptions: [{ id: "s", pattern: "*" }] }));
+    await tick();
+    const inbox = peer.frames().find((f) => f.type === "welcome").inbox;
+    await core.publish("default", { channel: inbox, data: "secret reply" });
+    await core.publish("other", { channel: "_inbox.somebody", data: "secret too" });
+    await core.publish("default", { channel: "public", data: "shown" });
+    expect(core.stats().tail.map((m) => m.data)).toEqual(["shown"]);
+  });
+
   it("closes connections that never say hello, and those that fall silent", async () => {
     const { core, open, advance } = setup({
       limits: { handshakeTimeoutMs: 100, idleTimeoutMs: 1000 },

@@ -426,7 +426,8 @@ export class RelayEngine implements RelayCore {
   }
 
   #remember(namespace: string, message: LogMessage): void {
-    if (this.#tailSize === 0) return;
+    // Inbox replies are private: never kept where stats, the live page or logs could show them.
+    if (this.#tailSize === 0 || isInboxChannel(message.channel)) return;
     // A ring of references: the hot path neither copies messages nor shifts arrays.
     this.#tail[this.#tailNext] = [namespace, message];
     this.#tailNext = (this.#tailNext + 1) % this.#tailSize;
