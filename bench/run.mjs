@@ -4,7 +4,7 @@
 // Knobs: BENCH_SCALE=0.2 (quick run), BENCH_ONLY="raw ws,PubsubBud (wire)" (systems),
 // BENCH_WORKLOADS=0,1 (workload indexes; 3 = connect storm, 4 = the workerd comparison,
 // 5 = two relay instances per broker, 6 = a slow consumer among 200, 7 = matching work per
-// publish under the pattern budgets), BENCH_PROFILE=1 (CPU profiles of
+// publish under the pattern budgets, 8 = a bystander's round trips under each attack), BENCH_PROFILE=1 (CPU profiles of
 // the measured phase into bench/results/profiles/), BENCH_NODE_FLAGS="--max-semi-space-size=64".
 import { fork } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -12,6 +12,7 @@ import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { connectMany, counter, now, percentile } from "./lib.mjs";
 import { targets } from "./targets.mjs";
+import { runAttackBench } from "./attacks.mjs";
 import { runBrokerBench } from "./brokers.mjs";
 import { runMatchingBench } from "./matching.mjs";
 import { runWorkerdBench } from "./workerd.mjs";
@@ -288,6 +289,12 @@ if (!onlyWorkloads || onlyWorkloads.includes(7)) {
   const matching = runMatchingBench();
   results.matching = matching.rows;
   lines.push("", ...matching.lines);
+}
+
+if (!onlyWorkloads || onlyWorkloads.includes(8)) {
+  const attacks = await runAttackBench(SCALE);
+  results.attacks = attacks.rows;
+  lines.push("", ...attacks.lines);
 }
 
 const report = lines.join("\n");
