@@ -1,4 +1,5 @@
 import {
+  type ClientOptions,
   type ClientState,
   createClient,
   type Message,
@@ -9,9 +10,10 @@ import {
 import type { MessageFrame } from "@pubsubbud/protocol";
 import WebSocket from "ws";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { deliveryDiff, NO_DIFF } from "../helpers/delivery.js";
 import { type CutProxy, startCutProxy } from "../helpers/proxy.js";
 import { openRaw, type RawPeer, rawClientId } from "../helpers/raw.js";
-import { waitFor } from "../helpers/wait.js";
+import { waitFor, waitUntil } from "../helpers/wait.js";
 import { type RelayTarget, type TargetFactory, targets } from "./targets.js";
 
 const WINDOW = 500;
@@ -44,12 +46,13 @@ function conformance(factory: TargetFactory) {
   const url = (base = relay.wsUrl) => `${base}/ns/${ns}`;
   let spread = 0;
   /** A client on the given relay, or on the next instance in turn. */
-  const connect = (base?: string): PubsubBudClient => {
+  const connect = (base?: string, options: Partial<ClientOptions> = {}): PubsubBudClient => {
     const instance = relay.wsUrls[spread++ % relay.wsUrls.length];
     const client = createClient({
       url: url(base ?? instance),
       WebSocket,
       reconnect: { baseDelayMs: 10, maxDelayMs: 100 },
+      ...options,
     });
     clients.push(client);
     return client;
@@ -176,6 +179,60 @@ function conformance(factory: TargetFactory) {
     const offsetOf = new Map(acks.map((ack) => [ack.id, ack.offset]));
     for (const m of subs[0]?.messages ?? []) expect(m.offset).toBe(offsetOf.get(m.id));
     expect(new Set(acks.map((a) => a.offset)).size).toBe(100);
+  });
+
+  it("delivers 2,000 pipelined publishes of one client to subscribers on every instance once each, in publish order", async () => {
+    const subs = relay.wsUrls.map((base) => collect(connect(base), "pipe.*"));
+    await Promise.all(subs.map((s) => s.sub.ready));
+    const publisher = connect(undefined, { maxQueuedPublishes: 2_000 });
+    const ids = Array.from({ length: 2_000 }, (_, i) => `p${i}`);
+    const answers = await Promise.allSettled(
+      ids.map((id, i) => publisher.publish(`pipe.${i % 3}`, i, { id })),
+    );
+    // A last message after every answer: once it is in, a duplicate would be too.
+    await publisher.publish("pipe.end", "end", { id: "end" });
+    // Bounded: without it, the diff below says what is missing.
+    await waitUntil(() => subs.every((s) => s.messages.some((m) => m.id === "end")), 30_000);
+    // A refused publish must not be delivered: it shows as unexpected against the acked log.
+    const refused = answers.flatMap((a) => (a.status === "rejected" ? [String(a.reason)] : []));
+    const log = [...ids.filter((_, i) => answers[i]?.status === "fulfilled"), "end"];
+    expect({
+      refused: refused.length ? `${refused.length}: ${refused[0]}` : "none",
+      deliveries: subs.map((s) =>
+        deliveryDiff(
+          log,
+          s.messages.map((m) => m.id),
+        ),
+      ),
+    }).toEqual({ refused: "none", deliveries: subs.map(() => NO_DIFF) });
+  }, 90_000);
+
+  it("keeps delivering to a client when co-subscribers on its instance drop the identical pattern and channel", async () => {
+    const [base] = relay.wsUrls;
+    // Each holds the identical pattern and the identical exact channel.
+    const both = (client: PubsubBudClient) => [collect(client, "co.*"), collect(client, "co.x")];
+    const [stays, leaves, closes] = [connect(base), connect(base), connect(base)];
+    const kept = both(stays);
+    const dropped = [...both(leaves), ...both(closes)];
+    await Promise.all([...kept, ...dropped].map((c) => c.sub.ready));
+    const publisher = connect();
+    await publisher.publish("co.x", 1);
+    await waitFor(() => [...kept, ...dropped].every((c) => c.messages.length === 1), "1 each");
+    for (const c of dropped.slice(0, 2)) c.sub.unsubscribe();
+    closes.close();
+    for (const [channel, data] of [
+      ["co.x", 2],
+      ["co.y", 3],
+      ["co.x", "end"],
+    ] as const)
+      await publisher.publish(channel, data);
+    await waitFor(() => kept[1]?.messages.at(-1)?.data === "end", "the last message");
+    const data = (c: { messages: Message[] }) => c.messages.map((m) => m.data);
+    expect(kept.map(data)).toEqual([
+      [1, 2, 3, "end"],
+      [1, 2, "end"],
+    ]);
+    expect(dropped.map(data)).toEqual([[1], [1], [1], [1]]);
   });
 
   it("acknowledges a retried publish id again without delivering it twice", async () => {
