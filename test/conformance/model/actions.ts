@@ -4,6 +4,7 @@
  */
 import { type ChannelRef, type CommandData, retryable } from "./commands.js";
 import type { Harness, PublishResult } from "./harness.js";
+import { waitFor } from "../../helpers/wait.js";
 import type { ModelClient, ModelMessage, ReferenceModel } from "./reference.js";
 
 /** One model run: the model, the real clients, and what ran so far. */
@@ -20,7 +21,9 @@ export async function connect(world: World, slot: number, instance: number): Pro
   const { model, harness } = world;
   const name = model.nextName();
   const real = await harness.connect(name, instance);
-  const client = model.connect(name, slot, instance, real.client.id);
+  // The relay names the inbox in welcome, from the client's secret id.
+  await waitFor(() => real.client.inbox !== "", `${name}'s welcome`);
+  const client = model.connect(name, slot, instance, real.client.inbox);
   await subscribe(world, client, inbox(client), { hidden: true });
 }
 
@@ -45,8 +48,8 @@ export async function subscribe(
   pending.bind(model.subscribed(client, pattern, options).key);
 }
 
-/** The client's private inbox channel. */
-export const inbox = (client: ModelClient) => `_inbox.${client.clientId}`;
+/** The client's private inbox channel, as its relay named it. */
+export const inbox = (client: ModelClient) => client.inbox;
 
 /** `inbox:<slot>` names the inbox of that slot's client, or the publisher's own when it is empty. */
 function resolve(model: ReferenceModel, publisher: ModelClient, ref: ChannelRef): string {

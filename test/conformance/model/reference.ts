@@ -62,7 +62,8 @@ export type ClientStatus = "open" | "cut" | "closed";
 export interface ModelClient {
   readonly name: string;
   readonly slot: number;
-  readonly clientId: string;
+  /** The client's inbox channel, as its relay named it in welcome. */
+  readonly inbox: string;
   readonly instance: number;
   status: ClientStatus;
   readonly subs: ModelSubscription[];
@@ -131,11 +132,11 @@ export class ReferenceModel {
     return `c${++this.#names}`;
   }
 
-  connect(name: string, slot: number, instance: number, clientId: string): ModelClient {
+  connect(name: string, slot: number, instance: number, inbox: string): ModelClient {
     const client: ModelClient = {
       name,
       slot,
-      clientId,
+      inbox,
       instance,
       status: "open",
       subs: [],
