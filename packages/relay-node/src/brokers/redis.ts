@@ -42,16 +42,18 @@ export interface RedisBrokerOptions extends BrokerCommonOptions {
   connectTimeoutMs?: number;
 }
 
-// Appends unless the id was seen: one atomic step, so instances agree on order and dedupe.
+// Appends unless the id was seen: one atomic step, so instances agree on order and dedupe. Each
+// entry carries `n`, the namespace's count of relay appends, so a reader sees any it missed.
 const PUBLISH = `
 local seen = redis.call('GET', KEYS[2])
 if seen then return {seen, 1} end
 redis.call('SET', KEYS[3], ARGV[5], 'NX')
+local n = redis.call('INCR', KEYS[4])
 local offset
 if ARGV[4] == '' then
-  offset = redis.call('XADD', KEYS[1], 'MAXLEN', '=', ARGV[6], '*', 'channel', ARGV[2], 'id', ARGV[1], 'data', ARGV[3])
+  offset = redis.call('XADD', KEYS[1], 'MAXLEN', '=', ARGV[6], '*', 'channel', ARGV[2], 'id', ARGV[1], 'data', ARGV[3], 'n', n)
 else
-  offset = redis.call('XADD', KEYS[1], 'MAXLEN', '=', ARGV[6], '*', 'channel', ARGV[2], 'id', ARGV[1], 'data', ARGV[3], 'headers', ARGV[4])
+  offset = redis.call('XADD', KEYS[1], 'MAXLEN', '=', ARGV[6], '*', 'channel', ARGV[2], 'id', ARGV[1], 'data', ARGV[3], 'headers', ARGV[4], 'n', n)
 end
 local t = redis.call('TIME')
 local minid = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(ARGV[7])
@@ -61,11 +63,13 @@ return {offset, 0}`;
 
 // The epoch (made if missing), the newest id ever given, and whether every entry after the id in
 // ARGV[2] is still there (trimming removes the oldest first, so it is while that entry is, or
-// when nothing was ever trimmed); with ARGV[3] = '1', also those entries, read in the same step.
+// when nothing was ever trimmed); with ARGV[3] = '1', also those entries, read in the same step;
+// and the count of relay appends so far (see PUBLISH).
 const STATE = `
 local epoch = redis.call('GET', KEYS[2])
 if not epoch then redis.call('SET', KEYS[2], ARGV[1]); epoch = ARGV[1] end
-if redis.call('EXISTS', KEYS[1]) == 0 then return {epoch, '', ARGV[2] == '' and 1 or 0, {}} end
+local n = tonumber(redis.call('GET', KEYS[3]) or '0')
+if redis.call('EXISTS', KEYS[1]) == 0 then return {epoch, '', ARGV[2] == '' and 1 or 0, {}, n} end
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
 local last, added, length = '', 0, 0
 for i = 1, #info, 2 do
@@ -83,7 +87,7 @@ local entries = {}
 if intact == 1 and ARGV[3] == '1' then
   entries = redis.call('XRANGE', KEYS[1], '(' .. (ARGV[2] == '' and '0-0' or ARGV[2]), '+')
 end
-return {epoch, last, intact, entries}`;
+return {epoch, last, intact, entries, n}`;
 
 // Keeps (or takes) the bridge role for a namespace; 1 when this instance holds it.
 const CLAIM = `
@@ -95,7 +99,13 @@ end
 return 0`;
 
 type StreamEntry = [id: string, fields: string[]];
-type LogState = [epoch: string, last: string, intact: number, entries: StreamEntry[]];
+type LogState = [
+  epoch: string,
+  last: string,
+  intact: number,
+  entries: StreamEntry[],
+  appends: number,
+];
 
 interface Scripts {
   pubsubbudPublish(...args: Array<string | number>): Promise<[string, number]>;
@@ -116,6 +126,12 @@ export function compareStreamIds(a: string, b: string): number {
   if (ms !== 0n) return ms < 0n ? -1 : 1;
   const seq = BigInt(as) - BigInt(bs);
   return seq < 0n ? -1 : seq > 0n ? 1 : 0;
+}
+
+/** The `n` a relay's append carries (see PUBLISH); undefined for a foreign producer's entry. */
+function appendsOf([, fields]: StreamEntry): number | undefined {
+  for (let i = 0; i < fields.length; i += 2) if (fields[i] === "n") return Number(fields[i + 1]);
+  return undefined;
 }
 
 /** A stream entry as a log message; entries without a `channel` field are not messages. */
@@ -170,8 +186,8 @@ export async function createRedisBroker(
   });
   const bridge = connection("bridge");
   const scripts = main as unknown as Redis & Scripts;
-  main.defineCommand("pubsubbudPublish", { numberOfKeys: 3, lua: PUBLISH });
-  main.defineCommand("pubsubbudState", { numberOfKeys: 2, lua: STATE });
+  main.defineCommand("pubsubbudPublish", { numberOfKeys: 4, lua: PUBLISH });
+  main.defineCommand("pubsubbudState", { numberOfKeys: 3, lua: STATE });
   main.defineCommand("pubsubbudClaim", { numberOfKeys: 1, lua: CLAIM });
   try {
     await firstConnect(
@@ -187,8 +203,11 @@ export async function createRedisBroker(
 
   const instance = randomId(12);
   const listeners = new Listeners();
-  /** Per listened namespace: the stream id read up to and the epoch seen when listening began. */
-  const cursors = new Map<string, { last: string; epoch: string }>();
+  /**
+   * Per listened namespace: the stream id read up to, the epoch seen when listening began, and
+   * the count of relay appends read up to (an entry whose `n` skips ahead was trimmed unread).
+   */
+  const cursors = new Map<string, { last: string; epoch: string; appends: number }>();
   const bridging = new Set<string>();
   let closed = false;
   let readerId: number | undefined;
@@ -201,6 +220,7 @@ export async function createRedisBroker(
     scripts.pubsubbudState(
       streamKey(ns),
       `${streamKey(ns)}:epoch`,
+      `${streamKey(ns)}:n`,
       randomId(12),
       position,
       read ? "1" : "0",
@@ -233,10 +253,10 @@ export async function createRedisBroker(
   /** After a reconnect: a changed epoch or entries trimmed past the cursor mean a gap. */
   const verifyCursors = async () => {
     for (const [ns, cursor] of cursors) {
-      const [epoch, last, intact] = await state(ns, cursor.last);
+      const [epoch, last, intact, , appends] = await state(ns, cursor.last);
       if (epoch === cursor.epoch && intact === 1) continue;
       log("warn", "redis log changed while disconnected", { namespace: ns });
-      cursors.set(ns, { last, epoch });
+      cursors.set(ns, { last, epoch, appends });
       listeners.gap(ns);
     }
   };
@@ -286,6 +306,15 @@ export async function createRedisBroker(
           if (!cursor) continue;
           for (const entry of entries) {
             cursor.last = entry[0];
+            const appends = appendsOf(entry);
+            if (appends !== undefined) {
+              // The live reader fell behind the trim: entries it never read are gone.
+              if (appends > cursor.appends + 1) {
+                log("warn", "redis trimmed entries before this relay read them", { namespace: ns });
+                listeners.gap(ns);
+              }
+              cursor.appends = Math.max(cursor.appends, appends);
+            }
             const message = toMessage(entry);
             if (message) listeners.message(ns, message);
           }
@@ -338,6 +367,7 @@ export async function createRedisBroker(
           key,
           `${key}:seen:${dedupeKey(input)}`,
           `${key}:epoch`,
+          `${key}:n`,
           input.id,
           input.channel,
           encodeData(input.data),
@@ -360,8 +390,8 @@ export async function createRedisBroker(
     },
     async listen(namespace: string, listener: BrokerListener): Promise<StopListening> {
       if (listeners.add(namespace, listener)) {
-        const [epoch, last] = await state(namespace);
-        cursors.set(namespace, { last, epoch });
+        const [epoch, last, , , appends] = await state(namespace);
+        cursors.set(namespace, { last, epoch, appends });
         await bridge.psubscribe(`${streamKey(namespace)}:*`);
         await claim(namespace);
         void interrupt();
