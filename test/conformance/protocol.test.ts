@@ -185,7 +185,9 @@ function conformance(factory: TargetFactory) {
     const gaps = relay.wsUrls.map(() => 0);
     const subs = relay.wsUrls.map((base, i) => {
       const client = connect(base);
-      client.addEventListener("gap", () => void gaps[i]++);
+      client.addEventListener("gap", () => {
+        gaps[i] = (gaps[i] ?? 0) + 1;
+      });
       return collect(client, "pipe.*");
     });
     await Promise.all(subs.map((s) => s.sub.ready));
