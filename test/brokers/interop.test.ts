@@ -58,6 +58,7 @@ describe.skipIf(missing("Redis on 127.0.0.1:6379", redisUp, services.redis.fix))
         ack.offset,
         ack.offset,
       ]);
+      // `n` counts the relay's appends to the namespace (the bridged PUBLISH was the first).
       expect(stdout.split("\n").filter(Boolean)).toEqual([
         ack.offset,
         "channel",
@@ -68,6 +69,8 @@ describe.skipIf(missing("Redis on 127.0.0.1:6379", redisUp, services.redis.fix))
         '{"open":true}',
         "headers",
         '{"by":"web"}',
+        "n",
+        "2",
       ]);
     });
   },
