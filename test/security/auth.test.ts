@@ -9,10 +9,10 @@ import { SUBPROTOCOL } from "@pubsubbud/protocol";
 import { createJwtAuth, createToken, type RelayLimits } from "@pubsubbud/relay-core";
 import { authFromConfig, createRelay, loadConfig, type RunningRelay } from "@pubsubbud/relay-node";
 import { SignJWT } from "jose";
-import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { openRaw, type RawPeer, rawClientId } from "../helpers/raw.js";
+import { startWorker } from "../helpers/workerd.js";
 
 const secret = "a-test-secret-that-is-long-enough-for-hs256";
 const rsa = generateKeyPairSync("rsa", {
@@ -431,19 +431,14 @@ describe("pubsubbud token", () => {
 });
 
 describe("relay-worker in workerd: the same auth from its vars", () => {
-  const start = (bindings: Record<string, string>) =>
-    new Miniflare({
-      modules: true,
-      scriptPath: fileURLToPath(
-        new URL("../../packages/relay-worker/dist/worker.js", import.meta.url),
-      ),
-      compatibilityDate: "2026-04-01",
-      durableObjects: { NAMESPACES: { className: "NamespaceObject", useSQLite: true } },
-      bindings,
-      cf: false,
-      host: "127.0.0.1",
-      port: 0,
-    });
+  /** The Worker with these vars, its port as `url.port` (as `worker.ready` gives it). */
+  const start = (bindings: Record<string, string>) => {
+    const started = startWorker(bindings);
+    return {
+      ready: started.then(({ port }) => ({ port: String(port) })),
+      dispose: () => started.then(({ worker }) => worker.dispose()),
+    };
+  };
 
   it("refuses everyone when no auth is configured, saying what to set", async () => {
     const worker = start({});
