@@ -6,6 +6,7 @@ export default defineConfig({
       {
         test: {
           name: "node",
+          setupFiles: ["test/helpers/fast-check-seed.ts"],
           include: ["packages/*/src/**/*.test.ts", "test/**/*.test.ts", "examples/**/*.test.ts"],
           exclude: ["packages/relay-worker/**", "**/node_modules/**"],
           testTimeout: 30_000,
