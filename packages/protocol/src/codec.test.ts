@@ -12,6 +12,18 @@ describe("client frame decoding", () => {
     expect(batch.map((r) => r.ok && r.frame.type)).toEqual(["subscribe", "publish"]);
   });
 
+  it("carries a ping's receive credit and refuses a credit that is not a count", () => {
+    expect(decodeClientFrames('{"type":"ping","rx":1048576}')[0]).toEqual({
+      ok: true,
+      frame: { type: "ping", rx: 1048576 },
+    });
+    for (const rx of ["-1", "1.5", '"7"', "1e300"])
+      expect(decodeClientFrames(`{"type":"ping","rx":${rx}}`)[0]).toMatchObject({
+        ok: false,
+        code: "bad_frame",
+      });
+  });
+
   it("answers each kind of bad input with its documented code", () => {
     expect(decodeClientFrames("{nope")[0]).toMatchObject({ ok: false, code: "bad_frame" });
     expect(decodeClientFrames('"str"')[0]).toMatchObject({ ok: false, code: "bad_frame" });

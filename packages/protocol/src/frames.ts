@@ -40,7 +40,16 @@ export const publishSchema = z.object({
   headers: headersSchema.optional(),
 });
 export const refreshSchema = z.object({ type: z.literal("refresh"), token: z.string().max(8192) });
-export const pingSchema = z.object({ type: z.literal("ping") });
+/**
+ * A liveness ping. `rx` is flow-control credit: how many characters of text (the sum of each
+ * received frame's string length) the client has taken off this connection so far. Clients send
+ * it at least once per `RX_CREDIT_CHARS` (1 MiB) received; relay-worker, whose sockets report no
+ * buffered amount, cuts a connection whose unacknowledged output passes `maxBufferedBytes`.
+ */
+export const pingSchema = z.object({
+  type: z.literal("ping"),
+  rx: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
+});
 
 /** Every frame a client may send. */
 export const clientFrameSchema = z.discriminatedUnion("type", [

@@ -53,4 +53,4 @@ export {
   compilePattern,
   matchPattern,
 } from "./matcher.js";
-export { decodeRelayFrames, joinBatch, jsonDepthExceeds, PING, PONG } from "./wire.js";
+export { decodeRelayFrames, joinBatch, jsonDepthExceeds, PING, PONG, RX_CREDIT_CHARS } from "./wire.js";

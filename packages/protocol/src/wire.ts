@@ -7,6 +7,11 @@ import type { RelayFrame } from "./frames.js";
 /** The exact bytes of a ping and its pong, so a relay can answer without parsing. */
 export const PING = '{"type":"ping"}';
 export const PONG = '{"type":"pong"}';
+/**
+ * A client acknowledges what it has received (a ping with `rx`) at least once per this many
+ * characters, so a relay that cannot see its socket's buffer still knows how far behind it is.
+ */
+export const RX_CREDIT_CHARS = 1024 * 1024;
 
 /** Joins already-serialized frames into one batch frame without re-serializing them. */
 export function joinBatch(serialized: readonly string[]): string {
