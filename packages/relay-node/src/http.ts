@@ -11,6 +11,7 @@ import {
   refusal,
 } from "@pubsubbud/relay-core";
 import { send, sendAnswer } from "./answer.js";
+import type { LiveHistory } from "./live-history.js";
 import { LIVE_PAGE } from "./live-page.js";
 import type { LivePageAccess } from "./live-page-access.js";
 import { renderMetrics } from "./metrics.js";
@@ -21,6 +22,8 @@ export interface HttpOptions {
   logger: Logger;
   /** The live page's checks, or undefined when `/` and `/v1/stats` are not served. */
   livePage: LivePageAccess | undefined;
+  /** The recent samples `/v1/stats` returns under `history`, for the live page's charts. */
+  history?: LiveHistory | undefined;
   /** Browser origins allowed to publish. @default every origin */
   allowedOrigins?: readonly string[] | undefined;
 }
@@ -64,7 +67,7 @@ export function createHttpHandler(options: HttpOptions) {
   };
 }
 
-function createRoutes({ core, livePage, allowedOrigins }: HttpOptions) {
+function createRoutes({ core, livePage, history, allowedOrigins }: HttpOptions) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const path = pathOf(req.url);
     if (path === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
@@ -120,7 +123,7 @@ function createRoutes({ core, livePage, allowedOrigins }: HttpOptions) {
           refused,
           refused.status === 401 ? { "www-authenticate": 'Bearer realm="pubsubbud-admin"' } : {},
         );
-      else send(res, 200, publicStats(core.stats()));
+      else send(res, 200, { ...publicStats(core.stats()), history: history?.history() });
       return true;
     }
     return false;

@@ -15,6 +15,7 @@ import {
 import { WebSocket, WebSocketServer } from "ws";
 import { createHttpHandler } from "./http.js";
 import { boundHostName, createLivePageAccess, type LivePageOptions } from "./live-page-access.js";
+import { LiveHistory } from "./live-history.js";
 import { createOwnServer, PendingSockets, type ServerLimits, serverLimits } from "./own-server.js";
 import { createUpgradeHandler } from "./upgrade.js";
 
@@ -112,7 +113,10 @@ export function createRelay(options: RelayOptions = {}): Relay {
       )
     : undefined;
   const { allowedOrigins, clientIpHeader } = options;
-  const handleRequest = createHttpHandler({ core, logger, livePage, allowedOrigins });
+  const sweepIntervalMs = options.sweepIntervalMs ?? 1000;
+  // The live page charts the last minutes: one sample per sweep, kept only when it is served.
+  const history = livePage ? new LiveHistory(sweepIntervalMs) : undefined;
+  const handleRequest = createHttpHandler({ core, logger, livePage, history, allowedOrigins });
   const limits = serverLimits(options.server);
   // Behind a proxy every socket comes from the proxy: there the proxy bounds slow clients.
   const pending = new PendingSockets(
@@ -125,7 +129,10 @@ export function createRelay(options: RelayOptions = {}): Relay {
     allowedOrigins,
     clientIpHeader,
   });
-  const sweep = setInterval(() => core.sweep(), options.sweepIntervalMs ?? 1000);
+  const sweep = setInterval(() => {
+    core.sweep();
+    history?.sample(core.stats());
+  }, sweepIntervalMs);
   sweep.unref();
   let servers: Server[] = [];
 
