@@ -7,15 +7,20 @@ import { createClient, serve } from "@pubsubbud/client";
 import { createBrokerFromUrl, createRelay } from "@pubsubbud/relay-node";
 import WebSocket from "ws";
 import { servePage } from "../shared/page-server.mjs";
+import { examplePage } from "../shared/page-style.mjs";
 import app from "./app.generated.js";
 
-const PAGE = `<!doctype html><meta charset="utf-8"><title>PubsubBud counter</title>
-<style>body{font:16px system-ui;margin:3rem;text-align:center}#count{font-size:6rem;margin:1rem}
-button{font-size:1.5rem;padding:.5rem 2rem}small{color:#777}</style>
-<h1>Counter <small id="state">connecting</small></h1><div id="count">…</div>
-<button id="click">+1</button><p><small id="where"></small></p>
-<script>document.getElementById("where").textContent = "served by " + location.host</script>
-<script src="/app.js"></script>`;
+const PAGE = examplePage(
+  "Counter",
+  `<section style="text-align:center"><div id="count">…</div><button id="click">+1</button>
+<p class="note" style="margin-top:12px" id="where"></p>
+<p class="note">Every page on every instance shows the same count: a click is published on
+<code>counter.click</code>, the counter service publishes <code>counter.value</code>, Redis
+carries it to each instance. This instance's live page is at <a href="/live">/live</a>.</p></section>
+<style>#count{font-size:96px;font-weight:700;line-height:1.1;margin:8px 0 16px;font-variant-numeric:tabular-nums}
+#click{font-size:22px;padding:10px 40px}a{color:#7dd3fc}</style>
+<script>document.getElementById("where").textContent = "served by " + location.host</script>`,
+);
 
 /** Starts three relay instances over Redis, each with the page, and the counter service. */
 export async function startCounter({

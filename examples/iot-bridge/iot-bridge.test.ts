@@ -47,13 +47,20 @@ describe.skipIf(
           document.querySelector(`tr[data-sensor="${s}"] td:nth-child(2)`)?.textContent === t,
         [sensor, text],
       );
+    expect(await page.isVisible("#empty")).toBe(true);
     publish("pubsubbud/iot/other.noise", '{"db":90}');
     publish("pubsubbud/iot/sensor.temp", '{"c":21.5}');
     publish("pubsubbud/iot/sensor.door", '{"open":true}');
-    await cell("sensor.temp", '{"c":21.5}');
-    await cell("sensor.door", '{"open":true}');
+    await cell("sensor.temp", "c: 21.5");
+    await cell("sensor.door", "open: true");
+    expect(await page.isHidden("#empty")).toBe(true);
     publish("pubsubbud/iot/sensor.temp", '{"c":22}');
-    await cell("sensor.temp", '{"c":22}');
+    await cell("sensor.temp", "c: 22");
+    const json = await page.getAttribute(
+      'tr[data-sensor="sensor.temp"] td:nth-child(2)',
+      "data-json",
+    );
+    expect(JSON.parse(json ?? "null")).toEqual({ c: 22 });
     // Sent before the sensors, other.noise would have arrived first: its absence is final.
     const rows = await page
       .locator("#sensors tr")

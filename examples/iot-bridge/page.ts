@@ -1,12 +1,12 @@
-// The dashboard: one row per sensor, updated live from `sensor.*`.
+// The dashboard: one row per sensor, updated live from `sensor.*`; its reading as readable text
+// (the JSON stays on the cell as data-json).
 import { createClient } from "@pubsubbud/client";
+import { readable, showState } from "../shared/page-kit.js";
 
 const $ = (id: string) => document.getElementById(id) as HTMLElement;
 const scheme = location.protocol === "https:" ? "wss" : "ws";
 const client = createClient({ url: `${scheme}://${location.host}/ns/iot` });
-client.addEventListener("state", (e) => {
-  $("state").textContent = e.detail.state;
-});
+showState(client);
 const rows = new Map<string, HTMLTableRowElement>();
 client.subscribe("sensor.*", (msg) => {
   let row = rows.get(msg.channel);
@@ -20,9 +20,12 @@ client.subscribe("sensor.*", (msg) => {
     );
     rows.set(msg.channel, row);
     $("sensors").append(row);
+    $("empty").hidden = true;
+    $("table").hidden = false;
   }
   const [name, value, at] = row.children as unknown as HTMLTableCellElement[];
   (name as HTMLTableCellElement).textContent = msg.channel.slice("sensor.".length);
-  (value as HTMLTableCellElement).textContent = JSON.stringify(msg.data);
+  (value as HTMLTableCellElement).textContent = readable(msg.data);
+  (value as HTMLTableCellElement).dataset.json = JSON.stringify(msg.data);
   (at as HTMLTableCellElement).textContent = new Date(msg.ts).toLocaleTimeString();
 });

@@ -6,13 +6,19 @@
 import { fileURLToPath } from "node:url";
 import { createBrokerFromUrl, createRelay } from "@pubsubbud/relay-node";
 import { servePage } from "../shared/page-server.mjs";
+import { examplePage } from "../shared/page-style.mjs";
 import app from "./app.generated.js";
 
-const PAGE = `<!doctype html><meta charset="utf-8"><title>PubsubBud sensors</title>
-<style>body{font:16px system-ui;margin:3rem}td{padding:.3rem 1.5rem .3rem 0;font-family:monospace}</style>
-<h1>Sensors <small id="state">connecting</small></h1>
-<table><thead><tr><th>sensor</th><th>value</th><th>at</th></tr></thead><tbody id="sensors"></tbody></table>
-<script src="/app.js"></script>`;
+const PAGE = examplePage(
+  "Sensors",
+  `<section><h2>Latest reading per sensor <span class="note">(<code>sensor.*</code> in namespace <code>iot</code>)</span></h2>
+<table id="table" hidden><thead><tr><th>sensor</th><th>value</th><th>at</th></tr></thead><tbody id="sensors"></tbody></table>
+<div class="empty" id="empty"><p><b>No readings yet.</b> Sensors publish over MQTT; start three simulated ones:</p>
+<p><code>npm run sensors -w @pubsubbud/example-iot-bridge</code></p>
+<p>or send one reading yourself:</p><p><code>mosquitto_pub -t pubsubbud/iot/sensor.temp -m '{"c":21.5}'</code></p></div></section>
+<style>td:first-child{font-weight:600}td:nth-child(2){font-family:ui-monospace,monospace;color:#7dd3fc}
+td:last-child{color:#94a3b8;font-size:13px;font-variant-numeric:tabular-nums}</style>`,
+);
 
 /** Starts the relay on the MQTT broker, with the dashboard. */
 export async function startBridge({

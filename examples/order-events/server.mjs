@@ -11,15 +11,26 @@ import {
   createSubscriber,
 } from "@pubsubbud/relay-node";
 import { servePage } from "../shared/page-server.mjs";
+import { examplePage } from "../shared/page-style.mjs";
 import app from "./app.generated.js";
 
-const PAGE = `<!doctype html><meta charset="utf-8"><title>PubsubBud shop</title>
-<style>body{font:15px system-ui;margin:2rem;max-width:48rem}li{font-family:monospace;margin:.2rem 0}
-.dead-letter{color:#b00}.mail{color:#06c}.stock{color:#080}.audit{color:#777}</style>
-<h1>Orders <small id="state">connecting</small></h1>
-<form id="order"><select id="item"><option>teapot</option><option>kettle</option></select>
-<input id="qty" type="number" value="1" min="1"> <button>Place order</button></form>
-<ul id="events"></ul><script src="/app.js"></script>`;
+/** The page; `stock` and `attempts` are what the handlers below use, so the page says them. */
+const page = ({ stock, attempts }) =>
+  examplePage(
+    "Orders",
+    `<section><h2>Place an order</h2>
+<form id="order"><label>item<select id="item"><option>teapot</option><option>kettle</option></select></label>
+<label>quantity<input id="qty" type="number" value="1" min="1" size="4"></label><button>Place order</button></form>
+<p class="note" style="margin-top:10px">The shop starts with ${stock} of each item. Every order goes to three
+handlers: <b>mail</b> thanks the buyer, <b>stock</b> takes the items, <b>audit</b> logs it. An order for
+more than is left makes the stock handler fail; after ${attempts} attempts the order goes to the
+dead-letter channel <code>dead-letter.order.created</code>, and mail and audit go on unharmed.</p></section>
+<section><h2>Events, newest first</h2><ol class="events" id="events"></ol>
+<p class="empty" id="empty">No events yet: place an order, and its mail, stock and audit events appear here.</p></section>
+<style>#qty{width:6rem}.order{color:#e2e8f0}.mail{background:#1e3a8a;color:#bfdbfe}.stock{background:#14532d;color:#bbf7d0}
+.audit{background:#334155;color:#cbd5e1}.dead-letter{background:#7f1d1d;color:#fecaca}
+li.dead-letter-row .text{color:#fecaca}</style>`,
+  );
 
 /** Starts the shop: relay + page on one HTTP server, and the backend handlers. */
 export async function startShop({
@@ -29,14 +40,16 @@ export async function startShop({
   stock = 5,
 } = {}) {
   const relay = createRelay({ broker: await createBrokerFromUrl(broker), livePage: false });
-  const server = await servePage({ relay, html: PAGE, app, port, host });
+  const attempts = 3;
+  const html = page({ stock, attempts });
+  const server = await servePage({ relay, html, app, port, host });
 
   const namespace = "shop";
   const events = await createPublisher({ broker, namespace });
   const handlers = await createSubscriber({
     broker,
     namespace,
-    retry: { attempts: 3, delayMs: 50 },
+    retry: { attempts, delayMs: 50 },
   });
   const left = { teapot: stock, kettle: stock };
   handlers.on(

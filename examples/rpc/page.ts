@@ -1,12 +1,11 @@
 // The calculator page: each button is a request to the Node service through the relay.
 import { createClient, request } from "@pubsubbud/client";
+import { showState } from "../shared/page-kit.js";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const scheme = location.protocol === "https:" ? "wss" : "ws";
 const client = createClient({ url: `${scheme}://${location.host}/ns/rpc` });
-client.addEventListener("state", (e) => {
-  $("state").textContent = e.detail.state;
-});
+showState(client);
 for (const op of ["add", "divide"])
   $(op).addEventListener("click", async () => {
     const operands = {

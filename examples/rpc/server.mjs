@@ -8,14 +8,19 @@ import { createClient, request, serve } from "@pubsubbud/client";
 import { createRelay } from "@pubsubbud/relay-node";
 import WebSocket from "ws";
 import { servePage } from "../shared/page-server.mjs";
+import { examplePage } from "../shared/page-style.mjs";
 import app from "./app.generated.js";
 
-const PAGE = `<!doctype html><meta charset="utf-8"><title>PubsubBud rpc</title>
-<style>body{font:16px system-ui;margin:3rem}input{width:5rem;font-size:1rem}</style>
-<h1>Calculator <small id="state">connecting</small></h1>
-<input id="a" type="number" value="6"> <input id="b" type="number" value="3">
-<button id="add">a + b</button> <button id="divide">a / b</button> <b id="answer"></b>
-<script src="/app.js"></script>`;
+const PAGE = examplePage(
+  "Calculator",
+  `<section><h2>Ask the Node service</h2>
+<div class="row"><label>a<input id="a" type="number" value="6"></label><label>b<input id="b" type="number" value="3"></label>
+<button id="add">a + b</button> <button id="divide">a / b</button></div>
+<p style="margin-top:12px"><b id="answer"></b></p>
+<p class="note">Each button is a request (<code>math.add</code>, <code>math.divide</code>) to a Node
+service through the relay; dividing by zero comes back as <code>remote_error</code>.</p></section>
+<style>input{width:6rem}#answer{font-size:24px;font-variant-numeric:tabular-nums}</style>`,
+);
 
 /** The service: a Node client of the relay that answers the math requests. */
 export async function startService(url) {

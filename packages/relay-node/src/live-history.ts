@@ -2,7 +2,7 @@
  * The last minutes of a relay's figures, for the live page's charts: one sample of the running
  * counters per sweep tick, kept in a fixed ring, so a page opened now still sees the recent past.
  */
-import type { RelayStats } from "@pubsubbud/relay-core";
+import type { RelayCounters } from "@pubsubbud/relay-core";
 
 /** One sample: counters are running totals (the page charts their differences). */
 export interface HistoryPoint {
@@ -41,7 +41,13 @@ export class LiveHistory {
   ) {}
 
   /** Records the figures of `stats` at `now`. */
-  sample(stats: Pick<RelayStats, "connections" | "counters">, now = Date.now()): void {
+  sample(
+    stats: {
+      connections: number;
+      counters: Pick<RelayCounters, "published" | "fannedOut" | "deliveries">;
+    },
+    now = Date.now(),
+  ): void {
     const { published, fannedOut, deliveries } = stats.counters;
     this.#ring[this.#next] = {
       t: now,
