@@ -17,7 +17,7 @@ const PAGE = examplePage(
 <p><code>npm run sensors -w @pubsubbud/example-iot-bridge</code></p>
 <p>or send one reading yourself:</p><p><code>mosquitto_pub -t pubsubbud/iot/sensor.temp -m '{"c":21.5}'</code></p></div></section>
 <style>td:first-child{font-weight:600}td:nth-child(2){font-family:ui-monospace,monospace;color:#7dd3fc}
-td:last-child{color:#94a3b8;font-size:13px;font-variant-numeric:tabular-nums}</style>`,
+td:last-child{color:#94a3b8;font-size:13px;white-space:nowrap;font-variant-numeric:tabular-nums}</style>`,
 );
 
 /** Starts the relay on the MQTT broker, with the dashboard. */
