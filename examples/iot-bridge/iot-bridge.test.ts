@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromiumMissing, launchChromium } from "../../test/helpers/chromium.js";
+import { horizontalOverflow } from "../../test/helpers/layout.js";
 import { missing } from "../../test/helpers/requirements.js";
 import { reachable, services } from "../../test/helpers/services.js";
 // @ts-expect-error: a plain .mjs example without type declarations
@@ -66,5 +67,6 @@ describe.skipIf(
       .locator("#sensors tr")
       .evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.sensor));
     expect(rows).toEqual(["sensor.temp", "sensor.door"]);
+    expect(await horizontalOverflow(page, 420)).toBe(0);
   });
 });

@@ -1,6 +1,7 @@
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromiumMissing, launchChromium } from "../../test/helpers/chromium.js";
+import { horizontalOverflow } from "../../test/helpers/layout.js";
 import { missing } from "../../test/helpers/requirements.js";
 import { reachable, services } from "../../test/helpers/services.js";
 // @ts-expect-error: a plain .mjs example without type declarations
@@ -65,5 +66,7 @@ describe.skipIf(
     });
     const all = await events();
     expect(all.filter((event) => event.channel === "stock.updated")).toHaveLength(1);
+    // The page fits a phone: the long dead-letter row wraps instead of scrolling sideways.
+    expect(await horizontalOverflow(page, 420)).toBe(0);
   });
 });
