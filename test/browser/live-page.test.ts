@@ -127,4 +127,26 @@ describe.skipIf(chromiumMissing())("the live page in real Chromium", () => {
       Number(await page.getAttribute("#chart-connections", "data-max")),
     ).toBeGreaterThanOrEqual(1);
   });
+
+  it("asks for the admin token when the relay has auth, and shows the figures once it is given", async () => {
+    const adminToken = "a".repeat(32);
+    const guarded = await startRelay({
+      port: 0,
+      authenticate: () => ({}),
+      livePage: { adminToken },
+    });
+    try {
+      page = await browser.newPage({ viewport: { width: 420, height: 800 } });
+      await page.goto(`${guarded.url}/`);
+      await page.waitForSelector("#login:not([hidden])");
+      expect(await page.textContent("#status")).toContain("admin token");
+      expect(await page.textContent("#connections")).toBe("–");
+      await page.fill("#token", adminToken);
+      await page.click("#login button");
+      await page.waitForSelector("#login", { state: "hidden" });
+      await page.waitForFunction(() => document.getElementById("connections")?.textContent === "0");
+    } finally {
+      await guarded.close(1000);
+    }
+  });
 });

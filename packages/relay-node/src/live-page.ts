@@ -38,19 +38,21 @@ button{font:600 13px system-ui,sans-serif;background:#0ea5e9;color:#0f172a;borde
 button:hover{background:#38bdf8}
 button.link{background:none;color:#7dd3fc;padding:0;font:12px ui-monospace,monospace;text-decoration:underline}
 .ns{display:flex;align-items:center;gap:6px;color:#94a3b8;font-size:13px}.ns input{width:11em}
-#result{margin:8px 0 0;overflow-wrap:anywhere}#result:empty,#status:empty{display:none}#status{margin:8px 0 0}
+#result{margin:8px 0 0;overflow-wrap:anywhere}#result:empty,#status:empty{display:none}.notice{margin:12px 20px 0}#login{background:#1e293b;padding:12px 16px;border-radius:8px}
 #result.refused{color:#fecaca;background:#450a0a;border-left:3px solid #f87171;padding:6px 8px;border-radius:4px}
 ol{list-style:none;margin:0;padding:0}
 li.msg{display:grid;grid-template-columns:auto auto minmax(0,1fr) auto;gap:2px 12px;padding:6px 0;border-bottom:1px solid #334155;font-size:12px;align-items:baseline}
 li.msg time{color:#94a3b8;font-variant-numeric:tabular-nums}.ch{color:#7dd3fc;font-family:ui-monospace,monospace;overflow-wrap:anywhere}
 .data{font-family:ui-monospace,monospace;overflow-wrap:anywhere;color:#e2e8f0}.off{color:#64748b;font-size:11px;text-align:right}#more{margin:8px 0 0}
 .empty{border:1px dashed #475569;border-radius:8px;padding:14px;color:#cbd5e1}.empty p{margin:0 0 8px}
-@media (max-width:760px){main{grid-template-columns:minmax(0,1fr);padding:12px}header{padding:12px}
+@media (max-width:760px){main{grid-template-columns:minmax(0,1fr);padding:12px}header{padding:12px}.notice{margin:12px 12px 0}
 .stats{grid-template-columns:repeat(2,minmax(0,1fr))}li.msg{grid-template-columns:auto minmax(0,1fr) auto}.data{grid-column:1/-1;grid-row:2}}
 </style></head><body>
 <header><h1>PubsubBud relay</h1><span id="broker" class="note"></span>
 <label class="ns" for="ns">namespace <input id="ns" list="ns-list" value="default" autocomplete="off" spellcheck="false"></label>
 <datalist id="ns-list"></datalist></header>
+<form id="login" class="notice" hidden><label style="flex:1 1 16em">admin token<input id="token" type="password" placeholder="admin token (PUBSUBBUD_ADMIN_TOKEN)" aria-label="admin token" autocomplete="off"></label><button>Show</button></form>
+<p id="status" class="bad notice"></p>
 <main>
 <div class="col">
 <section id="instance"><h2>This instance <small>counted by this relay process only</small></h2>
@@ -75,8 +77,7 @@ li.msg time{color:#94a3b8;font-variant-numeric:tabular-nums}.ch{color:#7dd3fc;fo
 <form id="publish"><label style="flex:1 1 8em">channel<input id="channel" value="chat.lobby"></label>
 <label style="flex:2 1 12em">data (JSON, or plain text)<input id="data" value='{"text":"hello"}'></label><button>Publish</button></form>
 <p id="result" role="status"></p>
-<form id="login" hidden><label style="flex:1 1 16em">admin token<input id="token" type="password" placeholder="admin token (PUBSUBBUD_ADMIN_TOKEN)" aria-label="admin token" autocomplete="off"></label><button>Show</button></form>
-<p id="status" class="bad"></p>
+
 </section>
 </div>
 <section id="tail-box"><h2>Messages in <code id="tail-ns">default</code> <small>newest first; seen by this instance, from every instance</small></h2>
