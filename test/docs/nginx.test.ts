@@ -55,11 +55,29 @@ describe.skipIf(skip)("nginx with deploy/nginx/pubsubbud.conf in front of relay-
   beforeAll(async () => {
     const key = join(dir, "key.pem");
     const certFile = join(dir, "cert.pem");
-    execFileSync("openssl", [
-      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-      "-keyout", key, "-out", certFile, "-days", "1", "-subj", "/CN=localhost",
-      "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-    ], { stdio: "ignore" }); // biome-ignore format: one command line
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        key,
+        "-out",
+        certFile,
+        "-days",
+        "1",
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=DNS:localhost,IP:127.0.0.1",
+      ],
+      { stdio: "ignore" },
+    );
     cert = readFileSync(certFile, "utf8");
     relay = await startRelay({ port: 0, host: "127.0.0.1", clientIpHeader: "x-real-ip" });
     port = await freePort();
@@ -158,7 +176,9 @@ http {
     });
     try {
       const got: Message[] = [];
-      const sub = client.subscribe("sensor.*", (msg) => got.push(msg));
+      const sub = client.subscribe("sensor.*", (msg) => {
+        got.push(msg);
+      });
       await sub.ready;
       const published = await https("/v1/ns/deploy/publish", {
         channel: "sensor.temp",
