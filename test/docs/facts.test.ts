@@ -3,7 +3,7 @@
  * metric names, error, close and HTTP codes. A default changed in code without the docs (or the
  * reverse) fails here.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { CloseCode, ErrorCode } from "@pubsubbud/protocol";
 import { DEFAULT_RELAY_LIMITS, DEFAULT_RETENTION, HttpCode } from "@pubsubbud/relay-core";
 import { describe, expect, it } from "vitest";
@@ -97,5 +97,38 @@ describe("docs against the code", () => {
     expect(
       Object.values(HttpCode).filter((code) => !rows.some((cell) => cell.includes(`\`${code}\``))),
     ).toEqual([]);
+  });
+
+  it("deploy-cloudflare.md has a row for every var of relay-worker's Env", () => {
+    const source = read("packages/relay-worker/src/config.ts");
+    const env = /export interface Env \{([^}]*)\}/.exec(source)?.[1] ?? "";
+    const vars = [...env.matchAll(/^\s+([A-Z_]+)\??:/gm)].map((m) => m[1] ?? "");
+    expect(vars.length).toBeGreaterThan(10);
+    const table = read("docs/deploy-cloudflare.md");
+    const missing = vars.filter((name) => name !== "NAMESPACES" && !table.includes(`\`${name}\``));
+    expect(missing).toEqual([]);
+  });
+
+  it("names only environment variables that the code reads", () => {
+    const docs = [
+      "README.md",
+      ...readdirSync(new URL("../../docs", import.meta.url)).map((f) => `docs/${f}`),
+    ]
+      .filter((path) => path.endsWith(".md"))
+      .map(read)
+      .join("\n");
+    const named = new Set(docs.match(/PUBSUBBUD_[A-Z_]*[A-Z]/g));
+    const code = ["packages", "test", "scripts", ".ci"]
+      .flatMap((dir) =>
+        readdirSync(new URL(`../../${dir}`, import.meta.url), {
+          recursive: true,
+          withFileTypes: true,
+        })
+          .filter((entry) => entry.isFile() && !entry.parentPath.includes("node_modules"))
+          .filter((entry) => !entry.parentPath.includes("/dist") && !entry.name.endsWith(".md"))
+          .map((entry) => readFileSync(`${entry.parentPath}/${entry.name}`, "utf8")),
+      )
+      .join("\n");
+    expect([...named].filter((name) => !code.includes(name))).toEqual([]);
   });
 });
