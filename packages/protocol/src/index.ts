@@ -53,4 +53,11 @@ export {
   compilePattern,
   matchPattern,
 } from "./matcher.js";
-export { decodeRelayFrames, joinBatch, jsonDepthExceeds, PING, PONG, RX_CREDIT_CHARS } from "./wire.js";
+export {
+  decodeRelayFrames,
+  joinBatch,
+  jsonDepthExceeds,
+  PING,
+  PONG,
+  RX_CREDIT_CHARS,
+} from "./wire.js";
