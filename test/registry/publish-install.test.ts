@@ -155,7 +155,9 @@ beforeAll(async () => {
     WRANGLER_SEND_METRICS: "false",
   };
   // The release tool publishes every public package whose version the registry lacks; no git tags.
+  const started = Date.now();
   await run("npx", ["changeset", "publish", "--no-git-tag"], ROOT, npmEnv);
+  process.stderr.write(`registry up and every package published in ${Date.now() - started} ms\n`);
 }, INSTALL_TIMEOUT);
 
 afterAll(async () => {
