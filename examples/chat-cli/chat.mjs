@@ -20,10 +20,25 @@ const WebSocket = globalThis.WebSocket ?? (await import("ws")).default;
 const client = createClient({ url, WebSocket });
 const channel = `chat.${room}`;
 
+console.log(`* connecting to ${url}…`);
+// The client keeps retrying a relay that does not answer (state stays "connecting"), so after a
+// moment say why nothing happens yet.
+const slow = setTimeout(
+  () =>
+    console.log(
+      `* no relay answers at ${url} yet: start one with \`npm start\` (or pass --url); waiting for it…`,
+    ),
+  2000,
+);
+let opened = false;
 client.addEventListener("state", (event) => {
-  if (event.detail.state === "reconnecting") console.log("* connection lost, reconnecting…");
-  if (event.detail.state === "open" && event.detail.previous === "reconnecting")
-    console.log("* back online");
+  const { state } = event.detail;
+  if (state === "reconnecting") console.log("* connection lost, reconnecting…");
+  if (state === "open" && opened) console.log("* back online");
+  if (state === "open") {
+    opened = true;
+    clearTimeout(slow);
+  }
 });
 client.addEventListener("gap", () => console.log("* some messages were missed while offline"));
 

@@ -46,4 +46,19 @@ describe("examples/chat-cli", () => {
     const [code] = await once(alice.child, "exit");
     expect(code).toBe(0);
   });
+
+  it("says where it connects, why it waits while no relay answers, and joins once one does", async () => {
+    // Reserve a free port, then leave it closed until the chat is waiting on it.
+    const probe = await startRelay({ port: 0 });
+    const { port } = probe;
+    await probe.close();
+    const url = `ws://127.0.0.1:${port}`;
+    const carol = chat("carol", url);
+    await carol.waitFor(`* connecting to ${url}…`);
+    const waiting = await carol.waitFor(`* no relay answers at ${url} yet: start one with`);
+    expect(waiting).not.toContain("joined");
+    await using relay = await startRelay({ port });
+    expect(relay.port).toBe(port);
+    await carol.waitFor("joined #lobby as carol");
+  });
 });

@@ -8,10 +8,13 @@ const client = createClient({ url: `${scheme}://${location.host}/ns/rpc` });
 showState(client);
 for (const op of ["add", "divide"])
   $(op).addEventListener("click", async () => {
-    const operands = {
-      a: Number($<HTMLInputElement>("a").value),
-      b: Number($<HTMLInputElement>("b").value),
-    };
+    const [a, b] = ["a", "b"].map((id) => $<HTMLInputElement>(id).value.trim());
+    // Number("") is 0: an empty field would silently send 0, so it is refused here.
+    if (!a || !b || !Number.isFinite(Number(a)) || !Number.isFinite(Number(b))) {
+      $("answer").textContent = "enter a number in both fields";
+      return;
+    }
+    const operands = { a: Number(a), b: Number(b) };
     try {
       const answer = await request<number>(client, `math.${op}`, operands, { timeout: 5000 });
       $("answer").textContent = `= ${answer.data}`;

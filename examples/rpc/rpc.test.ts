@@ -42,6 +42,12 @@ describe("examples/rpc", () => {
       await page.waitForFunction(() =>
         document.getElementById("answer")?.textContent?.startsWith("remote_error"),
       );
+      // An empty field is refused on the page (it would otherwise be sent as 0).
+      await page.fill("#a", "");
+      await page.click("#add");
+      await page.waitForFunction(
+        () => document.getElementById("answer")?.textContent === "enter a number in both fields",
+      );
     } finally {
       await browser.close();
     }

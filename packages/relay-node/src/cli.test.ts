@@ -95,6 +95,44 @@ describe("pubsubbud relay (CLI)", () => {
     ]);
   });
 
+  it("names an unknown flag, command or stray argument, prints the usage and exits 2", async () => {
+    const cases: Array<[string[], string]> = [
+      [["relay", "--prot", "9"], "unknown option --prot"],
+      [["rely"], 'unknown command "rely": use relay or token'],
+      [[], "name a command: relay or token"],
+      [["relay", "extra"], 'unexpected argument "extra"'],
+      [["relay", "--user", "ann"], "--user is not an option of pubsubbud relay"],
+      [["token", "--port", "1"], "--port is not an option of pubsubbud token"],
+      [["relay", "--port"], "option --port needs a value"],
+    ];
+    const help = run(["--help"]);
+    const runs = cases.map(([args]) => run(args));
+    await help.exited;
+    const usage = help.output().stdout;
+    expect(usage).toMatch(/^Usage: pubsubbud relay \[options\]\n/);
+    for (const [i, [args, message]] of cases.entries()) {
+      const cli = runs[i] as ReturnType<typeof run>;
+      expect(await cli.exited, args.join(" ")).toBe(2);
+      expect(cli.output()).toEqual({ stdout: "", stderr: `pubsubbud: ${message}\n\n${usage}` });
+    }
+  }, 60_000);
+
+  it("names the config file in a config error", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pubsubbud-cli-"));
+    const config = join(dir, "relay.json");
+    writeFileSync(config, JSON.stringify({ port: "eighty", limits: { nope: 1 } }));
+    const bad = run(["relay", "--config", config]);
+    expect(await bad.exited).toBe(1);
+    const { stderr } = bad.output();
+    expect(stderr).toContain(`port (from config file ${config}): `);
+    expect(stderr).toContain(`limits (from config file ${config}): unknown setting limits.nope`);
+    const absent = run(["relay", "--config", join(dir, "absent.json")]);
+    expect(await absent.exited).toBe(1);
+    expect(absent.output().stderr).toBe(
+      `pubsubbud: [bad_config] config file ${join(dir, "absent.json")} cannot be read (ENOENT); check the path given to --config\n`,
+    );
+  });
+
   it("prints usage with --help", async () => {
     const help = run(["--help"]);
     expect(await help.exited).toBe(0);

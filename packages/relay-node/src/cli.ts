@@ -79,31 +79,77 @@ async function token(
   return 0;
 }
 
-async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+const RELAY_OPTIONS = {
+  host: { type: "string" },
+  port: { type: "string" },
+  broker: { type: "string" },
+  config: { type: "string" },
+  "live-page": { type: "boolean" },
+  "no-live-page": { type: "boolean" },
+  "log-level": { type: "string" },
+} as const;
+const TOKEN_OPTIONS = {
+  user: { type: "string" },
+  grant: { type: "string", multiple: true },
+  ttl: { type: "string" },
+  audience: { type: "string" },
+  issuer: { type: "string" },
+} as const;
+const COMMANDS = { relay: RELAY_OPTIONS, token: TOKEN_OPTIONS } as const;
+
+/** A command line the CLI cannot run: printed with the usage, exit code 2. */
+class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+/** Parses `argv` for its command, refusing (by name) a flag or argument that command lacks. */
+function parseCommand(argv: string[]) {
+  let parsed: ReturnType<typeof parseAll>;
+  try {
+    parsed = parseAll(argv);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (!code?.startsWith("ERR_PARSE_ARGS_")) throw error;
+    const flag = /'(-[^' ]+)/.exec((error as Error).message)?.[1];
+    const message = (error as Error).message;
+    throw new UsageError(
+      code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && flag
+        ? `unknown option ${flag}`
+        : message.includes("argument missing") && flag
+          ? `option ${flag} needs a value`
+          : (message.split(". ")[0] ?? "bad arguments"),
+    );
+  }
+  const [command, ...extra] = parsed.positionals;
+  if (command !== undefined && !Object.hasOwn(COMMANDS, command))
+    throw new UsageError(`unknown command "${command}": use relay or token`);
+  if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  if (command !== undefined) {
+    const own = COMMANDS[command as keyof typeof COMMANDS];
+    const other = Object.keys(parsed.values).find(
+      (key) => key !== "help" && !Object.hasOwn(own, key),
+    );
+    if (other) throw new UsageError(`--${other} is not an option of pubsubbud ${command}`);
+  }
+  return { command, values: parsed.values };
+}
+
+function parseAll(argv: string[]) {
+  return parseArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      host: { type: "string" },
-      port: { type: "string" },
-      broker: { type: "string" },
-      config: { type: "string" },
-      "live-page": { type: "boolean" },
-      "no-live-page": { type: "boolean" },
-      "log-level": { type: "string" },
-      help: { type: "boolean", short: "h" },
-      user: { type: "string" },
-      grant: { type: "string", multiple: true },
-      ttl: { type: "string" },
-      audience: { type: "string" },
-      issuer: { type: "string" },
-    },
+    options: { ...RELAY_OPTIONS, ...TOKEN_OPTIONS, help: { type: "boolean", short: "h" } },
   });
-  if (!values.help && positionals[0] === "token") return token(values);
-  if (values.help || positionals[0] !== "relay") {
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { command, values } = parseCommand(argv);
+  if (values.help) {
     process.stdout.write(USAGE);
-    return values.help ? 0 : 2;
+    return 0;
   }
+  if (command === undefined) throw new UsageError("name a command: relay or token");
+  if (command === "token") return token(values);
   const livePageFlag = values["no-live-page"] ? false : values["live-page"] ? true : undefined;
   const config = loadConfig({
     ...(values.config ? { file: values.config } : {}),
@@ -177,6 +223,10 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`pubsubbud: ${error.message}\n\n${USAGE}`);
+      process.exit(2);
+    }
     const err = error as Error & { code?: string };
     process.stderr.write(`pubsubbud: ${err.code ? `[${err.code}] ` : ""}${err.message}\n`);
     process.exit(1);
