@@ -81,7 +81,9 @@ function expectedCredits(lengths: readonly number[]): number[] {
   let credited = 0;
   for (const length of lengths) {
     rx += length;
-    if (rx - credited >= RX_CREDIT_CHARS) credits.push((credited = rx));
+    if (rx - credited < RX_CREDIT_CHARS) continue;
+    credited = rx;
+    credits.push(rx);
   }
   return credits;
 }
