@@ -15,7 +15,7 @@ import {
   type RelayFrame,
   type WelcomeFrame,
 } from "@pubsubbud/protocol";
-import { nanoid } from "nanoid";
+import { randomId } from "./id.js";
 import { ReconnectSchedule } from "./backoff.js";
 import { Liveness } from "./liveness.js";
 import type { ClientOptions, PublishOptions } from "./options.js";
@@ -83,7 +83,7 @@ export class PubsubBudClient extends ClientEventTarget {
     this.#options = options;
     this.#schedule = new ReconnectSchedule(options.reconnect);
     this.#token = new TokenKeeper(options.token);
-    this.id = options.clientId ?? nanoid();
+    this.id = options.clientId ?? randomId();
     this.#ws = openSocket(options.WebSocket, this.#schedule.options.connectTimeoutMs, {
       nextUrl: () => this.#nextUrl(),
       shouldReconnect: (code, reason) => this.#shouldReconnect(code, reason),
@@ -143,17 +143,13 @@ export class PubsubBudClient extends ClientEventTarget {
     const retry = this.#pending.fail(id, new ClientError("publish_refused", superseded));
     if (!retry && this.#pending.size >= (this.#options.maxQueuedPublishes ?? 1000))
       return Promise.reject(
-        new ClientError("queue_full", "too many unacknowledged publishes; wait for acks"),
+        new ClientError("queue_full", "maxQueuedPublishes reached; wait for acks"),
       );
     const acked = this.#pending.wait(
       id,
       frame,
       this.#options.publishTimeoutMs ?? 30_000,
-      () =>
-        new ClientError(
-          "publish_timeout",
-          `no ack for publish ${id}; retrying with the same id is safe`,
-        ),
+      () => new ClientError("publish_timeout", `no ack for ${id}; retry with the same id`),
     );
     if (this.#helloSent) this.#send(frame);
     return acked;
@@ -165,7 +161,7 @@ export class PubsubBudClient extends ClientEventTarget {
     this.#userClosed = true;
     this.#ws.close(1000, "client closed");
     this.#shutdown(
-      new ClientError("closed", "the client was closed"),
+      new ClientError("closed", "the client is closed"),
       "closed",
       1000,
       "client closed",
@@ -225,7 +221,7 @@ export class PubsubBudClient extends ClientEventTarget {
       }
       // A closed socket opens no new one, so ending here sends the token nowhere.
       if (this.#token.refused)
-        this.#unauthorized("the token function returned the token the relay refused");
+        this.#unauthorized("the token function gave the refused token again");
       return this.#options.url;
     }
   }
@@ -393,7 +389,7 @@ export class PubsubBudClient extends ClientEventTarget {
     if (code === UNAUTHORIZED) {
       this.#refreshing = false;
       this.#token.refuse();
-      const text = `the relay refused the refreshed token: ${message}`;
+      const text = `the relay refused the token: ${message}`;
       error = new ClientError("unauthorized", text, wire);
     }
     this.emit("error", error);
@@ -443,10 +439,7 @@ export class PubsubBudClient extends ClientEventTarget {
       }
       this.#authRetried = true;
     } else if (closeAdvice(code) === "stop") {
-      const error = new ClientError(
-        "closed",
-        `the relay closed the connection for good (${code} ${reason})`,
-      );
+      const error = new ClientError("closed", `the relay closed for good (${code} ${reason})`);
       this.#userClosed = true;
       this.emit("error", error);
       this.#shutdown(error, "closed", code, reason);
@@ -478,7 +471,7 @@ export class PubsubBudClient extends ClientEventTarget {
 
   #closedError(): ClientError {
     return this.#state === "unauthorized"
-      ? new ClientError("unauthorized", "the relay refused this client's token")
+      ? new ClientError("unauthorized", "the relay refused the token")
       : new ClientError("closed", "the client is closed");
   }
 

@@ -175,10 +175,34 @@ export function countWildcards(pattern: string): number {
 
 /**
  * Only the test of a pattern, for code that routes a few channels (the client) and needs none of
- * what indexes use. Same semantics as {@link compilePattern}.
+ * what indexes use: the classic walk that, on a mismatch, retries from the last `*` one character
+ * further, at most channel length × tokens steps. Same semantics as {@link compilePattern}.
  */
 export function compileMatcher(pattern: string): (channel: string) => boolean {
-  return segmentMatcher(partsOf(tokenize(pattern)));
+  const tokens = tokenize(pattern);
+  return (s) => {
+    let i = 0;
+    let t = 0;
+    /** The token after the last `*` and the channel position it was last tried at. */
+    let star = -1;
+    let mark = 0;
+    while (i < s.length) {
+      const token = tokens[t];
+      if (token === STAR_TOKEN) {
+        star = ++t;
+        mark = i;
+      } else if (token && tokenMatches(token, s.charCodeAt(i))) {
+        i++;
+        t++;
+      } else if (star < 0) return false;
+      else {
+        t = star;
+        i = ++mark;
+      }
+    }
+    while (tokens[t] === STAR_TOKEN) t++;
+    return t === tokens.length;
+  };
 }
 
 /** The runs of tokens between stars; one run when the pattern has no star. */
