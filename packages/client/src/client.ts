@@ -65,7 +65,11 @@ export class PubsubBudClient extends ClientEventTarget {
   /** Characters received on this socket, and the count the last credit carried. */
   #rx = 0;
   #credited = 0;
-  readonly #liveness = new Liveness();
+  readonly #liveness = new Liveness(
+    () => this.#received,
+    () => this.#send(PING),
+    () => this.#ws.reconnect(CLOSE_IDLE, "no pong"),
+  );
   #limits: AnnouncedLimits = DEFAULT_LIMITS;
   #nextSubscription = 0;
   readonly #subscriptions = new Map<string, SubscriptionEntry>();
@@ -82,7 +86,7 @@ export class PubsubBudClient extends ClientEventTarget {
     super();
     this.#options = options;
     this.#schedule = new ReconnectSchedule(options.reconnect);
-    this.#token = new TokenKeeper(options.token);
+    this.#token = new TokenKeeper(options.token, () => void this.#renew());
     this.id = options.clientId ?? randomId();
     this.#ws = openSocket(options.WebSocket, this.#schedule.options.connectTimeoutMs, {
       nextUrl: () => this.#nextUrl(),
@@ -160,12 +164,7 @@ export class PubsubBudClient extends ClientEventTarget {
     if (this.#userClosed) return;
     this.#userClosed = true;
     this.#ws.close(1000, "client closed");
-    this.#shutdown(
-      new ClientError("closed", "the client is closed"),
-      "closed",
-      1000,
-      "client closed",
-    );
+    this.#shutdown(this.#closedError(), "closed", 1000, "client closed");
   }
 
   [Symbol.dispose](): void {
@@ -195,7 +194,7 @@ export class PubsubBudClient extends ClientEventTarget {
       return entry;
     }
     this.#subscriptions.set(id, entry);
-    if (this.#helloSent) this.#send(JSON.stringify({ type: "subscribe", id, pattern }));
+    this.#sendOpen({ type: "subscribe", id, pattern });
     return entry;
   }
 
@@ -206,7 +205,7 @@ export class PubsubBudClient extends ClientEventTarget {
     if (this.#subscriptions.get(entry.id) !== entry) return;
     this.#subscriptions.delete(entry.id);
     entry.refuse(reason);
-    if (this.#helloSent) this.#send(JSON.stringify({ type: "unsubscribe", id: entry.id }));
+    this.#sendOpen({ type: "unsubscribe", id: entry.id });
   }
 
   async #nextUrl(): Promise<string> {
@@ -240,17 +239,17 @@ export class PubsubBudClient extends ClientEventTarget {
       token = await this.#token.fetch();
     } catch (error) {
       this.#tokenFailed(error);
-      this.#token.schedule(undefined, () => void this.#renew(), true);
+      this.#token.schedule(undefined, true);
       return;
     }
-    if (!this.#helloSent || token === undefined) return;
-    this.#refreshing = true;
-    this.#send(JSON.stringify({ type: "refresh", token }));
+    if (token === undefined) return;
+    this.#refreshing = this.#helloSent;
+    this.#sendOpen({ type: "refresh", token });
   }
 
   #onRefreshed(frame: RefreshedFrame): void {
     this.#refreshing = false;
-    this.#token.schedule(frame.expiresIn, () => void this.#renew());
+    this.#token.schedule(frame.expiresIn);
   }
 
   #onOpen(): void {
@@ -261,6 +260,11 @@ export class PubsubBudClient extends ClientEventTarget {
     this.#helloSent = true;
     // Frames may follow hello at once; unacknowledged publishes go again with their ids.
     for (const frame of this.#pending.data()) this.#send(frame);
+  }
+
+  /** Sends a frame if `hello` went out on this socket: the next `hello` carries its effect. */
+  #sendOpen(frame: object): void {
+    if (this.#helloSent) this.#send(JSON.stringify(frame));
   }
 
   #send(text: string): void {
@@ -328,13 +332,8 @@ export class PubsubBudClient extends ClientEventTarget {
       if (lost)
         this.emit("gap", { reason: "not_recovered", epoch: frame.epoch, offset: frame.offset });
     }
-    this.#liveness.start(
-      frame.heartbeat,
-      () => this.#received,
-      () => this.#send(PING),
-      () => this.#ws.reconnect(CLOSE_IDLE, "no pong"),
-    );
-    this.#token.schedule(frame.expiresIn, () => void this.#renew());
+    this.#liveness.start(frame.heartbeat);
+    this.#token.schedule(frame.expiresIn);
     this.#authRetried = false;
     this.#everOpen = true;
     this.#setState("open", undefined, undefined, frame.recovered);
@@ -389,7 +388,7 @@ export class PubsubBudClient extends ClientEventTarget {
     if (code === UNAUTHORIZED) {
       this.#refreshing = false;
       this.#token.refuse();
-      const text = `the relay refused the token: ${message}`;
+      const text = `the relay refused the refreshed token: ${message}`;
       error = new ClientError("unauthorized", text, wire);
     }
     this.emit("error", error);
