@@ -143,8 +143,10 @@ export class PubsubBudClient extends ClientEventTarget {
     if (built instanceof ClientError) return Promise.reject(built);
     const { id, frame } = built;
     // A retry with the same id takes the first attempt's place in the queue.
-    const superseded = `publish ${id} was superseded by a retry`;
-    const retry = this.#pending.fail(id, new ClientError("publish_refused", superseded));
+    const retry = this.#pending.fail(
+      id,
+      new ClientError("publish_refused", `replaced by a retry of ${id}`),
+    );
     if (!retry && this.#pending.size >= (this.#options.maxQueuedPublishes ?? 1000))
       return Promise.reject(
         new ClientError("queue_full", "maxQueuedPublishes reached; wait for acks"),
@@ -242,8 +244,8 @@ export class PubsubBudClient extends ClientEventTarget {
       this.#token.schedule(undefined, true);
       return;
     }
-    if (token === undefined) return;
-    this.#refreshing = this.#helloSent;
+    if (!this.#helloSent || token === undefined) return;
+    this.#refreshing = true;
     this.#sendOpen({ type: "refresh", token });
   }
 
