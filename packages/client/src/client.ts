@@ -9,12 +9,13 @@ import {
   type MessageFrame,
   PING,
   parseRetryReason,
+  RX_CREDIT_CHARS,
   patternError,
   type RefreshedFrame,
   type RelayFrame,
   type WelcomeFrame,
 } from "@pubsubbud/protocol";
-import { nanoid } from "nanoid";
+import { randomId } from "./id.js";
 import { ReconnectSchedule } from "./backoff.js";
 import { Liveness } from "./liveness.js";
 import type { ClientOptions, PublishOptions } from "./options.js";
@@ -61,7 +62,14 @@ export class PubsubBudClient extends ClientEventTarget {
   #offset = "";
   /** Frames received, for liveness. */
   #received = 0;
-  readonly #liveness = new Liveness();
+  /** Characters received on this socket, and the count the last credit carried. */
+  #rx = 0;
+  #credited = 0;
+  readonly #liveness = new Liveness(
+    () => this.#received,
+    () => this.#send(PING),
+    () => this.#ws.reconnect(CLOSE_IDLE, "no pong"),
+  );
   #limits: AnnouncedLimits = DEFAULT_LIMITS;
   #nextSubscription = 0;
   readonly #subscriptions = new Map<string, SubscriptionEntry>();
@@ -78,8 +86,8 @@ export class PubsubBudClient extends ClientEventTarget {
     super();
     this.#options = options;
     this.#schedule = new ReconnectSchedule(options.reconnect);
-    this.#token = new TokenKeeper(options.token);
-    this.id = options.clientId ?? nanoid();
+    this.#token = new TokenKeeper(options.token, () => void this.#renew());
+    this.id = options.clientId ?? randomId();
     this.#ws = openSocket(options.WebSocket, this.#schedule.options.connectTimeoutMs, {
       nextUrl: () => this.#nextUrl(),
       shouldReconnect: (code, reason) => this.#shouldReconnect(code, reason),
@@ -135,21 +143,19 @@ export class PubsubBudClient extends ClientEventTarget {
     if (built instanceof ClientError) return Promise.reject(built);
     const { id, frame } = built;
     // A retry with the same id takes the first attempt's place in the queue.
-    const superseded = `publish ${id} was superseded by a retry`;
-    const retry = this.#pending.fail(id, new ClientError("publish_refused", superseded));
+    const retry = this.#pending.fail(
+      id,
+      new ClientError("publish_refused", `replaced by a retry of ${id}`),
+    );
     if (!retry && this.#pending.size >= (this.#options.maxQueuedPublishes ?? 1000))
       return Promise.reject(
-        new ClientError("queue_full", "too many unacknowledged publishes; wait for acks"),
+        new ClientError("queue_full", "maxQueuedPublishes reached; wait for acks"),
       );
     const acked = this.#pending.wait(
       id,
       frame,
       this.#options.publishTimeoutMs ?? 30_000,
-      () =>
-        new ClientError(
-          "publish_timeout",
-          `no ack for publish ${id}; retrying with the same id is safe`,
-        ),
+      () => new ClientError("publish_timeout", `no ack for ${id}; retry with the same id`),
     );
     if (this.#helloSent) this.#send(frame);
     return acked;
@@ -160,12 +166,7 @@ export class PubsubBudClient extends ClientEventTarget {
     if (this.#userClosed) return;
     this.#userClosed = true;
     this.#ws.close(1000, "client closed");
-    this.#shutdown(
-      new ClientError("closed", "the client was closed"),
-      "closed",
-      1000,
-      "client closed",
-    );
+    this.#shutdown(this.#closedError(), "closed", 1000, "client closed");
   }
 
   [Symbol.dispose](): void {
@@ -195,7 +196,7 @@ export class PubsubBudClient extends ClientEventTarget {
       return entry;
     }
     this.#subscriptions.set(id, entry);
-    if (this.#helloSent) this.#send(JSON.stringify({ type: "subscribe", id, pattern }));
+    this.#sendOpen({ type: "subscribe", id, pattern });
     return entry;
   }
 
@@ -206,7 +207,7 @@ export class PubsubBudClient extends ClientEventTarget {
     if (this.#subscriptions.get(entry.id) !== entry) return;
     this.#subscriptions.delete(entry.id);
     entry.refuse(reason);
-    if (this.#helloSent) this.#send(JSON.stringify({ type: "unsubscribe", id: entry.id }));
+    this.#sendOpen({ type: "unsubscribe", id: entry.id });
   }
 
   async #nextUrl(): Promise<string> {
@@ -221,7 +222,7 @@ export class PubsubBudClient extends ClientEventTarget {
       }
       // A closed socket opens no new one, so ending here sends the token nowhere.
       if (this.#token.refused)
-        this.#unauthorized("the token function returned the token the relay refused");
+        this.#unauthorized("the token function gave the refused token again");
       return this.#options.url;
     }
   }
@@ -240,26 +241,32 @@ export class PubsubBudClient extends ClientEventTarget {
       token = await this.#token.fetch();
     } catch (error) {
       this.#tokenFailed(error);
-      this.#token.schedule(undefined, () => void this.#renew(), true);
+      this.#token.schedule(undefined, true);
       return;
     }
     if (!this.#helloSent || token === undefined) return;
     this.#refreshing = true;
-    this.#send(JSON.stringify({ type: "refresh", token }));
+    this.#sendOpen({ type: "refresh", token });
   }
 
   #onRefreshed(frame: RefreshedFrame): void {
     this.#refreshing = false;
-    this.#token.schedule(frame.expiresIn, () => void this.#renew());
+    this.#token.schedule(frame.expiresIn);
   }
 
   #onOpen(): void {
+    this.#rx = this.#credited = 0;
     const resume =
       this.#epoch === undefined ? undefined : { epoch: this.#epoch, offset: this.#offset };
     this.#send(helloFrame(this.id, this.#token.current, resume, this.#subscriptions.values()));
     this.#helloSent = true;
     // Frames may follow hello at once; unacknowledged publishes go again with their ids.
     for (const frame of this.#pending.data()) this.#send(frame);
+  }
+
+  /** Sends a frame if `hello` went out on this socket: the next `hello` carries its effect. */
+  #sendOpen(frame: object): void {
+    if (this.#helloSent) this.#send(JSON.stringify(frame));
   }
 
   #send(text: string): void {
@@ -272,6 +279,12 @@ export class PubsubBudClient extends ClientEventTarget {
 
   #onMessage(text: string): void {
     this.#received++;
+    // Receive credit: relay-worker cannot see its socket's buffer, so it counts what we took.
+    this.#rx += text.length;
+    if (this.#rx - this.#credited >= RX_CREDIT_CHARS) {
+      this.#credited = this.#rx;
+      this.#send(`{"type":"ping","rx":${this.#rx}}`);
+    }
     let frames: RelayFrame[];
     try {
       frames = decodeRelayFrames(text);
@@ -321,13 +334,8 @@ export class PubsubBudClient extends ClientEventTarget {
       if (lost)
         this.emit("gap", { reason: "not_recovered", epoch: frame.epoch, offset: frame.offset });
     }
-    this.#liveness.start(
-      frame.heartbeat,
-      () => this.#received,
-      () => this.#send(PING),
-      () => this.#ws.reconnect(CLOSE_IDLE, "no pong"),
-    );
-    this.#token.schedule(frame.expiresIn, () => void this.#renew());
+    this.#liveness.start(frame.heartbeat);
+    this.#token.schedule(frame.expiresIn);
     this.#authRetried = false;
     this.#everOpen = true;
     this.#setState("open", undefined, undefined, frame.recovered);
@@ -432,10 +440,7 @@ export class PubsubBudClient extends ClientEventTarget {
       }
       this.#authRetried = true;
     } else if (closeAdvice(code) === "stop") {
-      const error = new ClientError(
-        "closed",
-        `the relay closed the connection for good (${code} ${reason})`,
-      );
+      const error = new ClientError("closed", `the relay closed for good (${code} ${reason})`);
       this.#userClosed = true;
       this.emit("error", error);
       this.#shutdown(error, "closed", code, reason);
@@ -467,7 +472,7 @@ export class PubsubBudClient extends ClientEventTarget {
 
   #closedError(): ClientError {
     return this.#state === "unauthorized"
-      ? new ClientError("unauthorized", "the relay refused this client's token")
+      ? new ClientError("unauthorized", "the relay refused the token")
       : new ClientError("closed", "the client is closed");
   }
 

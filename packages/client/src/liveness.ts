@@ -1,3 +1,5 @@
+import { unref } from "./timers.js";
+
 /** How long a probe waits for an answer before the link counts as dead. */
 export const PROBE_TIMEOUT_MS = 5_000;
 
@@ -12,9 +14,9 @@ export const PROBE_TIMEOUT_MS = 5_000;
 export class Liveness {
   #timer: ReturnType<typeof setInterval> | undefined;
   #probeTimer: ReturnType<typeof setTimeout> | undefined;
-  #heard: () => number = () => 0;
-  #ping: () => void = () => {};
-  #dead: () => void = () => {};
+  readonly #heard: () => number;
+  readonly #ping: () => void;
+  readonly #dead: () => void;
   /** `heard()` when the unanswered ping went out; undefined when none is waiting. */
   #sent: number | undefined;
 
@@ -22,21 +24,25 @@ export class Liveness {
    * @param heard How many frames have arrived so far: counting, not timing, tells a frame that
    * came after the ping from one in the same millisecond before it.
    */
-  start(intervalMs: number, heard: () => number, ping: () => void, dead: () => void): void {
-    this.stop();
+  constructor(heard: () => number, ping: () => void, dead: () => void) {
     this.#heard = heard;
     this.#ping = ping;
     this.#dead = dead;
+  }
+
+  /** Pings every `intervalMs` from now on. */
+  start(intervalMs: number): void {
+    this.stop();
     let turn = Date.now();
-    this.#timer = setInterval(() => {
-      const late = Date.now() - turn > intervalMs * 2;
-      turn = Date.now();
-      if (late) this.probe();
-      else if (this.#sent === heard()) dead();
-      else this.#send();
-    }, intervalMs);
-    // In Node, pings alone must not keep the process alive.
-    (this.#timer as { unref?: () => void }).unref?.();
+    this.#timer = unref(
+      setInterval(() => {
+        const late = Date.now() - turn > intervalMs * 2;
+        turn = Date.now();
+        if (late) this.probe();
+        else if (this.#sent === this.#heard()) this.#dead();
+        else this.#send();
+      }, intervalMs),
+    );
   }
 
   /** Pings now and gives up on the link unless something arrives within the probe timeout. */
@@ -44,10 +50,11 @@ export class Liveness {
     if (this.#timer === undefined) return;
     const sent = this.#send();
     clearTimeout(this.#probeTimer);
-    this.#probeTimer = setTimeout(() => {
-      if (this.#heard() === sent) this.#dead();
-    }, PROBE_TIMEOUT_MS);
-    (this.#probeTimer as { unref?: () => void }).unref?.();
+    this.#probeTimer = unref(
+      setTimeout(() => {
+        if (this.#heard() === sent) this.#dead();
+      }, PROBE_TIMEOUT_MS),
+    );
   }
 
   stop(): void {

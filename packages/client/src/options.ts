@@ -18,7 +18,7 @@ export interface ClientOptions {
   maxQueuedPublishes?: number;
   /** A publish not acknowledged within this many ms rejects with `publish_timeout`. @default 30000 */
   publishTimeoutMs?: number;
-  /** This client's id, kept across reconnects; it names the private inbox. @default nanoid() */
+  /** This client's id, kept across reconnects; it names the private inbox. @default a random 26-character id */
   clientId?: string;
   /** Closes the client when aborted. */
   signal?: AbortSignal;
@@ -32,7 +32,7 @@ export interface ClientOptions {
 /** Options of a publish. */
 export interface PublishOptions {
   headers?: Headers;
-  /** Message id and idempotency key. @default nanoid() */
+  /** Message id and idempotency key. @default a random 26-character id */
   id?: string;
 }
 

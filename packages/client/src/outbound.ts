@@ -1,5 +1,5 @@
 import { type AnnouncedLimits, channelError } from "@pubsubbud/protocol";
-import { nanoid } from "nanoid";
+import { randomId } from "./id.js";
 import { ClientError } from "./errors.js";
 import type { PublishOptions } from "./options.js";
 
@@ -15,16 +15,13 @@ export function publishFrame(
 ): { id: string; frame: string } | ClientError {
   const invalid = channelError(channel, limits);
   if (invalid) return new ClientError("bad_argument", invalid);
-  const id = options.id ?? nanoid();
-  const frame = JSON.stringify(
-    options.headers === undefined
-      ? { type: "publish", id, channel, data }
-      : { type: "publish", id, channel, data, headers: options.headers },
-  );
+  const id = options.id ?? randomId();
+  // JSON leaves out undefined members: no `headers` key when there are none.
+  const frame = JSON.stringify({ type: "publish", id, channel, data, headers: options.headers });
   if (frame.length > limits.maxFrameBytes)
     return new ClientError(
       "bad_argument",
-      `message is ${frame.length} bytes; the relay takes at most ${limits.maxFrameBytes}`,
+      `message is ${frame.length} bytes; the limit is ${limits.maxFrameBytes}`,
     );
   return { id, frame };
 }
@@ -39,8 +36,8 @@ export function helloFrame(
   return JSON.stringify({
     type: "hello",
     client,
-    ...(token !== undefined ? { token } : {}),
-    ...(resume !== undefined ? { resume } : {}),
+    token,
+    resume,
     subscriptions: [...subscriptions].map(({ id, pattern }) => ({ id, pattern })),
   });
 }

@@ -1,6 +1,6 @@
 import type { Headers } from "@pubsubbud/protocol";
 import { isInboxChannel } from "@pubsubbud/protocol";
-import { nanoid } from "nanoid";
+import { randomId } from "./id.js";
 import { onAbort } from "./abort.js";
 import type { PubsubBudClient } from "./client.js";
 import { ClientError } from "./errors.js";
@@ -71,7 +71,7 @@ export async function request<T = unknown>(
   await inboxNamed(client);
   const { subscription, waiting } = inboxOf(client);
   await subscription.ready;
-  const correlation = nanoid();
+  const correlation = randomId();
   const { signal, timeout = 10_000 } = options;
   const reply = waiting.wait(
     correlation,

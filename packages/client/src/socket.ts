@@ -54,7 +54,7 @@ export function openSocket(
   if (!Impl)
     throw new ClientError(
       "no_websocket",
-      "no WebSocket in this runtime: pass the WebSocket option (on Node 20: import WebSocket from 'ws')",
+      "no global WebSocket: pass the WebSocket option (Node 20: from 'ws')",
     );
   let current: Socket | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;

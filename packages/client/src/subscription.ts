@@ -51,9 +51,9 @@ export class SubscriptionEntry implements Subscription {
   readonly handler: MessageHandler;
   readonly #matches: (channel: string) => boolean;
   readonly #onUnsubscribe: (entry: SubscriptionEntry) => void;
+  // Settling a settled promise does nothing: a refusal after the confirmation only ends the loop.
   #resolve!: () => void;
   #reject!: (error: ClientError) => void;
-  #settled = false;
   /** Messages waiting for the loop; only without a handler. */
   readonly #buffer: Message[] | undefined;
   readonly #bufferSize: number;
@@ -92,16 +92,12 @@ export class SubscriptionEntry implements Subscription {
   }
 
   confirm(): void {
-    if (this.#settled) return;
-    this.#settled = true;
     this.#resolve();
   }
 
   /** Rejects `ready` if unconfirmed and ends the loop: quietly for `closed`, else with `error`. */
   refuse(error: ClientError): void {
     this.#stop(error.code === "closed" || error);
-    if (this.#settled) return;
-    this.#settled = true;
     this.#reject(error);
   }
 
@@ -118,7 +114,7 @@ export class SubscriptionEntry implements Subscription {
     if (!buffer)
       throw new ClientError(
         "bad_argument",
-        `the subscription to ${this.pattern} has a handler; subscribe without one to iterate`,
+        `${this.pattern} has a handler; subscribe without one to iterate`,
       );
     try {
       for (;;) {
@@ -141,7 +137,7 @@ export class SubscriptionEntry implements Subscription {
       this.#stop(
         new ClientError(
           "slow_consumer",
-          `the loop over ${this.pattern} fell ${this.#bufferSize} messages behind (bufferSize); later ones were dropped`,
+          `the loop over ${this.pattern} fell ${this.#bufferSize} behind (bufferSize); later messages dropped`,
         ),
       );
     this.#wake?.();

@@ -1,4 +1,5 @@
 import type { ClientOptions } from "./options.js";
+import { unref } from "./timers.js";
 
 /** A token is renewed this long before it expires, or halfway through a shorter life. */
 export const RENEW_AHEAD_MS = 30_000;
@@ -12,13 +13,16 @@ const RENEW_RETRY_MS = 5_000;
  */
 export class TokenKeeper {
   readonly #source: ClientOptions["token"];
+  readonly #renew: () => void;
   #current: string | undefined;
   #refused: string | undefined;
   #inflight: Promise<string | undefined> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(source: ClientOptions["token"]) {
+  /** @param renew Called when the token should be renewed (see {@link TokenKeeper.schedule}). */
+  constructor(source: ClientOptions["token"], renew: () => void = () => {}) {
     this.#source = source;
+    this.#renew = renew;
     this.#current = typeof source === "function" ? undefined : source;
   }
 
@@ -58,11 +62,11 @@ export class TokenKeeper {
   }
 
   /**
-   * Calls `renew` ahead of the expiry the relay announced (`expiresIn` ms from now), or after
+   * Calls the renewal ahead of the expiry the relay announced (`expiresIn` ms from now), or after
    * `RENEW_RETRY_MS` when `expiresIn` is omitted and `retry` is set. Timers in background tabs
    * may fire late; the relay's grace period (`tokenGraceMs`) absorbs that.
    */
-  schedule(expiresIn: number | undefined, renew: () => void, retry = false): void {
+  schedule(expiresIn: number | undefined, retry = false): void {
     this.cancel();
     if (!this.renewable) return;
     const delay = retry
@@ -71,14 +75,11 @@ export class TokenKeeper {
         ? undefined
         : expiresIn - Math.min(RENEW_AHEAD_MS, expiresIn / 2);
     if (delay === undefined) return;
-    this.#timer = setTimeout(renew, delay);
-    // In Node, a pending renewal alone must not keep the process alive.
-    (this.#timer as { unref?: () => void }).unref?.();
+    this.#timer = unref(setTimeout(this.#renew, delay));
   }
 
   /** Stops any scheduled renewal. */
   cancel(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    clearTimeout(this.#timer);
   }
 }

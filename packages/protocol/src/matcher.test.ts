@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { compilePattern, matchPattern } from "./matcher.js";
+import { compileMatcher, compilePattern, matchPattern } from "./matcher.js";
 
 /** Asks Python's fnmatch.fnmatchcase, the reference semantics, about many pairs at once. */
 function fnmatchcase(pairs: ReadonlyArray<readonly [string, string]>): boolean[] {
@@ -40,6 +40,9 @@ describe("matcher", () => {
     const expected = fnmatchcase(corpus);
     const mismatches = corpus.filter(([p, n], i) => matchPattern(p, n) !== expected[i]);
     expect(mismatches.slice(0, 10)).toEqual([]);
+    // The client's matcher walks differently (back to the last star) and must agree as well.
+    const walked = corpus.filter(([p, n], i) => compileMatcher(p)(n) !== expected[i]);
+    expect(walked.slice(0, 10)).toEqual([]);
     expect(expected.filter(Boolean).length).toBeGreaterThan(5_000);
   });
 
@@ -69,6 +72,7 @@ describe("matcher", () => {
     ];
     const expected = fnmatchcase(cases);
     expect(cases.map(([p, n]) => matchPattern(p, n))).toEqual(expected);
+    expect(cases.map(([p, n]) => compileMatcher(p)(n))).toEqual(expected);
   });
 
   it("never builds a RegExp from a pattern", () => {
@@ -83,6 +87,10 @@ describe("matcher", () => {
     const compiled = compilePattern(hostile);
     for (let i = 0; i < 100; i++) expect(compiled.matches(channel)).toBe(false);
     expect(compilePattern(`${"*?".repeat(16)}`).matches(channel)).toBe(true);
+    // The client's walk: at most channel length × tokens steps.
+    const walk = compileMatcher(hostile);
+    for (let i = 0; i < 100; i++) expect(walk(channel)).toBe(false);
+    expect(compileMatcher(`${"*?".repeat(16)}`)(channel)).toBe(true);
   });
 
   it("reports exactness, literal prefix and wildcard count", () => {

@@ -11,14 +11,12 @@ const LITERAL = 0;
 const ANY = 1;
 const STAR = 2;
 const CLASS = 3;
-const NEVER = 4;
 
 type Token =
   | { readonly kind: typeof LITERAL; readonly code: number }
   | { readonly kind: typeof ANY }
   | { readonly kind: typeof STAR }
-  | { readonly kind: typeof CLASS; readonly members: Uint8Array; readonly negated: boolean }
-  | { readonly kind: typeof NEVER };
+  | { readonly kind: typeof CLASS; readonly members: Uint8Array; readonly negated: boolean };
 
 /** A compiled pattern: match channels against it without re-parsing. */
 export interface CompiledPattern {
@@ -48,44 +46,36 @@ const literalToken = (code: number): Token => LITERAL_TOKENS[code] ?? { kind: LI
 
 /** Reads the `[...]` set starting after `[` at `start`; returns the token and the index after `]`, or undefined for a literal `[`. */
 function readClass(p: string, start: number): { token: Token; next: number } | undefined {
-  const n = p.length;
-  let j = start;
-  if (j < n && p[j] === "!") j++;
-  if (j < n && p[j] === "]") j++;
-  while (j < n && p[j] !== "]") j++;
-  if (j >= n) return undefined;
-  let chunks: string[];
-  const stuff = p.slice(start, j);
-  if (!stuff.includes("-")) {
-    chunks = [stuff];
-  } else {
-    // Mirrors fnmatch.translate: split at range hyphens, then drop reversed (empty) ranges.
-    chunks = [];
-    let i = start;
-    let k = p[i] === "!" ? i + 2 : i + 1;
-    for (;;) {
-      k = k < j ? p.indexOf("-", k) : -1;
-      if (k < 0 || k >= j) break;
-      chunks.push(p.slice(i, k));
-      i = k + 1;
-      k = k + 3;
-    }
-    const last = p.slice(i, j);
-    if (last) chunks.push(last);
-    else chunks[chunks.length - 1] += "-";
-    for (let c = chunks.length - 1; c > 0; c--) {
-      const prev = chunks[c - 1] as string;
-      const cur = chunks[c] as string;
-      if (prev.charCodeAt(prev.length - 1) > cur.charCodeAt(0)) {
-        chunks[c - 1] = prev.slice(0, -1) + cur.slice(1);
-        chunks.splice(c, 1);
-      }
+  // The set ends at the first `]` after an optional `!` and a `]` right behind `[` or `[!`.
+  let j = start + (p[start] === "!" ? 1 : 0);
+  j = p.indexOf("]", p[j] === "]" ? j + 1 : j);
+  if (j < 0) return undefined;
+  // Mirrors fnmatch.translate: split at range hyphens, then drop reversed (empty) ranges.
+  const chunks: string[] = [];
+  let i = start;
+  let k = p[i] === "!" ? i + 2 : i + 1;
+  for (;;) {
+    k = k < j ? p.indexOf("-", k) : -1;
+    if (k < 0 || k >= j) break;
+    chunks.push(p.slice(i, k));
+    i = k + 1;
+    k = k + 3;
+  }
+  const last = p.slice(i, j);
+  if (last) chunks.push(last);
+  else chunks[chunks.length - 1] += "-";
+  for (let c = chunks.length - 1; c > 0; c--) {
+    const prev = chunks[c - 1] as string;
+    const cur = chunks[c] as string;
+    if (prev.charCodeAt(prev.length - 1) > cur.charCodeAt(0)) {
+      chunks[c - 1] = prev.slice(0, -1) + cur.slice(1);
+      chunks.splice(c, 1);
     }
   }
   const next = j + 1;
   const first = chunks[0] as string;
-  if (chunks.length === 1 && first === "") return { token: { kind: NEVER }, next };
-  if (chunks.length === 1 && first === "!") return { token: ANY_TOKEN, next };
+  // An empty set (`[z-a]`) matches nothing and a negated empty one (`[!z-a]`) any character,
+  // as fnmatch's `(?!)` and `.`: an empty member table gives both.
   const negated = first[0] === "!";
   if (negated) chunks[0] = first.slice(1);
   const members = new Uint8Array(128);
@@ -175,10 +165,34 @@ export function countWildcards(pattern: string): number {
 
 /**
  * Only the test of a pattern, for code that routes a few channels (the client) and needs none of
- * what indexes use. Same semantics as {@link compilePattern}.
+ * what indexes use: the classic walk that, on a mismatch, retries from the last `*` one character
+ * further, at most channel length × tokens steps. Same semantics as {@link compilePattern}.
  */
 export function compileMatcher(pattern: string): (channel: string) => boolean {
-  return segmentMatcher(partsOf(tokenize(pattern)));
+  const tokens = tokenize(pattern);
+  return (s) => {
+    let i = 0;
+    let t = 0;
+    /** The token after the last `*` and the channel position it was last tried at. */
+    let star = -1;
+    let mark = 0;
+    while (i < s.length) {
+      const token = tokens[t];
+      if (token === STAR_TOKEN) {
+        star = ++t;
+        mark = i;
+      } else if (token && tokenMatches(token, s.charCodeAt(i))) {
+        i++;
+        t++;
+      } else if (star < 0) return false;
+      else {
+        t = star;
+        i = ++mark;
+      }
+    }
+    while (tokens[t] === STAR_TOKEN) t++;
+    return t === tokens.length;
+  };
 }
 
 /** The runs of tokens between stars; one run when the pattern has no star. */
