@@ -60,7 +60,6 @@ export {
   createRelayCore,
   type RelayCore,
   type RelayCoreOptions,
-  type RelayCounters,
   type RelayStats,
   type ServerPublish,
   type TailEntry,
@@ -73,6 +72,7 @@ export type {
   Grants,
   Identity,
   Logger,
+  RelayCounters,
   SessionSnapshot,
   Transport,
 } from "./types.js";
