@@ -11,7 +11,6 @@ export {
   type DecodeFailure,
   type DecodeResult,
   decodeClientFrames,
-  encodeFrames,
   validateClientFrame,
 } from "./codec.js";
 export { isPubsubBudError, PubsubBudError } from "./errors.js";
@@ -53,4 +52,11 @@ export {
   compilePattern,
   matchPattern,
 } from "./matcher.js";
-export { decodeRelayFrames, joinBatch, jsonDepthExceeds, PING, PONG, RX_CREDIT_CHARS } from "./wire.js";
+export {
+  decodeRelayFrames,
+  joinBatch,
+  jsonDepthExceeds,
+  PING,
+  PONG,
+  RX_CREDIT_CHARS,
+} from "./wire.js";

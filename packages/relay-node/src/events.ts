@@ -17,7 +17,7 @@ import {
   patternError,
 } from "@pubsubbud/protocol";
 import type { Broker, LogMessage, StopListening } from "@pubsubbud/relay-core";
-import { randomId } from "@pubsubbud/relay-core";
+import { randomId } from "@pubsubbud/relay-core/internal";
 import { type BrokerUrlOptions, createBrokerFromUrl } from "./broker-url.js";
 import { GROUP_NAME, type GroupCapable } from "./brokers/shared.js";
 import { RelayNodeError, RelayNodeErrorCode } from "./errors.js";

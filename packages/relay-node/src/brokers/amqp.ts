@@ -18,8 +18,8 @@ import {
   compareDecimalOffsets,
   type PublishInput,
   type PublishOutcome,
-  randomId,
 } from "@pubsubbud/relay-core";
+import { randomId } from "@pubsubbud/relay-core/internal";
 import { type ChannelModel, type ConfirmChannel, type ConsumeMessage, connect } from "amqplib";
 import { SEQ_HEADER, TAIL_CHANNEL } from "./feed-sequence.js";
 import { LocalWindows } from "./local-window.js";

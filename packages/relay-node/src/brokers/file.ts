@@ -11,13 +11,12 @@ import {
   type Broker,
   type BrokerListener,
   compareDecimalOffsets,
-  getOrCreate,
   type LogMessage,
-  namespaceError,
   type PublishInput,
   type PublishOutcome,
   type StopListening,
 } from "@pubsubbud/relay-core";
+import { getOrCreate, namespaceError } from "@pubsubbud/relay-core/internal";
 import * as fs from "node:fs/promises";
 import { FileLog, type FsyncPolicy, withLockFile } from "./file-log.js";
 import {

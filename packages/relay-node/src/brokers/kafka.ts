@@ -17,13 +17,12 @@ import {
   type BrokerListener,
   compareDecimalOffsets,
   dedupeKey,
-  getOrCreate,
   type LogMessage,
   type PublishInput,
   type PublishOutcome,
-  randomId,
   type StopListening,
 } from "@pubsubbud/relay-core";
+import { getOrCreate, randomId } from "@pubsubbud/relay-core/internal";
 import { FeedDedupe } from "./kafka-dedupe.js";
 import { NamespaceFeed } from "./kafka-feed.js";
 import { publishError } from "./kafka-outcome.js";

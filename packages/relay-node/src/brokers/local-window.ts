@@ -16,13 +16,12 @@ import {
   dedupeKey,
   type LogMessage,
   type LogRetention,
-  MemoryLog,
   type PublishInput,
   type PublishOutcome,
   PublishUncertainError,
-  randomId,
   type StopListening,
 } from "@pubsubbud/relay-core";
+import { MemoryLog, randomId } from "@pubsubbud/relay-core/internal";
 import {
   formatStamp,
   parseStamp,

@@ -16,8 +16,8 @@ import {
   compareDecimalOffsets,
   type PublishInput,
   type PublishOutcome,
-  randomId,
 } from "@pubsubbud/relay-core";
+import { randomId } from "@pubsubbud/relay-core/internal";
 import {
   ErrorWithReasonCode,
   type IClientOptions,

@@ -26,12 +26,12 @@ import {
   type BrokerListener,
   compareDecimalOffsets,
   dedupeKey,
-  getOrCreate,
   type LogMessage,
   type PublishInput,
   type PublishOutcome,
   type StopListening,
 } from "@pubsubbud/relay-core";
+import { getOrCreate } from "@pubsubbud/relay-core/internal";
 import {
   type BrokerCommonOptions,
   checkUrl,

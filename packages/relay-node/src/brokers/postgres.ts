@@ -17,9 +17,9 @@ import {
   type LogMessage,
   type PublishInput,
   type PublishOutcome,
-  randomId,
   type StopListening,
 } from "@pubsubbud/relay-core";
+import { randomId } from "@pubsubbud/relay-core/internal";
 import pg from "pg";
 import { OrderedBatches } from "./postgres-batches.js";
 import { LiveFeed } from "./postgres-feed.js";

@@ -17,7 +17,8 @@ import type {
   PublishOutcome,
   StopListening,
 } from "@pubsubbud/relay-core";
-import { dedupeKey, PublishUncertainError, randomId } from "@pubsubbud/relay-core";
+import { dedupeKey, PublishUncertainError } from "@pubsubbud/relay-core";
+import { randomId } from "@pubsubbud/relay-core/internal";
 import { Redis, ReplyError } from "ioredis";
 import {
   type BrokerCommonOptions,

@@ -4,7 +4,8 @@
  */
 import type { Headers } from "@pubsubbud/protocol";
 import type { BrokerListener, LogMessage, LogRetention } from "@pubsubbud/relay-core";
-import { DEFAULT_RETENTION, getOrCreate } from "@pubsubbud/relay-core";
+import { DEFAULT_RETENTION } from "@pubsubbud/relay-core";
+import { getOrCreate } from "@pubsubbud/relay-core/internal";
 import { RelayNodeError, RelayNodeErrorCode } from "../errors.js";
 
 /**
