@@ -77,7 +77,7 @@ export interface RelayStats {
   counters: Readonly<RelayCounters>;
   errors: Readonly<Record<string, number>>;
   closes: Readonly<Record<string, number>>;
-  broker: { name: string; healthy: boolean; sharedHistory: boolean };
+  broker: { name: string; healthy: boolean; sharedHistory: boolean; totalOrder: boolean };
   tail: readonly TailEntry[];
 }
 

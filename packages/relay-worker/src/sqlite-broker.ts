@@ -107,7 +107,7 @@ export function createSqliteBroker(
 
   return {
     name: "durable-object",
-    capabilities: { sharedHistory: true },
+    capabilities: { sharedHistory: true, totalOrder: true },
     async publish(_namespace: string, input: PublishInput): Promise<PublishOutcome> {
       const at = now();
       trim(at);

@@ -11,13 +11,13 @@
  */
 import type { Headers, Position } from "@pubsubbud/protocol";
 import {
-  type Broker,
   type BrokerListener,
   compareDecimalOffsets,
   type LogMessage,
   type PublishInput,
   type PublishOutcome,
   type StopListening,
+  type GroupBroker,
 } from "@pubsubbud/relay-core";
 import { randomId } from "@pubsubbud/relay-core/internal";
 import pg from "pg";
@@ -31,7 +31,6 @@ import {
   checkUrl,
   decodeData,
   firstConnect,
-  type GroupCapable,
   Listeners,
   pollingMember,
   reconnectWithBackoff,
@@ -90,9 +89,7 @@ const toMessage = (row: Row): LogMessage => {
  * Connects, creates or migrates the table, meta table and triggers, and returns the broker.
  * @example const broker = await createPostgresBroker({ url: "postgres://postgres@127.0.0.1/test" })
  */
-export async function createPostgresBroker(
-  options: PostgresBrokerOptions,
-): Promise<Broker & GroupCapable> {
+export async function createPostgresBroker(options: PostgresBrokerOptions): Promise<GroupBroker> {
   const { url, table = "pubsubbud_log", channel = "pubsubbud", connectTimeoutMs = 5_000 } = options;
   checkUrl(url, "postgres://user@host:5432/database");
   for (const [name, value] of [
@@ -268,9 +265,9 @@ export async function createPostgresBroker(
   probe.unref();
 
   const groupStops = new Set<() => Promise<void>>();
-  const broker: Broker & GroupCapable = {
+  const broker: GroupBroker = {
     name: "postgres",
-    capabilities: { sharedHistory: true },
+    capabilities: { sharedHistory: true, totalOrder: true },
     publish,
     async listen(namespace: string, listener: BrokerListener): Promise<StopListening> {
       if (listeners.add(namespace, listener)) {
@@ -319,8 +316,11 @@ export async function createPostgresBroker(
     },
     compareOffsets: compareDecimalOffsets,
     healthy: () => healthy && !closed,
-    consumeGroup: (namespace, group, _member, handle) =>
-      consumeGroup(pool, names, namespace, group, handle, groupStops),
+    groups: {
+      namedMembers: false,
+      consume: (namespace, group, _member, handle) =>
+        consumeGroup(pool, names, namespace, group, handle, groupStops),
+    },
     async close() {
       closed = true;
       clearInterval(probe);
