@@ -222,7 +222,9 @@ export function brokerContract(
     });
 
     describe.skipIf(Boolean(options.skip) || options.twoInstances === false)(
-      "two instances on one server",
+      options.twoInstances === false
+        ? "two instances on one server (skipped: each create() is a server of its own)"
+        : "two instances on one server",
       () => {
         it("gives listeners on both instances every message from both, in one order", async () => {
           const ns = freshNamespace();
