@@ -31,6 +31,7 @@ import {
   redactUrl,
   retentionOf,
 } from "./shared.js";
+import { RedisGroupMember, type StreamEntry } from "./redis-group.js";
 
 /** Options of {@link createRedisBroker}. */
 export interface RedisBrokerOptions extends BrokerCommonOptions {
@@ -98,7 +99,6 @@ if holder == ARGV[1] or not holder then
 end
 return 0`;
 
-type StreamEntry = [id: string, fields: string[]];
 type LogState = [
   epoch: string,
   last: string,
@@ -419,60 +419,26 @@ export async function createRedisBroker(options: RedisBrokerOptions): Promise<Gr
     groups: {
       namedMembers: false,
       async consume(namespace, group, member, handle) {
-        const key = streamKey(namespace);
         await state(namespace); // the epoch exists before the group
-        await main.call("XGROUP", "CREATE", key, group, "$", "MKSTREAM").catch((error) => {
-          if (!String(error).includes("BUSYGROUP")) throw error;
-        });
-        const consumer = member ?? `${instance}-${randomId(6)}`;
         const reader = connection(`group-${group}`, { maxRetriesPerRequest: null });
         await reader.connect();
-        const readerClient = Number(await reader.call("CLIENT", "ID"));
         groupReaders.add(reader);
-        let stopped = false;
-        const work = async (entries: StreamEntry[]) => {
-          for (const entry of entries) {
-            const message = toMessage(entry);
-            try {
-              if (message) await handle(message);
-              await reader.call("XACK", key, group, entry[0]);
-            } catch {
-              // left pending: claimed by a member after 30 s and delivered again
-            }
-          }
-        };
-        const claim = ["XAUTOCLAIM", key, group, consumer, "30000", "0-0", "COUNT", "10"];
-        const read = ["XREADGROUP", "GROUP", group, consumer, "COUNT", "10", "BLOCK", "2000"];
-        const loop = (async () => {
-          for (let attempt = 0; !stopped; ) {
-            try {
-              const claimed = (await reader.call(...(claim as [string]))) as [
-                string,
-                StreamEntry[],
-              ];
-              await work(claimed[1] ?? []);
-              if (stopped) break;
-              const reply = (await reader.call(
-                ...(read as [string]),
-                "STREAMS",
-                key,
-                ">",
-              )) as Array<[string, StreamEntry[]]> | null;
-              // Entries read are handled and acknowledged even when stopping, so none is stranded.
-              for (const [, entries] of reply ?? []) await work(entries);
-              attempt = 0;
-            } catch {
-              if (!stopped) await new Promise((r) => setTimeout(r, backoffDelay(attempt++)));
-            }
-          }
-        })();
-        return async () => {
-          stopped = true;
-          // End the blocking read cleanly, let the member finish what it read, then disconnect.
-          await main.call("CLIENT", "UNBLOCK", String(readerClient)).catch(() => {});
-          await loop;
+        const joined = await RedisGroupMember.join({
+          main,
+          reader,
+          key: streamKey(namespace),
+          group,
+          consumer: member ?? `${instance}-${randomId(6)}`,
+          decode: toMessage,
+          handle,
+        }).catch((error: unknown) => {
           groupReaders.delete(reader);
           reader.disconnect();
+          throw error;
+        });
+        return async () => {
+          await joined.stop();
+          groupReaders.delete(reader);
         };
       },
     },
