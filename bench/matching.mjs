@@ -2,7 +2,8 @@
 // budgets (docs/security.md, "Pattern matching"). In-process: relay-core's subscription index
 // filled by an attacker's patterns, timed over one 255-character channel.
 import { compilePattern } from "@pubsubbud/protocol";
-import { DEFAULT_RELAY_LIMITS, SubscriptionIndex } from "@pubsubbud/relay-core";
+import { DEFAULT_RELAY_LIMITS } from "@pubsubbud/relay-core";
+import { SubscriptionIndex } from "@pubsubbud/relay-core/internal";
 
 const { maxPatternsPerPublish, maxPatternCostPerNamespace } = DEFAULT_RELAY_LIMITS;
 

@@ -1,6 +1,7 @@
 /**
  * The brokers the shared suites run with: one entry each. `create` makes a broker as one relay
- * instance would; calling it twice gives two instances on the same server.
+ * instance would; calling it twice gives two instances on the same server. What a broker can
+ * promise (a shared log, one order) is read from its `capabilities`, never kept here.
  */
 import type { Broker, LogRetention } from "@pubsubbud/relay-core";
 import { createMemoryBroker } from "@pubsubbud/relay-node";
@@ -18,14 +19,6 @@ export interface BrokerKind {
   readonly name: string;
   /** True when the broker's server is missing (the suite is skipped, or fails in CI). */
   readonly unavailable: boolean;
-  /** Whether two instances share one log (offsets, history and dedupe agree across instances). */
-  readonly shared: boolean;
-  /**
-   * Whether every instance sees one order even with publishers on different instances. RabbitMQ
-   * routes each publishing channel on its own, so each relay's queue may interleave them
-   * differently (each publisher's own order holds).
-   */
-  readonly totalOrder: boolean;
   create(retention?: Partial<LogRetention>): Promise<Broker>;
 }
 
@@ -41,9 +34,7 @@ const up = new Set(
 function networked(
   name: keyof typeof services,
   create: (options: { url: string; retention?: Partial<LogRetention> }) => Promise<Broker>,
-  shared: boolean,
   authority = `127.0.0.1:${services[name].port}`,
-  totalOrder = true,
 ): BrokerKind {
   const { port, fix } = services[name];
   return {
@@ -51,8 +42,6 @@ function networked(
     get unavailable() {
       return missing(`${name} on 127.0.0.1:${port}`, up.has(name), fix);
     },
-    shared,
-    totalOrder,
     create: (retention) =>
       create({ url: `${name}://${authority}`, ...(retention ? { retention } : {}) }),
   };
@@ -65,21 +54,17 @@ export const brokerKinds: BrokerKind[] = [
   {
     name: "memory",
     unavailable: false,
-    shared: false,
-    totalOrder: true,
     create: async (retention) => createMemoryBroker(retention ? { retention } : {}),
   },
-  networked("redis", createRedisBroker, true),
-  networked("mqtt", createMqttBroker, false),
-  networked("kafka", createKafkaBroker, true),
-  networked("postgres", createPostgresBroker, true, "postgres@127.0.0.1:5432/test"),
-  networked("nats", createNatsBroker, true),
-  networked("amqp", createAmqpBroker, false, "guest:guest@127.0.0.1:5672", false),
+  networked("redis", createRedisBroker),
+  networked("mqtt", createMqttBroker),
+  networked("kafka", createKafkaBroker),
+  networked("postgres", createPostgresBroker, "postgres@127.0.0.1:5432/test"),
+  networked("nats", createNatsBroker),
+  networked("amqp", createAmqpBroker, "guest:guest@127.0.0.1:5672"),
   {
     name: "file",
     unavailable: false,
-    shared: true,
-    totalOrder: true,
     create: (retention) =>
       createFileBroker({ dir: fileDir, segmentMessages: 4, ...(retention ? { retention } : {}) }),
   },

@@ -204,7 +204,7 @@ describe.skipIf(pgMissing)("PostgreSQL order and exactly-once", () => {
     const broker = await createPostgresBroker({ url: PG_URL, table: groupTable });
     try {
       const handled: string[] = [];
-      const stop = await broker.consumeGroup("jobs", "workers", undefined, async (m) => {
+      const stop = await broker.groups.consume("jobs", "workers", undefined, async (m) => {
         handled.push(m.offset);
       });
       const acks = await Promise.all(

@@ -126,25 +126,29 @@ function twoInstances(kind: BrokerKind): TargetFactory {
     get unavailable() {
       return kind.unavailable;
     },
-    start: (options) =>
-      nodeInstances(2, () => kind.create(retentionOf(options)), {
-        sharedOffsets: kind.shared,
-        totalOrder: kind.totalOrder,
-        restartKeepsHistory: kind.shared,
-      }),
+    start: (options) => nodeInstances(2, () => kind.create(retentionOf(options))),
   };
 }
 
-/** `count` relay-node instances, each with a broker of its own from `broker()`. */
+/**
+ * `count` relay-node instances, each with a broker of its own from `broker()`. Unless given, the
+ * traits are what the broker declares in its capabilities.
+ */
 async function nodeInstances(
   count: number,
   broker: () => Promise<Broker>,
-  traits: Pick<RelayTarget, "sharedOffsets" | "totalOrder" | "restartKeepsHistory">,
+  given?: Pick<RelayTarget, "sharedOffsets" | "totalOrder" | "restartKeepsHistory">,
 ): Promise<RelayTarget> {
   const relays = await Promise.all(
     Array.from({ length: count }, async () => listen(await broker(), 0)),
   );
   const [first] = relays as [RunningRelay];
+  const { sharedHistory, totalOrder } = first.core.broker.capabilities;
+  const traits = given ?? {
+    sharedOffsets: sharedHistory,
+    totalOrder,
+    restartKeepsHistory: sharedHistory,
+  };
   return {
     wsUrl: first.wsUrl,
     wsUrls: relays.map((relay) => relay.wsUrl),

@@ -1,5 +1,5 @@
 import { ErrorCode } from "./codes.js";
-import { type ClientFrame, clientFrameSchema, type RelayFrame } from "./frames.js";
+import { type ClientFrame, clientFrameSchema } from "./frames.js";
 import { DEFAULT_LIMITS, type ProtocolLimits } from "./limits.js";
 import { bracketCount, jsonDepthExceeds } from "./wire.js";
 
@@ -13,13 +13,6 @@ export interface DecodeFailure {
 }
 export type DecodeResult<T> = { ok: true; frame: T } | DecodeFailure;
 
-/** Serializes one frame, or a batch as a JSON array. */
-export function encodeFrames(
-  frames: RelayFrame | ClientFrame | readonly (RelayFrame | ClientFrame)[],
-): string {
-  return JSON.stringify(frames);
-}
-
 function failure(code: ErrorCode, message: string, raw?: unknown): DecodeFailure {
   const id =
     raw !== null && typeof raw === "object" && typeof (raw as { id?: unknown }).id === "string"
@@ -28,7 +21,10 @@ function failure(code: ErrorCode, message: string, raw?: unknown): DecodeFailure
   return id === undefined ? { ok: false, code, message } : { ok: false, code, message, id };
 }
 
-const CLIENT_TYPES = new Set(["hello", "subscribe", "unsubscribe", "publish", "refresh", "ping"]);
+/** The client frame types, read off the schema's discriminated union. */
+const CLIENT_TYPES: ReadonlySet<string> = new Set(
+  clientFrameSchema.options.map((schema) => schema.shape.type.value),
+);
 
 /** Validates one parsed value as a client frame. */
 export function validateClientFrame(raw: unknown): DecodeResult<ClientFrame> {

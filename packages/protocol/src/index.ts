@@ -11,7 +11,6 @@ export {
   type DecodeFailure,
   type DecodeResult,
   decodeClientFrames,
-  encodeFrames,
   validateClientFrame,
 } from "./codec.js";
 export { isPubsubBudError, PubsubBudError } from "./errors.js";

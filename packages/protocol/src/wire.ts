@@ -50,16 +50,19 @@ export function bracketCount(text: string): number {
   return count;
 }
 
-const RELAY_TYPES = new Set([
-  "welcome",
-  "subscribed",
-  "unsubscribed",
-  "ack",
-  "refreshed",
-  "pong",
-  "message",
-  "error",
-]);
+// Keyed by every relay frame type: the compiler refuses a missing or a stray one.
+const RELAY_TYPES: ReadonlySet<string> = new Set(
+  Object.keys({
+    welcome: true,
+    subscribed: true,
+    unsubscribed: true,
+    ack: true,
+    refreshed: true,
+    pong: true,
+    message: true,
+    error: true,
+  } satisfies Record<RelayFrame["type"], true>),
+);
 
 /**
  * Decodes a frame from a relay: one frame or a batch. Frames of unknown types are dropped so a

@@ -50,10 +50,40 @@ export class BrokerFullError extends Error {
 /** Stops a live subscription. */
 export type StopListening = () => Promise<void>;
 
-/** What a broker can promise, shown in docs/brokers.md and /healthz. */
+/** What a broker can promise, shown in docs/brokers.md and /healthz; the contract suite checks it. */
 export interface BrokerCapabilities {
-  /** True when every relay instance on this broker sees the same history (resume works anywhere). */
+  /**
+   * True when every relay instance on this broker reads one shared log: offsets, history and
+   * dedupe agree across instances, and a resume works on any of them. False for a relay-local
+   * window: each relay keeps what it received while listening, a resume works on the same
+   * instance only (another answers `recovered:false`), and `head` of a namespace the relay
+   * does not listen to may reject (a relay reads head and history only while listening).
+   */
   sharedHistory: boolean;
+  /**
+   * True when every listener on every instance sees a namespace's messages in one order, even
+   * with publishers on different instances. False when only each publisher's own order holds
+   * (RabbitMQ routes each publishing channel on its own).
+   */
+  totalOrder: boolean;
+}
+
+/**
+ * Durable consumer groups: each message of the namespace goes to one member of the named group,
+ * is acknowledged once `handle` resolves, and a group that restarts resumes after its last
+ * acknowledged message. A `handle` that rejects leaves the message unacknowledged, so the broker
+ * delivers it again.
+ */
+export interface BrokerGroups {
+  /** Members must be named: the server keeps a backlog per member (MQTT shared subscriptions). */
+  readonly namedMembers: boolean;
+  /** Joins `group` as `member` (a random name when left out); resolves with how to leave. */
+  consume(
+    namespace: string,
+    group: string,
+    member: string | undefined,
+    handle: (message: LogMessage) => Promise<void>,
+  ): Promise<() => Promise<void>>;
 }
 
 /**
@@ -64,6 +94,8 @@ export interface Broker {
   /** A short name for logs and metrics, e.g. `memory`, `redis`. */
   readonly name: string;
   readonly capabilities: BrokerCapabilities;
+  /** Durable consumer groups, on a broker that has them. */
+  readonly groups?: BrokerGroups;
   /** Appends a message to the namespace log (or recognises a duplicate id). */
   publish(namespace: string, input: PublishInput): Promise<PublishOutcome>;
   /**
@@ -90,6 +122,9 @@ export interface Broker {
   healthy(): boolean;
   close(): Promise<void>;
 }
+
+/** A broker with durable consumer groups (every networked broker and the file broker). */
+export type GroupBroker = Broker & { readonly groups: BrokerGroups };
 
 /**
  * The idempotency key of a message: its id, scoped to the sender the relay stamped from the token

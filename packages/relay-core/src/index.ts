@@ -1,10 +1,17 @@
+/**
+ * `@pubsubbud/relay-core`: what a user builds with — the relay engine, token auth, the broker
+ * contract and the in-memory broker. Helpers the runtime adapters and broker adapters share are
+ * in `@pubsubbud/relay-core/internal`, outside the semver promise.
+ */
 export {
   type Broker,
   BrokerFullError,
   type BrokerCapabilities,
+  type BrokerGroups,
   type BrokerListener,
   compareDecimalOffsets,
   dedupeKey,
+  type GroupBroker,
   type LogMessage,
   type PublishInput,
   type PublishOutcome,
@@ -25,54 +32,31 @@ export {
   type JwtKey,
   TokenError,
 } from "./auth.js";
-export {
-  type HttpAnswer,
-  HttpCode,
-  type NamespaceRoute,
-  namespaceRoute,
-  originError,
-  pathOf,
-  publishNamespace,
-  refusal,
-  socketNamespace,
-  subprotocolError,
-  type UpgradeRequest,
-  upgradeRefusal,
-} from "./http.js";
-export {
-  type HttpPublishOptions,
-  type HttpPublishRequest,
-  publishOverHttp,
-} from "./http-publish.js";
+export { HttpCode } from "./http.js";
 export { RelayError, RelayErrorCode } from "./errors.js";
-export { DEFAULT_RELAY_LIMITS, namespaceError, type RelayLimits } from "./limits.js";
+export { DEFAULT_RELAY_LIMITS, type RelayLimits } from "./limits.js";
 export {
   createMemoryBroker,
   type MemoryBroker,
   type MemoryBrokerOptions,
 } from "./memory-broker.js";
-export { DEFAULT_RETENTION, type LogRetention, MemoryLog } from "./memory-log.js";
-export { getOrCreate } from "./map.js";
-export { randomId } from "./random.js";
-export { redactSecrets } from "./redact.js";
+export { DEFAULT_RETENTION, type LogRetention } from "./memory-log.js";
 export {
   type Connection,
   createRelayCore,
   type RelayCore,
   type RelayCoreOptions,
-  type RelayCounters,
   type RelayStats,
   type ServerPublish,
   type TailEntry,
 } from "./relay.js";
-export { serializeMessage } from "./serialize.js";
-export { SubscriptionIndex } from "./subscription-index.js";
 export type {
   Authenticate,
   AuthRequest,
   Grants,
   Identity,
   Logger,
+  RelayCounters,
   SessionSnapshot,
   Transport,
 } from "./types.js";

@@ -61,7 +61,7 @@ const timers = globalThis as unknown as {
 // keeps working as it did with the object literal this class replaced.
 class MemoryBrokerImpl implements MemoryBroker {
   readonly name = "memory";
-  readonly capabilities = { sharedHistory: false };
+  readonly capabilities = { sharedHistory: false, totalOrder: true };
   readonly compareOffsets = compareDecimalOffsets;
   readonly #retention: LogRetention;
   readonly #maxBytes: number;

@@ -1,29 +1,33 @@
-import type { StopListening } from "./broker.js";
-import type { RelayEngine } from "./relay.js";
-import type { Session } from "./session.js";
+import type { BrokerListener, StopListening } from "./broker.js";
 import { SubscriptionIndex } from "./subscription-index.js";
 
-/** A namespace with sessions on this relay: its subscription index and its broker listener. */
-export class NamespaceState {
-  readonly name: string;
-  readonly index = new SubscriptionIndex<Session>();
-  readonly sessions = new Set<Session>();
-  #listening: Promise<StopListening> | undefined;
-  readonly #engine: RelayEngine;
+/** How a namespace starts its broker feed: `Broker.listen`, bound to one namespace's listener. */
+export type ListenToNamespace = (name: string, listener: BrokerListener) => Promise<StopListening>;
 
-  constructor(engine: RelayEngine, name: string) {
-    this.#engine = engine;
+/**
+ * A namespace with members (sessions) on this relay: its subscription index and its broker
+ * listener, held while it has members. It knows nothing of sessions or of the engine: the
+ * listener it was given decides what a message does.
+ */
+export class NamespaceState<Member> {
+  readonly name: string;
+  readonly index = new SubscriptionIndex<Member>();
+  readonly sessions = new Set<Member>();
+  #listening: Promise<StopListening> | undefined;
+  readonly #listen: ListenToNamespace;
+  readonly #listener: BrokerListener;
+
+  constructor(name: string, listen: ListenToNamespace, listener: BrokerListener) {
     this.name = name;
+    this.#listen = listen;
+    this.#listener = listener;
   }
 
-  /** Adds a session; the first one makes this relay listen to the namespace on the broker. */
-  async attach(session: Session): Promise<void> {
-    this.sessions.add(session);
+  /** Adds a member; the first one makes this relay listen to the namespace on the broker. */
+  async attach(member: Member): Promise<void> {
+    this.sessions.add(member);
     if (!this.#listening) {
-      this.#listening = this.#engine.broker.listen(this.name, {
-        message: (message) => this.#engine.fanOut(this, message),
-        gap: () => this.#engine.brokerGap(this),
-      });
+      this.#listening = this.#listen(this.name, this.#listener);
       this.#listening.catch(() => {
         this.#listening = undefined;
       });
@@ -31,9 +35,9 @@ export class NamespaceState {
     await this.#listening;
   }
 
-  /** Removes a session; the last one stops the broker listener (reference counting). */
-  detach(session: Session): boolean {
-    this.sessions.delete(session);
+  /** Removes a member; the last one stops the broker listener (reference counting). */
+  detach(member: Member): boolean {
+    this.sessions.delete(member);
     if (this.sessions.size > 0) return false;
     const listening = this.#listening;
     this.#listening = undefined;

@@ -25,8 +25,15 @@ import { getOrCreate } from "./map.js";
 import { NamespaceState } from "./namespace.js";
 import { randomId } from "./random.js";
 import { serializeMessage } from "./serialize.js";
-import { Session } from "./session.js";
-import type { Authenticate, Identity, Logger, SessionSnapshot, Transport } from "./types.js";
+import { Session, type SessionHost } from "./session.js";
+import type {
+  Authenticate,
+  Identity,
+  Logger,
+  RelayCounters,
+  SessionSnapshot,
+  Transport,
+} from "./types.js";
 import { silentLogger } from "./types.js";
 
 /** Options of {@link createRelayCore}. */
@@ -64,26 +71,13 @@ export interface TailEntry extends LogMessage {
   namespace: string;
 }
 
-export interface RelayCounters {
-  framesReceived: number;
-  framesSent: number;
-  published: number;
-  duplicates: number;
-  fannedOut: number;
-  deliveries: number;
-  replayed: number;
-  resumesRecovered: number;
-  resumesLost: number;
-  connectionsOpened: number;
-}
-
 export interface RelayStats {
   connections: number;
   namespaces: Array<{ name: string; connections: number; subscriptions: number }>;
   counters: Readonly<RelayCounters>;
   errors: Readonly<Record<string, number>>;
   closes: Readonly<Record<string, number>>;
-  broker: { name: string; healthy: boolean; sharedHistory: boolean };
+  broker: { name: string; healthy: boolean; sharedHistory: boolean; totalOrder: boolean };
   tail: readonly TailEntry[];
 }
 
@@ -131,8 +125,8 @@ export interface RelayCore {
   shutdown(): void;
 }
 
-/** The engine behind {@link RelayCore}; sessions and namespaces call into it. */
-export class RelayEngine implements RelayCore {
+/** The engine behind {@link RelayCore}: it owns the namespaces and is each session's host. */
+export class RelayEngine implements RelayCore, SessionHost {
   readonly limits: Readonly<RelayLimits>;
   readonly broker: Broker;
   readonly logger: Logger;
@@ -152,7 +146,7 @@ export class RelayEngine implements RelayCore {
   };
   readonly #errors: Record<string, number> = {};
   readonly #closes: Record<string, number> = {};
-  readonly #namespaces = new Map<string, NamespaceState>();
+  readonly #namespaces = new Map<string, NamespaceState<Session>>();
   readonly #sessions = new Set<Session>();
   /** Open connections per client address. */
   readonly #byRemote = new Map<string, number>();
@@ -221,10 +215,20 @@ export class RelayEngine implements RelayCore {
     return this.#register(session);
   }
 
-  #namespace(name: string): NamespaceState {
+  #namespace(name: string): NamespaceState<Session> {
     const invalid = namespaceError(name);
     if (invalid) throw new RelayError(RelayErrorCode.BadNamespace, invalid);
-    return getOrCreate(this.#namespaces, name, () => new NamespaceState(this, name));
+    return getOrCreate(this.#namespaces, name, () => {
+      const namespace: NamespaceState<Session> = new NamespaceState(
+        name,
+        (ns, listener) => this.broker.listen(ns, listener),
+        {
+          message: (message) => this.#fanOut(namespace, message),
+          gap: () => this.#brokerGap(namespace),
+        },
+      );
+      return namespace;
+    });
   }
 
   #register(session: Session): Connection {
@@ -321,7 +325,7 @@ export class RelayEngine implements RelayCore {
   }
 
   /** Delivers one log message to every session of the namespace whose subscriptions match. */
-  fanOut(namespace: NamespaceState, message: LogMessage): void {
+  #fanOut(namespace: NamespaceState<Session>, message: LogMessage): void {
     this.counters.fannedOut++;
     this.#remember(namespace.name, message);
     const stamp = ++this.#stamp;
@@ -346,7 +350,7 @@ export class RelayEngine implements RelayCore {
    * The broker's live feed for a namespace may have missed messages: every session there is
    * asked to reconnect and resume, so the log (or `recovered:false`) tells each client the truth.
    */
-  brokerGap(namespace: NamespaceState): void {
+  #brokerGap(namespace: NamespaceState<Session>): void {
     this.logger.warn("broker feed interrupted: sessions asked to resume", {
       namespace: namespace.name,
       sessions: namespace.sessions.size,

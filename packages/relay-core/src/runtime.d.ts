@@ -12,3 +12,4 @@ declare class TextDecoder {
   constructor(label?: string, options?: { fatal?: boolean });
   decode(input?: Uint8Array): string;
 }
+declare function setTimeout(callback: () => void, ms?: number): unknown;

@@ -1,4 +1,5 @@
 import {
+  type AnnouncedLimits,
   type ClientFrame,
   CloseCode,
   type CompiledPattern,
@@ -15,21 +16,53 @@ import {
   patternError,
   type RelayFrame,
 } from "@pubsubbud/protocol";
-import type { LogMessage } from "./broker.js";
+import type { Broker, LogMessage, PublishInput, PublishOutcome } from "./broker.js";
 import { RelayError, RelayErrorCode } from "./errors.js";
 import { Delivery } from "./delivery.js";
 import { CompiledGrants, stampSender } from "./grants.js";
 import { inboxFor } from "./inbox.js";
+import type { RelayLimits } from "./limits.js";
 import type { NamespaceState } from "./namespace.js";
-import type { RelayEngine } from "./relay.js";
-import type { Identity, SessionSnapshot, Transport } from "./types.js";
+import type { Identity, Logger, RelayCounters, SessionSnapshot, Transport } from "./types.js";
+
+/**
+ * What a session needs from the relay around it, and nothing more: the engine implements it,
+ * a test can hand in a small fake. Sessions never see the engine's namespaces or each other.
+ */
+export interface SessionHost {
+  readonly limits: Readonly<RelayLimits>;
+  /** The log reads of a handshake (head, replay) and the order of offsets. */
+  readonly broker: Pick<Broker, "head" | "since" | "compareOffsets">;
+  readonly logger: Logger;
+  readonly announcedLimits: AnnouncedLimits;
+  readonly counters: RelayCounters;
+  now(): number;
+  /** The identity of a token, or why it was refused. */
+  authenticate(
+    token: string | undefined,
+    namespace: string,
+    client: string,
+  ): Promise<Identity | { refused: string }>;
+  /** Why a publish breaks the grammar or limits, or undefined. */
+  publishError(
+    frame: Pick<PublishFrame, "channel" | "headers">,
+  ): { code: string; message: string } | undefined;
+  /** Hands a publish to the broker (errors become RelayError). */
+  publishTo(namespace: string, input: PublishInput): Promise<PublishOutcome>;
+  countError(code: string): void;
+  countClose(code: number): void;
+  /** Asks for the delivery's flush to run soon (one batch per tick). */
+  markDirty(delivery: Delivery): void;
+  /** The session is gone: drop it from the relay's books. */
+  forget(session: Session): void;
+}
 
 type SessionState = "handshake" | "hello" | "open" | "closed";
 
 /** One client connection: its frames, subscriptions and outbound queue. */
 export class Session {
   readonly id: string;
-  readonly namespace: NamespaceState;
+  readonly namespace: NamespaceState<Session>;
   readonly remote: string | undefined;
   /** The connection's outbound path: answers, replay and live messages, in order and bounded. */
   readonly delivery: Delivery;
@@ -49,13 +82,13 @@ export class Session {
   /** Publish token bucket: tokens left, and when it was last refilled. */
   #publishTokens: number;
   #publishRefilled: number;
-  readonly #engine: RelayEngine;
+  readonly #engine: SessionHost;
   readonly #transport: Transport;
 
   constructor(
-    engine: RelayEngine,
+    engine: SessionHost,
     id: string,
-    namespace: NamespaceState,
+    namespace: NamespaceState<Session>,
     transport: Transport,
     remote?: string,
   ) {

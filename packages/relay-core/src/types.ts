@@ -78,3 +78,17 @@ export interface Logger {
 
 /** A logger that drops everything: the default. */
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** What a relay counts (shown in stats and /metrics). */
+export interface RelayCounters {
+  framesReceived: number;
+  framesSent: number;
+  published: number;
+  duplicates: number;
+  fannedOut: number;
+  deliveries: number;
+  replayed: number;
+  resumesRecovered: number;
+  resumesLost: number;
+  connectionsOpened: number;
+}

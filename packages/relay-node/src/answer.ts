@@ -1,7 +1,7 @@
 /** Writing a relay's JSON answers, to an HTTP response or to a raw socket that has none. */
 import { STATUS_CODES, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import type { HttpAnswer } from "@pubsubbud/relay-core";
+import type { HttpAnswer } from "@pubsubbud/relay-core/internal";
 
 /** Headers on every answer: never cached, never sniffed into another type. */
 const COMMON = { "cache-control": "no-store", "x-content-type-options": "nosniff" };

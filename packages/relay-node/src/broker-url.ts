@@ -1,4 +1,5 @@
 import type { Broker, LogRetention } from "@pubsubbud/relay-core";
+import { loadBroker } from "./brokers/drivers.js";
 import { createMemoryBroker } from "./brokers/memory.js";
 import { RelayNodeError, RelayNodeErrorCode } from "./errors.js";
 
@@ -47,7 +48,8 @@ function defined<T extends object>(options: T): T {
  * Builds a broker from its URL: `memory` (the embedded default), `file:///dir`, `redis://host:6379`,
  * `mqtt://host:1883`, `kafka://host:9092`, `postgres://user@host/db`, `nats://host:4222`,
  * `amqp://user:password@host:5672`. A broker's client library loads only when its scheme
- * is used.
+ * is used; it is an optional peer dependency, and a missing one fails with `missing_driver`
+ * naming the package to install.
  * @example const broker = await createBrokerFromUrl("redis://127.0.0.1:6379")
  */
 export async function createBrokerFromUrl(
@@ -68,31 +70,34 @@ export async function createBrokerFromUrl(
     }
     case "redis":
     case "rediss": {
-      const { createRedisBroker } = await import("./brokers/redis.js");
+      const { createRedisBroker } = await loadBroker("redis", () => import("./brokers/redis.js"));
       return createRedisBroker({ ...common, url });
     }
     case "mqtt":
     case "mqtts": {
-      const { createMqttBroker } = await import("./brokers/mqtt.js");
+      const { createMqttBroker } = await loadBroker("mqtt", () => import("./brokers/mqtt.js"));
       return createMqttBroker({ ...common, url });
     }
     case "kafka": {
-      const { createKafkaBroker } = await import("./brokers/kafka.js");
+      const { createKafkaBroker } = await loadBroker("kafka", () => import("./brokers/kafka.js"));
       return createKafkaBroker({ ...common, url });
     }
     case "postgres":
     case "postgresql": {
-      const { createPostgresBroker } = await import("./brokers/postgres.js");
+      const { createPostgresBroker } = await loadBroker(
+        "postgres",
+        () => import("./brokers/postgres.js"),
+      );
       return createPostgresBroker({ ...common, url });
     }
     case "nats":
     case "tls": {
-      const { createNatsBroker } = await import("./brokers/nats.js");
+      const { createNatsBroker } = await loadBroker("nats", () => import("./brokers/nats.js"));
       return createNatsBroker({ ...common, url });
     }
     case "amqp":
     case "amqps": {
-      const { createAmqpBroker } = await import("./brokers/amqp.js");
+      const { createAmqpBroker } = await loadBroker("amqp", () => import("./brokers/amqp.js"));
       return createAmqpBroker({ ...common, url });
     }
     default:

@@ -6,6 +6,8 @@ export const RelayNodeErrorCode = {
   BadConfig: "bad_config",
   /** The broker URL has an unknown scheme or cannot be reached. */
   BadBroker: "bad_broker",
+  /** The broker's client library is not installed (an optional peer dependency); the message says what to `npm i`. */
+  MissingDriver: "missing_driver",
   /** A publisher or subscriber was given an invalid channel, pattern, header or option. */
   BadArgument: "bad_argument",
 } as const;

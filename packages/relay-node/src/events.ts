@@ -17,9 +17,9 @@ import {
   patternError,
 } from "@pubsubbud/protocol";
 import type { Broker, LogMessage, StopListening } from "@pubsubbud/relay-core";
-import { randomId } from "@pubsubbud/relay-core";
+import { randomId } from "@pubsubbud/relay-core/internal";
 import { type BrokerUrlOptions, createBrokerFromUrl } from "./broker-url.js";
-import { GROUP_NAME, type GroupCapable } from "./brokers/shared.js";
+import { GROUP_NAME } from "./brokers/shared.js";
 import { RelayNodeError, RelayNodeErrorCode } from "./errors.js";
 
 /** The header that carries an event's schema version. */
@@ -248,8 +248,8 @@ export async function createSubscriber(options: SubscriberOptions): Promise<Subs
     const { group } = options;
     if (!GROUP_NAME.test(group))
       throw argumentError(`group ${JSON.stringify(group)} must be 1–64 of A–Z a–z 0–9 _ -`);
-    const groups = broker as Broker & Partial<GroupCapable>;
-    if (!groups.consumeGroup)
+    const { groups } = broker;
+    if (!groups)
       throw argumentError(
         `the ${broker.name} broker has no durable groups (every other broker has)`,
       );
@@ -260,12 +260,12 @@ export async function createSubscriber(options: SubscriberOptions): Promise<Subs
       throw argumentError(
         `the ${broker.name} broker queues a group's messages per member: give each member a stable \`member\` name, the same after a restart`,
       );
-    const consumeGroup = groups.consumeGroup.bind(broker);
+
     let started = false;
     start = async () => {
       if (started) return;
       started = true;
-      stop = await consumeGroup(namespace, group, member, (message) => {
+      stop = await groups.consume(namespace, group, member, (message) => {
         const done = queue.then(() => process(message));
         queue = done;
         return done;

@@ -1,15 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ErrorCode, isInboxChannel } from "@pubsubbud/protocol";
-import {
-  HttpCode,
-  type Logger,
-  namespaceRoute,
-  pathOf,
-  publishOverHttp,
-  type RelayCore,
-  type RelayStats,
-  refusal,
-} from "@pubsubbud/relay-core";
+import { HttpCode, type Logger, type RelayCore, type RelayStats } from "@pubsubbud/relay-core";
+import { namespaceRoute, pathOf, publishOverHttp, refusal } from "@pubsubbud/relay-core/internal";
 import { send, sendAnswer } from "./answer.js";
 import type { LiveHistory } from "./live-history.js";
 import { LIVE_PAGE } from "./live-page.js";

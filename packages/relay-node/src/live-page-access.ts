@@ -6,7 +6,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { ErrorCode } from "@pubsubbud/protocol";
-import { type HttpAnswer, refusal } from "@pubsubbud/relay-core";
+import { type HttpAnswer, refusal } from "@pubsubbud/relay-core/internal";
 import { RelayNodeError, RelayNodeErrorCode } from "./errors.js";
 
 /** The live page's access rules (`createRelay({ livePage })`). */

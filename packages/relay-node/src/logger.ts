@@ -1,4 +1,5 @@
-import { type Logger, redactSecrets } from "@pubsubbud/relay-core";
+import type { Logger } from "@pubsubbud/relay-core";
+import { redactSecrets } from "@pubsubbud/relay-core/internal";
 
 /** Log levels, most verbose first. */
 export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;

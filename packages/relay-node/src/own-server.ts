@@ -6,7 +6,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import { type HttpAnswer, HttpCode, refusal } from "@pubsubbud/relay-core";
+import { HttpCode } from "@pubsubbud/relay-core";
+import { type HttpAnswer, refusal } from "@pubsubbud/relay-core/internal";
 import { answerSocket, sendAnswer } from "./answer.js";
 import { RelayNodeError, RelayNodeErrorCode } from "./errors.js";
 

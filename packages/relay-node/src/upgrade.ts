@@ -1,20 +1,19 @@
 /**
- * The WebSocket upgrade of relay-node: every check relay-core defines, made before ws sees the
- * request, so every refusal is a documented JSON answer; then the socket is handed to the core.
+ * The WebSocket upgrade of relay-node: relay-core's admission (the same as relay-worker's), made
+ * before ws sees the request, so every refusal is a documented JSON answer; then the socket is
+ * handed to the core.
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { ErrorCode } from "@pubsubbud/protocol";
+import { HttpCode, type Logger, type RelayCore } from "@pubsubbud/relay-core";
 import {
+  admitUpgrade,
   type HttpAnswer,
-  HttpCode,
-  type Logger,
-  namespaceRoute,
   pathOf,
-  type RelayCore,
   refusal,
-  upgradeRefusal,
-} from "@pubsubbud/relay-core";
+  type UpgradeRequest,
+} from "@pubsubbud/relay-core/internal";
 import type { WebSocketServer } from "ws";
 import { answerSocket } from "./answer.js";
 import { headerOf } from "./http.js";
@@ -43,7 +42,7 @@ const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
  * with a plain-text answer. Version 13 only, the browsers' version, whose Origin header is the
  * one checked (version 8 sends Sec-WebSocket-Origin instead).
  */
-function handshakeRefusal(header: (name: string) => string | undefined): HttpAnswer | undefined {
+function handshakeRefusal({ header }: UpgradeRequest): HttpAnswer | undefined {
   if (header("sec-websocket-version")?.trim() !== "13")
     return refusal(400, HttpCode.BadRequest, "Sec-WebSocket-Version must be 13");
   if (!WEBSOCKET_KEY.test(header("sec-websocket-key") ?? ""))
@@ -51,27 +50,19 @@ function handshakeRefusal(header: (name: string) => string | undefined): HttpAns
   return undefined;
 }
 
-const NOT_A_SOCKET = refusal(404, HttpCode.NotFound, "connect to / or /ns/<namespace>");
-
 /** Builds the `upgrade` handler. It never throws: a failure inside is answered 500 `internal`. */
 export function createUpgradeHandler(options: UpgradeOptions) {
   const { core, logger } = options;
   const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const route = namespaceRoute(pathOf(req.url));
-    if (route?.kind === "refused" && route.of === "socket")
-      return answerSocket(socket, route.answer);
-    if (route?.kind !== "socket") return answerSocket(socket, NOT_A_SOCKET);
-    const header = (name: string) => headerOf(req, name);
-    const refused =
-      upgradeRefusal({ method: req.method, header }, options.allowedOrigins) ??
-      handshakeRefusal(header);
-    if (refused) return answerSocket(socket, refused);
     const remote = clientAddress(req, options.clientIpHeader);
-    const crowded = core.connectionRefusal(remote);
-    if (crowded) return answerSocket(socket, refusal(429, ErrorCode.TooManyConnections, crowded));
+    const admission = admitUpgrade(
+      { path: pathOf(req.url), method: req.method, header: (name) => headerOf(req, name), remote },
+      { allowedOrigins: options.allowedOrigins, handshake: handshakeRefusal, connections: core },
+    );
+    if (!admission.admitted) return answerSocket(socket, admission.answer);
     options.wss.handleUpgrade(req, socket, head, (ws) => {
       const connection = core.accept({
-        namespace: route.namespace,
+        namespace: admission.namespace,
         remote,
         transport: {
           send: (text) => ws.send(text),

@@ -1,12 +1,13 @@
 import { ErrorCode } from "@pubsubbud/protocol";
+import { HttpCode } from "@pubsubbud/relay-core";
 import {
-  HttpCode,
   type HttpAnswer,
   namespaceRoute,
   refusal,
-  upgradeRefusal,
-} from "@pubsubbud/relay-core";
+  admitUpgrade,
+} from "@pubsubbud/relay-core/internal";
 import { type Env, originsFromEnv } from "./config.js";
+import { upgradeOf } from "./admission.js";
 import { NAMESPACE_HEADER, NamespaceObject, workerLogger } from "./namespace-object.js";
 
 // The entry module exports only what workerd accepts there: the handler and the object class.
@@ -33,9 +34,10 @@ async function route(request: Request, env: Env): Promise<Response> {
       allow: "POST",
     });
   if (found.kind === "socket") {
-    const header = (name: string) => request.headers.get(name);
-    const refused = upgradeRefusal({ method: request.method, header }, originsFromEnv(env));
-    if (refused) return json(refused);
+    // Admitted here without the count per address, which the namespace's object holds: it
+    // admits the same request again with it (namespace-object.ts).
+    const admission = admitUpgrade(upgradeOf(request), { allowedOrigins: originsFromEnv(env) });
+    if (!admission.admitted) return json(admission.answer);
   }
   const forwarded = new Request(request);
   // Set here, whatever the client sent: the object trusts it.

@@ -7,13 +7,17 @@ import {
   createRelayCore,
   type Identity,
   type Logger,
-  publishOverHttp,
   type RelayCore,
-  redactSecrets,
-  refusal,
   type SessionSnapshot,
   type Transport,
 } from "@pubsubbud/relay-core";
+import {
+  admitUpgrade,
+  publishOverHttp,
+  redactSecrets,
+  refusal,
+} from "@pubsubbud/relay-core/internal";
+import { upgradeOf } from "./admission.js";
 import { authFromEnv, configFromEnv, type Env, originsFromEnv } from "./config.js";
 import { createSqliteBroker } from "./sqlite-broker.js";
 
@@ -110,15 +114,16 @@ export class NamespaceObject extends DurableObject<Env> {
     const namespace = request.headers.get(NAMESPACE_HEADER) ?? "default";
     const core = this.#relay();
     if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") {
-      // Cloudflare sets CF-Connecting-IP itself; a client cannot forge it. The count is per
-      // namespace (one object sees one); snapshots carry the address across hibernation.
-      const remote = request.headers.get("CF-Connecting-IP") ?? undefined;
-      const crowded = core.connectionRefusal(remote);
-      if (crowded)
-        return Response.json(
-          { code: ErrorCode.TooManyConnections, message: crowded },
-          { status: 429 },
-        );
+      // The count per address is per namespace (one object sees one); snapshots carry the
+      // address across hibernation.
+      const upgrade = upgradeOf(request);
+      const admission = admitUpgrade(upgrade, {
+        allowedOrigins: originsFromEnv(this.env),
+        connections: core,
+      });
+      if (!admission.admitted)
+        return Response.json(admission.answer.body, { status: admission.answer.status });
+      const remote = upgrade.remote;
       const pair = new WebSocketPair();
       const [client, server] = [pair[0], pair[1]];
       // Tagged with the namespace, so operators can find its sockets with getWebSockets(tag).

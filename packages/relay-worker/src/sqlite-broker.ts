@@ -9,9 +9,9 @@ import {
   type LogRetention,
   type PublishInput,
   type PublishOutcome,
-  randomId,
   type StopListening,
 } from "@pubsubbud/relay-core";
+import { randomId } from "@pubsubbud/relay-core/internal";
 
 /**
  * The namespace log of one Durable Object, in its SQLite storage. A Durable Object is one
@@ -107,7 +107,7 @@ export function createSqliteBroker(
 
   return {
     name: "durable-object",
-    capabilities: { sharedHistory: true },
+    capabilities: { sharedHistory: true, totalOrder: true },
     async publish(_namespace: string, input: PublishInput): Promise<PublishOutcome> {
       const at = now();
       trim(at);

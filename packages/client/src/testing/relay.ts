@@ -7,8 +7,8 @@ import {
   type Identity,
   type RelayCore,
   type RelayLimits,
-  socketNamespace,
 } from "@pubsubbud/relay-core";
+import { socketNamespace } from "@pubsubbud/relay-core/internal";
 import { createClient, type PubsubBudClient } from "../client.js";
 import type { ClientOptions } from "../options.js";
 import { realDelay, turn } from "./clock.js";

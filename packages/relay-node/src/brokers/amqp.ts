@@ -13,13 +13,13 @@
 import type { Position } from "@pubsubbud/protocol";
 import { channelError, DEFAULT_LIMITS } from "@pubsubbud/protocol";
 import {
-  type Broker,
   type BrokerListener,
   compareDecimalOffsets,
   type PublishInput,
   type PublishOutcome,
-  randomId,
+  type GroupBroker,
 } from "@pubsubbud/relay-core";
+import { randomId } from "@pubsubbud/relay-core/internal";
 import { type ChannelModel, type ConfirmChannel, type ConsumeMessage, connect } from "amqplib";
 import { SEQ_HEADER, TAIL_CHANNEL } from "./feed-sequence.js";
 import { LocalWindows } from "./local-window.js";
@@ -31,7 +31,6 @@ import {
   firstConnect,
   headersFromPairs,
   headersToPairs,
-  type GroupCapable,
   Listeners,
   reconnectWithBackoff,
   redactUrl,
@@ -72,7 +71,7 @@ class NotSent extends Error {
  * Connects to RabbitMQ and returns the broker; it reconnects by itself after a lost connection.
  * @example const broker = await createAmqpBroker({ url: "amqp://guest:guest@127.0.0.1:5672" })
  */
-export async function createAmqpBroker(options: AmqpBrokerOptions): Promise<Broker & GroupCapable> {
+export async function createAmqpBroker(options: AmqpBrokerOptions): Promise<GroupBroker> {
   const {
     url,
     exchange = "pubsubbud",
@@ -206,9 +205,9 @@ export async function createAmqpBroker(options: AmqpBrokerOptions): Promise<Brok
     "that RabbitMQ runs there and accepts the URL's user, password and vhost",
   );
 
-  const broker: Broker & GroupCapable = {
+  const broker: GroupBroker = {
     name: "rabbitmq",
-    capabilities: { sharedHistory: false },
+    capabilities: { sharedHistory: false, totalOrder: false },
     async publish(namespace: string, input: PublishInput): Promise<PublishOutcome> {
       const ch = channel;
       if (!ch) throw new Error(`RabbitMQ ${redactUrl(url)} is not connected`);
@@ -247,36 +246,39 @@ export async function createAmqpBroker(options: AmqpBrokerOptions): Promise<Brok
     healthy: () => !closed && channel !== undefined,
     // A durable queue per group, bound to the namespace: members compete for its messages, and
     // what arrives while none runs waits in the queue. Acknowledged after `handle`.
-    async consumeGroup(namespace, group, _member, handle) {
-      const name = `${exchange}.${keyOf(namespace)}.${group}`;
-      let active: { ch: import("amqplib").Channel; tag: string } | undefined;
-      const start = async (model: ChannelModel) => {
-        const ch = await model.createChannel();
-        ch.on("error", () => {});
-        await ch.assertQueue(name, { durable: true });
-        await ch.bindQueue(name, exchange, `${keyOf(namespace)}.#`);
-        await ch.prefetch(10);
-        const { consumerTag } = await ch.consume(name, (delivery) => {
-          if (!delivery) return;
-          const parsed = parse(delivery);
-          const message = parsed && {
-            ...parsed.input,
-            ts: Number(delivery.properties.timestamp ?? 0) * 1000 || Date.now(),
-            offset: "",
-          };
-          (message ? handle(message) : Promise.resolve()).then(
-            () => ch.ack(delivery),
-            () => ch.nack(delivery, false, true),
-          );
-        });
-        active = { ch, tag: consumerTag };
-      };
-      groups.add(start);
-      if (connection) await start(connection);
-      return async () => {
-        groups.delete(start);
-        await active?.ch.close().catch(() => {});
-      };
+    groups: {
+      namedMembers: false,
+      async consume(namespace, group, _member, handle) {
+        const name = `${exchange}.${keyOf(namespace)}.${group}`;
+        let active: { ch: import("amqplib").Channel; tag: string } | undefined;
+        const start = async (model: ChannelModel) => {
+          const ch = await model.createChannel();
+          ch.on("error", () => {});
+          await ch.assertQueue(name, { durable: true });
+          await ch.bindQueue(name, exchange, `${keyOf(namespace)}.#`);
+          await ch.prefetch(10);
+          const { consumerTag } = await ch.consume(name, (delivery) => {
+            if (!delivery) return;
+            const parsed = parse(delivery);
+            const message = parsed && {
+              ...parsed.input,
+              ts: Number(delivery.properties.timestamp ?? 0) * 1000 || Date.now(),
+              offset: "",
+            };
+            (message ? handle(message) : Promise.resolve()).then(
+              () => ch.ack(delivery),
+              () => ch.nack(delivery, false, true),
+            );
+          });
+          active = { ch, tag: consumerTag };
+        };
+        groups.add(start);
+        if (connection) await start(connection);
+        return async () => {
+          groups.delete(start);
+          await active?.ch.close().catch(() => {});
+        };
+      },
     },
     async close() {
       closed = true;

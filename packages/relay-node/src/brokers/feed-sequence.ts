@@ -9,7 +9,7 @@
  * {@link TAIL_CHANNEL}) 1 s and again 10 s after its last message. Foreign producers
  * (mosquitto_pub, a plain basic.publish) carry no number: their drops cannot be detected.
  */
-import { randomId } from "@pubsubbud/relay-core";
+import { randomId } from "@pubsubbud/relay-core/internal";
 
 /** The metadata entry (MQTT user property, AMQP header) that carries a message's stamp. */
 export const SEQ_HEADER = "pubsubbud-seq";

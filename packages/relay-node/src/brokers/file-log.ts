@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import type { Headers, Position } from "@pubsubbud/protocol";
 import type { LogMessage, LogRetention, PublishInput, PublishOutcome } from "@pubsubbud/relay-core";
-import { dedupeKey, randomId } from "@pubsubbud/relay-core";
+import { dedupeKey } from "@pubsubbud/relay-core";
+import { randomId } from "@pubsubbud/relay-core/internal";
 import * as fs from "node:fs/promises";
 import { DedupeWindow } from "./shared.js";
 

@@ -8,22 +8,20 @@ import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Position } from "@pubsubbud/protocol";
 import {
-  type Broker,
   type BrokerListener,
   compareDecimalOffsets,
-  getOrCreate,
   type LogMessage,
-  namespaceError,
   type PublishInput,
   type PublishOutcome,
   type StopListening,
+  type GroupBroker,
 } from "@pubsubbud/relay-core";
+import { getOrCreate, namespaceError } from "@pubsubbud/relay-core/internal";
 import * as fs from "node:fs/promises";
 import { FileLog, type FsyncPolicy, withLockFile } from "./file-log.js";
 import {
   type BrokerCommonOptions,
   badBrokerUrl,
-  type GroupCapable,
   pollingMember,
   Listeners,
   retentionOf,
@@ -65,7 +63,7 @@ function directoryOf(dir: string): string {
  * Opens (and creates) the shared directory.
  * @example const broker = await createFileBroker({ dir: "file:///var/lib/pubsubbud" })
  */
-export async function createFileBroker(options: FileBrokerOptions): Promise<Broker & GroupCapable> {
+export async function createFileBroker(options: FileBrokerOptions): Promise<GroupBroker> {
   const root = directoryOf(options.dir);
   const retention = retentionOf(options);
   const log = options.log ?? (() => {});
@@ -121,9 +119,9 @@ export async function createFileBroker(options: FileBrokerOptions): Promise<Brok
   };
 
   const groupStops = new Set<() => Promise<void>>();
-  const broker: Broker & GroupCapable = {
+  const broker: GroupBroker = {
     name: "file",
-    capabilities: { sharedHistory: true },
+    capabilities: { sharedHistory: true, totalOrder: true },
     async publish(namespace: string, input: PublishInput): Promise<PublishOutcome> {
       if (closed) throw new Error("file broker is closed");
       return (await logOf(namespace)).append(input, Date.now());
@@ -163,35 +161,40 @@ export async function createFileBroker(options: FileBrokerOptions): Promise<Brok
     healthy: () => !closed,
     // A persisted cursor per group (`<ns>/groups/<group>.cursor`) moved under the group's lock
     // file: the member holding it handles the next messages, then writes the cursor.
-    async consumeGroup(namespace, group, _member, handle) {
-      const file = await logOf(namespace);
-      const dir = join(root, namespace, "groups");
-      await fs.mkdir(dir, { recursive: true });
-      const cursorPath = join(dir, `${group}.cursor`);
-      await file.catchUp();
-      await fs.writeFile(cursorPath, JSON.stringify(file.head()), { flag: "wx" }).catch((error) => {
-        if (error.code !== "EEXIST") throw error;
-      });
-      const groupLog = (message: string, fields: Record<string, unknown>) =>
-        log("warn", message, { namespace, group, ...fields });
-      const turn = () =>
-        withLockFile(join(dir, `${group}.lock`), groupLog, async () => {
-          const position = JSON.parse(await fs.readFile(cursorPath, "utf8")) as Position;
-          await file.catchUp();
-          let next = file.since(position);
-          if (!next) {
-            groupLog("group fell behind retention: history skipped", { cursor: position.offset });
-            next = file.since(file.oldest()) ?? [];
-          }
-          for (const message of next.slice(0, 10)) {
-            await handle(message);
-            const moved = JSON.stringify({ epoch: file.epoch, offset: message.offset });
-            await fs.writeFile(`${cursorPath}.tmp`, moved);
-            await fs.rename(`${cursorPath}.tmp`, cursorPath);
-          }
-          return next.length;
-        });
-      return pollingMember(turn, groupStops);
+    groups: {
+      namedMembers: false,
+      async consume(namespace, group, _member, handle) {
+        const file = await logOf(namespace);
+        const dir = join(root, namespace, "groups");
+        await fs.mkdir(dir, { recursive: true });
+        const cursorPath = join(dir, `${group}.cursor`);
+        await file.catchUp();
+        await fs
+          .writeFile(cursorPath, JSON.stringify(file.head()), { flag: "wx" })
+          .catch((error) => {
+            if (error.code !== "EEXIST") throw error;
+          });
+        const groupLog = (message: string, fields: Record<string, unknown>) =>
+          log("warn", message, { namespace, group, ...fields });
+        const turn = () =>
+          withLockFile(join(dir, `${group}.lock`), groupLog, async () => {
+            const position = JSON.parse(await fs.readFile(cursorPath, "utf8")) as Position;
+            await file.catchUp();
+            let next = file.since(position);
+            if (!next) {
+              groupLog("group fell behind retention: history skipped", { cursor: position.offset });
+              next = file.since(file.oldest()) ?? [];
+            }
+            for (const message of next.slice(0, 10)) {
+              await handle(message);
+              const moved = JSON.stringify({ epoch: file.epoch, offset: message.offset });
+              await fs.writeFile(`${cursorPath}.tmp`, moved);
+              await fs.rename(`${cursorPath}.tmp`, cursorPath);
+            }
+            return next.length;
+          });
+        return pollingMember(turn, groupStops);
+      },
     },
     async close() {
       closed = true;

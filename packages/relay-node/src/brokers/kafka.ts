@@ -13,17 +13,16 @@
 import { Admin, Consumer, Producer } from "@platformatic/kafka";
 import type { Position } from "@pubsubbud/protocol";
 import {
-  type Broker,
   type BrokerListener,
   compareDecimalOffsets,
   dedupeKey,
-  getOrCreate,
   type LogMessage,
   type PublishInput,
   type PublishOutcome,
-  randomId,
   type StopListening,
+  type GroupBroker,
 } from "@pubsubbud/relay-core";
+import { getOrCreate, randomId } from "@pubsubbud/relay-core/internal";
 import { FeedDedupe } from "./kafka-dedupe.js";
 import { NamespaceFeed } from "./kafka-feed.js";
 import { publishError } from "./kafka-outcome.js";
@@ -41,7 +40,6 @@ import {
   badBrokerUrl,
   encodeData,
   firstConnect,
-  type GroupCapable,
   headersToPairs,
   Listeners,
   retentionOf,
@@ -73,9 +71,7 @@ function serversOf(url: string): string[] {
  * Connects to Kafka and returns the broker; fails with a clear error when Kafka cannot be reached.
  * @example const broker = await createKafkaBroker({ url: "kafka://127.0.0.1:9092" })
  */
-export async function createKafkaBroker(
-  options: KafkaBrokerOptions,
-): Promise<Broker & GroupCapable> {
+export async function createKafkaBroker(options: KafkaBrokerOptions): Promise<GroupBroker> {
   const {
     url,
     prefix = "pubsubbud.",
@@ -347,7 +343,7 @@ export async function createKafkaBroker(
 
   return {
     name: "kafka",
-    capabilities: { sharedHistory: true },
+    capabilities: { sharedHistory: true, totalOrder: true },
     async publish(namespace: string, input: PublishInput): Promise<PublishOutcome> {
       // Failures up to the send are proof the message was not appended (publish_failed).
       const topic = await topicOf(namespace);
@@ -415,63 +411,66 @@ export async function createKafkaBroker(
     // member at a time (the others stand by and take over on a rebalance), and each record is
     // committed after `handle`. A record whose handling failed is retried with backoff; one not
     // committed when the member stops goes to the member that takes over.
-    async consumeGroup(namespace, group, _member, handle) {
-      const topic = await topicOf(namespace);
-      const groupId = `${topic.name}.${group}`;
-      await startAtEnd(topic, groupId);
-      const consumer = new Consumer({
-        ...common,
-        clientId,
-        groupId,
-        autocommit: false,
-        sessionTimeout: 10_000,
-        heartbeatInterval: 1_000,
-      });
-      const stream = await consumer.consume({
-        topics: [topic.name],
-        mode: "committed",
-        fallbackMode: "latest",
-        autocommit: false,
-      });
-      let stopped = false;
-      const loop = (async () => {
-        for await (const record of stream) {
-          // A fetch sent before a rebalance can return records of a partition this member no
-          // longer owns: those are its new owner's.
-          if (!owns(consumer, topic.name)) continue;
-          const ts = Number(record.timestamp);
-          const message = toMessage(
-            record.key,
-            record.value,
-            record.headers,
-            record.offset,
-            ts,
-            keylessChannel,
-          );
-          for (let attempt = 0; ; attempt++) {
-            try {
-              await handle(message);
-              break;
-            } catch {
-              if (stopped) return;
-              await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt)));
+    groups: {
+      namedMembers: false,
+      async consume(namespace, group, _member, handle) {
+        const topic = await topicOf(namespace);
+        const groupId = `${topic.name}.${group}`;
+        await startAtEnd(topic, groupId);
+        const consumer = new Consumer({
+          ...common,
+          clientId,
+          groupId,
+          autocommit: false,
+          sessionTimeout: 10_000,
+          heartbeatInterval: 1_000,
+        });
+        const stream = await consumer.consume({
+          topics: [topic.name],
+          mode: "committed",
+          fallbackMode: "latest",
+          autocommit: false,
+        });
+        let stopped = false;
+        const loop = (async () => {
+          for await (const record of stream) {
+            // A fetch sent before a rebalance can return records of a partition this member no
+            // longer owns: those are its new owner's.
+            if (!owns(consumer, topic.name)) continue;
+            const ts = Number(record.timestamp);
+            const message = toMessage(
+              record.key,
+              record.value,
+              record.headers,
+              record.offset,
+              ts,
+              keylessChannel,
+            );
+            for (let attempt = 0; ; attempt++) {
+              try {
+                await handle(message);
+                break;
+              } catch {
+                if (stopped) return;
+                await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt)));
+              }
             }
+            // A commit refused by a rebalance leaves the record to the partition's next owner.
+            await Promise.resolve(record.commit()).catch((error) =>
+              log("warn", "kafka group commit failed", { error: String(error) }),
+            );
           }
-          // A commit refused by a rebalance leaves the record to the partition's next owner.
-          await Promise.resolve(record.commit()).catch((error) =>
-            log("warn", "kafka group commit failed", { error: String(error) }),
-          );
-        }
-      })().catch((error) => log("warn", "kafka group member failed", { error: String(error) }));
-      const stop = async () => {
-        stopped = true;
-        groupStops.delete(stop);
-        await stream.close().catch(() => {});
-        await loop;
-        await consumer.close().catch(() => {});
-      };
-      groupStops.add(stop);
-      return stop;
+        })().catch((error) => log("warn", "kafka group member failed", { error: String(error) }));
+        const stop = async () => {
+          stopped = true;
+          groupStops.delete(stop);
+          await stream.close().catch(() => {});
+          await loop;
+          await consumer.close().catch(() => {});
+        };
+        groupStops.add(stop);
+        return stop;
+      },
     },
     async close() {
       closed = true;

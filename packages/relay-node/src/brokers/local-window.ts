@@ -16,13 +16,12 @@ import {
   dedupeKey,
   type LogMessage,
   type LogRetention,
-  MemoryLog,
   type PublishInput,
   type PublishOutcome,
   PublishUncertainError,
-  randomId,
   type StopListening,
 } from "@pubsubbud/relay-core";
+import { MemoryLog, randomId } from "@pubsubbud/relay-core/internal";
 import {
   formatStamp,
   parseStamp,
@@ -310,8 +309,14 @@ export class LocalWindows {
     }
   }
 
+  /** The window's head; a relay-local window exists only while the relay listens (see since). */
   head(namespace: string): Position {
-    return this.#windows.get(namespace)?.log.head() ?? { epoch: "unlistened", offset: "" };
+    const window = this.#windows.get(namespace);
+    if (!window)
+      throw new Error(
+        `no relay-local window for namespace ${namespace}: listen to it first (a broker without a shared log keeps history only while listening)`,
+      );
+    return window.log.head();
   }
 
   since(namespace: string, position: Position): LogMessage[] | undefined {

@@ -5,7 +5,7 @@
  * queue limit (Mosquitto `max_queued_messages`, 1000 by default) by letting a throw-away
  * session queue messages while it is away and counting what it gets back.
  */
-import { randomId } from "@pubsubbud/relay-core";
+import { randomId } from "@pubsubbud/relay-core/internal";
 import type { BrokerCommonOptions } from "./shared.js";
 import { connect, type IClientOptions, type IConnackPacket, type MqttClient } from "mqtt";
 

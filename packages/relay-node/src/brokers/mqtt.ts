@@ -11,13 +11,13 @@
 import type { Position } from "@pubsubbud/protocol";
 import { channelError, DEFAULT_LIMITS } from "@pubsubbud/protocol";
 import {
-  type Broker,
   type BrokerListener,
   compareDecimalOffsets,
   type PublishInput,
   type PublishOutcome,
-  randomId,
+  type GroupBroker,
 } from "@pubsubbud/relay-core";
+import { randomId } from "@pubsubbud/relay-core/internal";
 import {
   ErrorWithReasonCode,
   type IClientOptions,
@@ -33,7 +33,6 @@ import {
   decodeData,
   encodeData,
   firstConnect,
-  type GroupCapable,
   headersFromPairs,
   headersToPairs,
   Listeners,
@@ -93,7 +92,7 @@ export function topicToChannel(topic: string): string {
  * Connects to the MQTT server (MQTT 5, persistent session) and returns the broker.
  * @example const broker = await createMqttBroker({ url: "mqtt://127.0.0.1:1883" })
  */
-export async function createMqttBroker(options: MqttBrokerOptions): Promise<Broker & GroupCapable> {
+export async function createMqttBroker(options: MqttBrokerOptions): Promise<GroupBroker> {
   const {
     url,
     prefix = "pubsubbud",
@@ -221,9 +220,9 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
       signal: probing.signal,
     });
 
-  const broker: Broker & GroupCapable = {
+  const broker: GroupBroker = {
     name: "mqtt",
-    capabilities: { sharedHistory: false },
+    capabilities: { sharedHistory: false, totalOrder: true },
     async publish(namespace: string, input: PublishInput): Promise<PublishOutcome> {
       if (!client.connected) throw new Error(`MQTT server ${redactUrl(url)} is not connected`);
       const topic = `${base}${namespace}/${channelToTopic(input.channel)}`;
@@ -257,35 +256,37 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
     // message to one member's session and queues it while that member is away, so a member
     // restarted under the same name gets its share. The PUBACK follows `handle`; when handling
     // fails the message stays unacknowledged and the member reconnects, so the server resends it.
-    namedMembers: true,
-    async consumeGroup(namespace, group, member, handle) {
-      const filter = `$share/${group}/${base}${namespace}/#`;
-      const { client: session } = await connectSession(
-        `${prefix}-${namespace}-${group}-${member ?? randomId(8)}`,
-        {
-          customHandleAcks: (topic, payload, packet, done) => {
-            const parsed = parse(topic, payload, packet);
-            const ts = Date.now();
-            const handled = parsed
-              ? handle({ ...parsed.input, ts, offset: "" })
-              : Promise.resolve();
-            handled.then(
-              () => done(0),
-              (error) => {
-                done(error instanceof Error ? error : new Error(String(error)));
-                session.stream.destroy();
-              },
-            );
+    groups: {
+      namedMembers: true,
+      async consume(namespace, group, member, handle) {
+        const filter = `$share/${group}/${base}${namespace}/#`;
+        const { client: session } = await connectSession(
+          `${prefix}-${namespace}-${group}-${member ?? randomId(8)}`,
+          {
+            customHandleAcks: (topic, payload, packet, done) => {
+              const parsed = parse(topic, payload, packet);
+              const ts = Date.now();
+              const handled = parsed
+                ? handle({ ...parsed.input, ts, offset: "" })
+                : Promise.resolve();
+              handled.then(
+                () => done(0),
+                (error) => {
+                  done(error instanceof Error ? error : new Error(String(error)));
+                  session.stream.destroy();
+                },
+              );
+            },
           },
-        },
-      );
-      session.on("error", () => {});
-      await session.subscribeAsync(filter, { qos: 1 });
-      members.add(session);
-      return async () => {
-        members.delete(session);
-        await session.endAsync();
-      };
+        );
+        session.on("error", () => {});
+        await session.subscribeAsync(filter, { qos: 1 });
+        members.add(session);
+        return async () => {
+          members.delete(session);
+          await session.endAsync();
+        };
+      },
     },
     async close() {
       probing.abort();

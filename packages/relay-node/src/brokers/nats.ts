@@ -22,16 +22,16 @@ import { connect } from "@nats-io/transport-node";
 import type { Position } from "@pubsubbud/protocol";
 import { channelError, DEFAULT_LIMITS } from "@pubsubbud/protocol";
 import {
-  type Broker,
   type BrokerListener,
   compareDecimalOffsets,
   dedupeKey,
-  getOrCreate,
   type LogMessage,
   type PublishInput,
   type PublishOutcome,
   type StopListening,
+  type GroupBroker,
 } from "@pubsubbud/relay-core";
+import { getOrCreate } from "@pubsubbud/relay-core/internal";
 import {
   type BrokerCommonOptions,
   checkUrl,
@@ -40,7 +40,6 @@ import {
   firstConnect,
   headersFromPairs,
   headersToPairs,
-  type GroupCapable,
   Listeners,
   percentDecode,
   percentEncode,
@@ -85,7 +84,7 @@ const streamName = (ns: string) => `PUBSUBBUD_${ns.replace(/_/g, "_5F").replace(
  * Connects to NATS (JetStream enabled) and returns the broker.
  * @example const broker = await createNatsBroker({ url: "nats://127.0.0.1:4222" })
  */
-export async function createNatsBroker(options: NatsBrokerOptions): Promise<Broker & GroupCapable> {
+export async function createNatsBroker(options: NatsBrokerOptions): Promise<GroupBroker> {
   const { url, prefix = "pubsubbud", connectTimeoutMs = 5_000 } = options;
   checkUrl(url, "nats://host:4222");
   const retention = retentionOf(options);
@@ -220,9 +219,9 @@ export async function createNatsBroker(options: NatsBrokerOptions): Promise<Brok
   })();
 
   const groups = new Set<{ close(): Promise<unknown> }>();
-  const broker: Broker & GroupCapable = {
+  const broker: GroupBroker = {
     name: "nats",
-    capabilities: { sharedHistory: true },
+    capabilities: { sharedHistory: true, totalOrder: true },
     async publish(namespace: string, input: PublishInput): Promise<PublishOutcome> {
       await streamOf(namespace);
       const h = natsHeaders();
@@ -290,35 +289,38 @@ export async function createNatsBroker(options: NatsBrokerOptions): Promise<Brok
     // tells the server it is still working on a message every 3 s, so the ack wait can stay short
     // (10 s): a message handed to a member that stopped (a pull request still open on the server)
     // goes to another member within that time.
-    async consumeGroup(namespace, group, _member, handle) {
-      const name = await streamOf(namespace);
-      await jsm.consumers.add(name, {
-        durable_name: group,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.New,
-        ack_wait: 10_000 * NS_PER_MS,
-      });
-      const consumer = await js.consumers.get(name, group);
-      const messages = await consumer.consume({ expires: 2_000, max_messages: 10 });
-      groups.add(messages);
-      void (async () => {
-        for await (const m of messages) {
-          const message = toMessage(namespace, m);
-          const working = setInterval(() => m.working(), 3_000);
-          try {
-            if (message) await handle(message);
-            m.ack();
-          } catch {
-            m.nak();
-          } finally {
-            clearInterval(working);
+    groups: {
+      namedMembers: false,
+      async consume(namespace, group, _member, handle) {
+        const name = await streamOf(namespace);
+        await jsm.consumers.add(name, {
+          durable_name: group,
+          ack_policy: AckPolicy.Explicit,
+          deliver_policy: DeliverPolicy.New,
+          ack_wait: 10_000 * NS_PER_MS,
+        });
+        const consumer = await js.consumers.get(name, group);
+        const messages = await consumer.consume({ expires: 2_000, max_messages: 10 });
+        groups.add(messages);
+        void (async () => {
+          for await (const m of messages) {
+            const message = toMessage(namespace, m);
+            const working = setInterval(() => m.working(), 3_000);
+            try {
+              if (message) await handle(message);
+              m.ack();
+            } catch {
+              m.nak();
+            } finally {
+              clearInterval(working);
+            }
           }
-        }
-      })().catch(() => {});
-      return async () => {
-        groups.delete(messages);
-        await messages.close().catch(() => {});
-      };
+        })().catch(() => {});
+        return async () => {
+          groups.delete(messages);
+          await messages.close().catch(() => {});
+        };
+      },
     },
     async close() {
       closed = true;

@@ -8,7 +8,8 @@
  * `max_queued_messages`, 1000 by default): a relay that sends faster than its copies come back
  * would overflow its own queue, so it is held to the pace at which they come back.
  */
-import { getOrCreate, type PublishOutcome, PublishUncertainError } from "@pubsubbud/relay-core";
+import { type PublishOutcome, PublishUncertainError } from "@pubsubbud/relay-core";
+import { getOrCreate } from "@pubsubbud/relay-core/internal";
 
 interface Waiter {
   readonly key: string;

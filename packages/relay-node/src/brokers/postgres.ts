@@ -11,30 +11,28 @@
  */
 import type { Headers, Position } from "@pubsubbud/protocol";
 import {
-  type Broker,
   type BrokerListener,
   compareDecimalOffsets,
   type LogMessage,
   type PublishInput,
   type PublishOutcome,
-  randomId,
   type StopListening,
+  type GroupBroker,
 } from "@pubsubbud/relay-core";
+import { randomId } from "@pubsubbud/relay-core/internal";
 import pg from "pg";
 import { OrderedBatches } from "./postgres-batches.js";
 import { LiveFeed } from "./postgres-feed.js";
+import { NotifySession } from "./postgres-notify.js";
 import { ensureSchema, type PgNames, pgNames } from "./postgres-schema.js";
 import { appendBatch, refusedForValues, transaction } from "./postgres-write.js";
 import {
   type BrokerCommonOptions,
   badBrokerUrl,
   checkUrl,
-  decodeData,
   firstConnect,
-  type GroupCapable,
   Listeners,
   pollingMember,
-  reconnectWithBackoff,
   retentionOf,
 } from "./shared.js";
 
@@ -90,9 +88,7 @@ const toMessage = (row: Row): LogMessage => {
  * Connects, creates or migrates the table, meta table and triggers, and returns the broker.
  * @example const broker = await createPostgresBroker({ url: "postgres://postgres@127.0.0.1/test" })
  */
-export async function createPostgresBroker(
-  options: PostgresBrokerOptions,
-): Promise<Broker & GroupCapable> {
+export async function createPostgresBroker(options: PostgresBrokerOptions): Promise<GroupBroker> {
   const { url, table = "pubsubbud_log", channel = "pubsubbud", connectTimeoutMs = 5_000 } = options;
   checkUrl(url, "postgres://user@host:5432/database");
   for (const [name, value] of [
@@ -184,93 +180,37 @@ export async function createPostgresBroker(
 
   // One session LISTENs for wakes (the trigger names the namespace that got rows) and for foreign
   // NOTIFY <channel>_publish, which it appends only while it holds the bridge lock (one instance).
-  let listener: pg.Client | undefined;
-  let bridging = false;
-  const onNotification = (note: pg.Notification) => {
-    if (note.channel === channel) {
-      if (note.payload && feed.has(note.payload)) void feed.wake(note.payload);
-      return;
-    }
-    if (!bridging || note.payload === undefined) return;
-    const body = decodeData(note.payload) as {
-      namespace?: unknown;
-      channel?: unknown;
-      data?: unknown;
-      headers?: Headers;
-    };
-    if (typeof body?.namespace !== "string" || typeof body.channel !== "string") {
-      log("warn", "postgres NOTIFY without namespace and channel skipped", {
-        payload: note.payload.slice(0, 200),
-      });
-      return;
-    }
-    const input: PublishInput = {
-      channel: body.channel,
-      id: `pg-${randomId(16)}`,
-      data: body.data ?? null,
-    };
-    if (body.headers) input.headers = body.headers;
-    publish(body.namespace, input).catch((error) =>
-      log("warn", "bridging a NOTIFY failed", { error: String(error) }),
-    );
-  };
-  const connectListener = async () => {
-    const client = new pg.Client({
-      connectionString: url,
-      connectionTimeoutMillis: connectTimeoutMs,
-      keepAlive: true,
-    });
-    client.on("error", () => {});
-    client.on("notification", onNotification);
-    client.on("end", () => {
-      if (closed || listener !== client) return;
-      listener = undefined;
-      bridging = false;
-      healthy = false;
-      log("warn", "postgres listener connection lost", {});
-      void reconnect();
-    });
-    await client.connect();
-    await client.query(`listen "${channel}"`);
-    await client.query(`listen "${channel}_publish"`);
-    const { rows } = await client.query("select pg_try_advisory_lock(hashtext($1)) as ok", [
-      `pubsubbud bridge ${table}`,
-    ]);
-    bridging = rows[0]?.ok === true;
-    listener = client;
-    healthy = true;
-    // (Re)connected: read what arrived meanwhile. The log is shared, so nothing is lost.
-    feed.wakeAll();
-  };
-  const reconnect = async () => {
-    if (await reconnectWithBackoff(connectListener, () => closed))
-      log("info", "postgres listener reconnected", {});
-  };
-  await connectListener();
+  const notify = new NotifySession({
+    url,
+    connectTimeoutMs,
+    channel,
+    table,
+    feed,
+    publish,
+    log,
+    onHealth: (up) => {
+      healthy = up;
+    },
+  });
+  await notify.connect();
   // The bridge lock is retried while another instance holds it; health is probed meanwhile.
   const probe = setInterval(() => {
     pool.query("select 1").then(
       () => {
-        healthy = listener !== undefined;
+        healthy = notify.connected;
       },
       () => {
         healthy = false;
       },
     );
-    if (listener && !bridging)
-      listener
-        .query("select pg_try_advisory_lock(hashtext($1)) as ok", [`pubsubbud bridge ${table}`])
-        .then(({ rows }) => {
-          bridging = rows[0]?.ok === true;
-        })
-        .catch(() => {});
+    notify.retryBridgeLock().catch(() => {});
   }, 2_000);
   probe.unref();
 
   const groupStops = new Set<() => Promise<void>>();
-  const broker: Broker & GroupCapable = {
+  const broker: GroupBroker = {
     name: "postgres",
-    capabilities: { sharedHistory: true },
+    capabilities: { sharedHistory: true, totalOrder: true },
     publish,
     async listen(namespace: string, listener: BrokerListener): Promise<StopListening> {
       if (listeners.add(namespace, listener)) {
@@ -319,14 +259,17 @@ export async function createPostgresBroker(
     },
     compareOffsets: compareDecimalOffsets,
     healthy: () => healthy && !closed,
-    consumeGroup: (namespace, group, _member, handle) =>
-      consumeGroup(pool, names, namespace, group, handle, groupStops),
+    groups: {
+      namedMembers: false,
+      consume: (namespace, group, _member, handle) =>
+        consumeGroup(pool, names, namespace, group, handle, groupStops),
+    },
     async close() {
       closed = true;
       clearInterval(probe);
       listeners.clear();
       feed.clear();
-      await listener?.end().catch(() => {});
+      await notify.close();
       await Promise.all([...groupStops].map((stop) => stop()));
       await pool.end().catch(() => {});
     },

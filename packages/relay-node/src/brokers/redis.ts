@@ -10,14 +10,15 @@
  */
 import type { Headers, Position } from "@pubsubbud/protocol";
 import type {
-  Broker,
   BrokerListener,
   LogMessage,
   PublishInput,
   PublishOutcome,
   StopListening,
+  GroupBroker,
 } from "@pubsubbud/relay-core";
-import { dedupeKey, PublishUncertainError, randomId } from "@pubsubbud/relay-core";
+import { dedupeKey, PublishUncertainError } from "@pubsubbud/relay-core";
+import { randomId } from "@pubsubbud/relay-core/internal";
 import { Redis, ReplyError } from "ioredis";
 import {
   type BrokerCommonOptions,
@@ -26,11 +27,11 @@ import {
   decodeData,
   encodeData,
   firstConnect,
-  type GroupCapable,
   Listeners,
   redactUrl,
   retentionOf,
 } from "./shared.js";
+import { RedisGroupMember, type StreamEntry } from "./redis-group.js";
 
 /** Options of {@link createRedisBroker}. */
 export interface RedisBrokerOptions extends BrokerCommonOptions {
@@ -98,7 +99,6 @@ if holder == ARGV[1] or not holder then
 end
 return 0`;
 
-type StreamEntry = [id: string, fields: string[]];
 type LogState = [
   epoch: string,
   last: string,
@@ -158,9 +158,7 @@ function toMessage([offset, fields]: StreamEntry): LogMessage | undefined {
  * Connects to Redis and returns the broker; fails with a clear error when Redis cannot be reached.
  * @example const broker = await createRedisBroker({ url: "redis://127.0.0.1:6379" })
  */
-export async function createRedisBroker(
-  options: RedisBrokerOptions,
-): Promise<Broker & GroupCapable> {
+export async function createRedisBroker(options: RedisBrokerOptions): Promise<GroupBroker> {
   const { url, prefix = "pubsubbud:", connectTimeoutMs = 5_000 } = options;
   const retention = retentionOf(options);
   const log = options.log ?? (() => {});
@@ -354,9 +352,9 @@ export async function createRedisBroker(
   lease.unref();
 
   const groupReaders = new Set<Redis>();
-  const broker: Broker & GroupCapable = {
+  const broker: GroupBroker = {
     name: "redis",
-    capabilities: { sharedHistory: true },
+    capabilities: { sharedHistory: true, totalOrder: true },
     async publish(namespace: string, input: PublishInput): Promise<PublishOutcome> {
       const key = streamKey(namespace);
       // Sent on a ready connection, a command that then fails without Redis's own answer (the
@@ -418,56 +416,31 @@ export async function createRedisBroker(
     // A Redis Streams consumer group: each member reads with XREADGROUP on its own connection,
     // acknowledges with XACK after `handle`, and claims entries a dead member left pending for
     // more than 30 s (XAUTOCLAIM).
-    async consumeGroup(namespace, group, member, handle) {
-      const key = streamKey(namespace);
-      await state(namespace); // the epoch exists before the group
-      await main.call("XGROUP", "CREATE", key, group, "$", "MKSTREAM").catch((error) => {
-        if (!String(error).includes("BUSYGROUP")) throw error;
-      });
-      const consumer = member ?? `${instance}-${randomId(6)}`;
-      const reader = connection(`group-${group}`, { maxRetriesPerRequest: null });
-      await reader.connect();
-      const readerClient = Number(await reader.call("CLIENT", "ID"));
-      groupReaders.add(reader);
-      let stopped = false;
-      const work = async (entries: StreamEntry[]) => {
-        for (const entry of entries) {
-          const message = toMessage(entry);
-          try {
-            if (message) await handle(message);
-            await reader.call("XACK", key, group, entry[0]);
-          } catch {
-            // left pending: claimed by a member after 30 s and delivered again
-          }
-        }
-      };
-      const claim = ["XAUTOCLAIM", key, group, consumer, "30000", "0-0", "COUNT", "10"];
-      const read = ["XREADGROUP", "GROUP", group, consumer, "COUNT", "10", "BLOCK", "2000"];
-      const loop = (async () => {
-        for (let attempt = 0; !stopped; ) {
-          try {
-            const claimed = (await reader.call(...(claim as [string]))) as [string, StreamEntry[]];
-            await work(claimed[1] ?? []);
-            if (stopped) break;
-            const reply = (await reader.call(...(read as [string]), "STREAMS", key, ">")) as Array<
-              [string, StreamEntry[]]
-            > | null;
-            // Entries read are handled and acknowledged even when stopping, so none is stranded.
-            for (const [, entries] of reply ?? []) await work(entries);
-            attempt = 0;
-          } catch {
-            if (!stopped) await new Promise((r) => setTimeout(r, backoffDelay(attempt++)));
-          }
-        }
-      })();
-      return async () => {
-        stopped = true;
-        // End the blocking read cleanly, let the member finish what it read, then disconnect.
-        await main.call("CLIENT", "UNBLOCK", String(readerClient)).catch(() => {});
-        await loop;
-        groupReaders.delete(reader);
-        reader.disconnect();
-      };
+    groups: {
+      namedMembers: false,
+      async consume(namespace, group, member, handle) {
+        await state(namespace); // the epoch exists before the group
+        const reader = connection(`group-${group}`, { maxRetriesPerRequest: null });
+        await reader.connect();
+        groupReaders.add(reader);
+        const joined = await RedisGroupMember.join({
+          main,
+          reader,
+          key: streamKey(namespace),
+          group,
+          consumer: member ?? `${instance}-${randomId(6)}`,
+          decode: toMessage,
+          handle,
+        }).catch((error: unknown) => {
+          groupReaders.delete(reader);
+          reader.disconnect();
+          throw error;
+        });
+        return async () => {
+          await joined.stop();
+          groupReaders.delete(reader);
+        };
+      },
     },
     healthy: () => !closed && main.status === "ready" && reader.status === "ready",
     async close() {

@@ -4,25 +4,9 @@
  */
 import type { Headers } from "@pubsubbud/protocol";
 import type { BrokerListener, LogMessage, LogRetention } from "@pubsubbud/relay-core";
-import { DEFAULT_RETENTION, getOrCreate } from "@pubsubbud/relay-core";
+import { DEFAULT_RETENTION } from "@pubsubbud/relay-core";
+import { getOrCreate } from "@pubsubbud/relay-core/internal";
 import { RelayNodeError, RelayNodeErrorCode } from "../errors.js";
-
-/**
- * Brokers with durable consumer groups add this to their Broker: each message of the namespace
- * goes to one member of the named group, is acknowledged once `handle` resolves, and a group
- * that restarts resumes after its last acknowledged message. A `handle` that rejects leaves the
- * message unacknowledged, so the broker delivers it again.
- */
-export interface GroupCapable {
-  /** Members must be named: the server keeps a backlog per member (MQTT shared subscriptions). */
-  readonly namedMembers?: boolean;
-  consumeGroup(
-    namespace: string,
-    group: string,
-    member: string | undefined,
-    handle: (message: LogMessage) => Promise<void>,
-  ): Promise<() => Promise<void>>;
-}
 
 /**
  * Runs a group member that polls: `turn` handles what is there and returns how many it handled;
