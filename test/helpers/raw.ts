@@ -56,7 +56,9 @@ export async function openRaw(
     },
     closed,
     close: () => ws.close(),
-    pause: () => (ws as unknown as { _socket: { pause(): void } })._socket.pause(),
+    // ws's own pause: pausing its TCP socket directly is undone when ws's frame parser drains
+    // (under load that let a "stalled" peer read 40 MB and never be cut).
+    pause: () => ws.pause(),
   };
 }
 
