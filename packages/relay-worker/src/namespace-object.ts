@@ -5,6 +5,7 @@ import {
   type AuthRequest,
   type Connection,
   createRelayCore,
+  DEFAULT_RELAY_LIMITS,
   type Identity,
   type Logger,
   publishOverHttp,
@@ -15,6 +16,7 @@ import {
   type Transport,
 } from "@pubsubbud/relay-core";
 import { authFromEnv, configFromEnv, type Env, originsFromEnv } from "./config.js";
+import { CreditMeter } from "./credit.js";
 import { createSqliteBroker } from "./sqlite-broker.js";
 
 /** Errors and warnings go to the Workers console (`wrangler tail`, the dashboard's logs). */
@@ -38,6 +40,8 @@ export const NAMESPACE_HEADER = "x-pubsubbud-namespace";
  */
 export class NamespaceObject extends DurableObject<Env> {
   #core: RelayCore | undefined;
+  /** Backlog under which a replay goes on: half the slow-consumer cut. */
+  #resumeBelow = 0;
   readonly #connections = new Map<WebSocket, Connection>();
 
   /**
@@ -66,6 +70,7 @@ export class NamespaceObject extends DurableObject<Env> {
   #relay(): RelayCore {
     if (this.#core) return this.#core;
     const { retention, limits } = configFromEnv(this.env);
+    this.#resumeBelow = (limits.maxBufferedBytes ?? DEFAULT_RELAY_LIMITS.maxBufferedBytes) / 2;
     const core = createRelayCore({
       broker: createSqliteBroker(this.ctx.storage.sql, retention),
       limits,
@@ -79,19 +84,33 @@ export class NamespaceObject extends DurableObject<Env> {
     for (const ws of this.ctx.getWebSockets()) {
       const snapshot = ws.deserializeAttachment() as SessionSnapshot | null;
       if (snapshot?.session)
-        this.#connections.set(ws, core.restore({ snapshot, transport: this.#transport(ws) }));
+        this.#connections.set(
+          ws,
+          core.restore({ snapshot, transport: this.#transport(ws, false) }),
+        );
       // Evicted mid-handshake: nothing to restore; the client reconnects and resumes.
       else ws.close(CloseCode.InternalError, "session lost during the handshake");
     }
     return core;
   }
 
-  #transport(ws: WebSocket): Transport {
+  /** `fresh`: accepted by this object now, not restored after a wake (see CreditMeter). */
+  #transport(ws: WebSocket, fresh: boolean): Transport {
+    // workerd's sockets report no buffered amount: the client's receive credit stands in for it.
+    const meter = new CreditMeter(fresh, this.#resumeBelow);
+    const send = (text: string) => {
+      meter.sent(text.length);
+      ws.send(text);
+    };
     return {
-      send: (text) => ws.send(text),
+      send,
+      sendThen: (text, written) => {
+        send(text);
+        meter.whenDrained(written);
+      },
       close: (code, reason) => ws.close(code, reason),
-      // workerd does not expose the socket's buffer; the platform bounds it.
-      bufferedAmount: () => 0,
+      bufferedAmount: () => meter.backlog,
+      credit: (received) => meter.credit(received),
       persist: (snapshot) => ws.serializeAttachment(snapshot),
     };
   }
@@ -125,7 +144,7 @@ export class NamespaceObject extends DurableObject<Env> {
       this.ctx.acceptWebSocket(server, [namespace]);
       this.#connections.set(
         server,
-        core.accept({ namespace, remote, transport: this.#transport(server) }),
+        core.accept({ namespace, remote, transport: this.#transport(server, true) }),
       );
       const offered = request.headers.get("Sec-WebSocket-Protocol");
       return new Response(null, {
