@@ -12,11 +12,11 @@ import {
   type RelayCore,
   redactSecrets,
   refusal,
-  type SessionSnapshot,
   type Transport,
 } from "@pubsubbud/relay-core";
 import { authFromEnv, configFromEnv, type Env, originsFromEnv } from "./config.js";
 import { CreditMeter } from "./credit.js";
+import { SessionStore } from "./session-store.js";
 import { createSqliteBroker } from "./sqlite-broker.js";
 
 /** Errors and warnings go to the Workers console (`wrangler tail`, the dashboard's logs). */
@@ -34,15 +34,16 @@ export const NAMESPACE_HEADER = "x-pubsubbud-namespace";
 
 /**
  * One namespace: relay-core over the WebSocket Hibernation API, with the namespace log in the
- * object's SQLite storage. Each socket's session (client id, identity, subscriptions) lives in
- * its attachment, so it survives hibernation; the subscription index is rebuilt from the
- * attachments on the first event after a wake. No timers: an idle object may sleep.
+ * object's SQLite storage. Each socket's session survives hibernation (SessionStore: the
+ * attachment and the `pubsubbud_subs` table); the subscription index is rebuilt from them on
+ * the first event after a wake. No timers: an idle object may sleep.
  */
 export class NamespaceObject extends DurableObject<Env> {
   #core: RelayCore | undefined;
   /** Backlog under which a replay goes on: half the slow-consumer cut. */
   #resumeBelow = 0;
   readonly #connections = new Map<WebSocket, Connection>();
+  #sessions: SessionStore | undefined;
 
   /**
    * Decides who may connect: relay-core's hook, called on `hello`, `refresh` and HTTP publishes.
@@ -81,9 +82,13 @@ export class NamespaceObject extends DurableObject<Env> {
       scheduleFlush: (flush) => setTimeout(flush, 0),
     });
     this.#core = core;
-    for (const ws of this.ctx.getWebSockets()) {
-      const snapshot = ws.deserializeAttachment() as SessionSnapshot | null;
-      if (snapshot?.session)
+    const sessions = new SessionStore(this.ctx.storage.sql);
+    this.#sessions = sessions;
+    const sockets = this.ctx.getWebSockets();
+    const snapshots = sessions.load(sockets);
+    for (const ws of sockets) {
+      const snapshot = snapshots.get(ws);
+      if (snapshot)
         this.#connections.set(
           ws,
           core.restore({ snapshot, transport: this.#transport(ws, false) }),
@@ -111,7 +116,7 @@ export class NamespaceObject extends DurableObject<Env> {
       close: (code, reason) => ws.close(code, reason),
       bufferedAmount: () => meter.backlog,
       credit: (received) => meter.credit(received),
-      persist: (snapshot) => ws.serializeAttachment(snapshot),
+      persist: (snapshot) => this.#sessions?.save(ws, snapshot),
     };
   }
 
@@ -188,5 +193,6 @@ export class NamespaceObject extends DurableObject<Env> {
     this.#relay();
     this.#connections.get(ws)?.closed();
     this.#connections.delete(ws);
+    this.#sessions?.forget(ws);
   }
 }
