@@ -73,7 +73,10 @@ export class NamespaceObject extends DurableObject<Env> {
     const { retention, limits } = configFromEnv(this.env);
     this.#resumeBelow = (limits.maxBufferedBytes ?? DEFAULT_RELAY_LIMITS.maxBufferedBytes) / 2;
     const core = createRelayCore({
-      broker: createSqliteBroker(this.ctx.storage.sql, retention),
+      // Publishes that arrive together are written in one turn: one storage commit for them all.
+      broker: createSqliteBroker(this.ctx.storage.sql, retention, Date.now, (write) =>
+        setTimeout(write, 0),
+      ),
       limits,
       logger: workerLogger,
       authenticate: (request) => this.authenticate(request),
