@@ -67,6 +67,31 @@ export class NamespaceObject extends DurableObject<Env> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
 
+  /** Work for the next turn: writing the publishes, then flushing what they delivered. */
+  #queued: Array<() => void> = [];
+
+  /**
+   * Runs `task` in the next turn, with everything else queued until then: publishes that reach
+   * the object together are written in one turn (one storage commit) and their deliveries leave
+   * in that same turn, as one batch per socket. A 0 ms timer, not a microtask, so the events
+   * that arrive meanwhile join; it fires at once, so it never keeps an idle object awake.
+   */
+  readonly #soon = (task: () => void): void => {
+    if (this.#queued.push(task) === 1) setTimeout(this.#runQueued, 0);
+  };
+
+  readonly #runQueued = (): void => {
+    // Tasks queued while these run (the flush after a write) run in this turn too.
+    const tasks = this.#queued;
+    for (let i = 0; i < tasks.length; i++)
+      try {
+        (tasks[i] as () => void)();
+      } catch (error) {
+        workerLogger.error("queued work failed", { error: String(error) });
+      }
+    this.#queued = [];
+  };
+
   /** The relay of this object, built on first use after a start or a wake. */
   #relay(): RelayCore {
     if (this.#core) return this.#core;
@@ -74,15 +99,11 @@ export class NamespaceObject extends DurableObject<Env> {
     this.#resumeBelow = (limits.maxBufferedBytes ?? DEFAULT_RELAY_LIMITS.maxBufferedBytes) / 2;
     const core = createRelayCore({
       // Publishes that arrive together are written in one turn: one storage commit for them all.
-      broker: createSqliteBroker(this.ctx.storage.sql, retention, Date.now, (write) =>
-        setTimeout(write, 0),
-      ),
+      broker: createSqliteBroker(this.ctx.storage.sql, retention, Date.now, this.#soon),
       limits,
       logger: workerLogger,
       authenticate: (request) => this.authenticate(request),
-      // A 0 ms timer, not a microtask: messages that reach the object together leave as one
-      // batch per socket. It fires at once, so it never keeps an idle object awake.
-      scheduleFlush: (flush) => setTimeout(flush, 0),
+      scheduleFlush: this.#soon,
     });
     this.#core = core;
     const sessions = new SessionStore(this.ctx.storage.sql);
