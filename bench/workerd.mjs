@@ -60,7 +60,9 @@ const systems = [
   {
     name: "PubsubBud relay-worker",
     worker: {
-      scriptPath: file(process.env.BENCH_WORKER_SCRIPT ?? "../packages/relay-worker/dist/worker.js"),
+      scriptPath: file(
+        process.env.BENCH_WORKER_SCRIPT ?? "../packages/relay-worker/dist/worker.js",
+      ),
       durableObjects: { NAMESPACES: { className: "NamespaceObject", useSQLite: true } },
       // The bench measures delivery, not auth or the flood limiters: open, no publish rate limit.
       bindings: {
@@ -76,7 +78,10 @@ const systems = [
       });
       await opened(ws);
       ws.send(
-        JSON.stringify({ type: "hello", client: `bench-${Math.random().toString(36).slice(2, 14)}` }),
+        JSON.stringify({
+          type: "hello",
+          client: `bench-${Math.random().toString(36).slice(2, 14)}`,
+        }),
       );
       const handlers = new Map();
       let ready = () => {};
@@ -215,7 +220,7 @@ async function oneToOne(system, port) {
   const cpuBefore = workerdCpuSeconds();
   const start = now();
   for (let round = 1; round <= rounds; round++) {
-    peers.forEach((p, i) => p.publish(`own.${i}`, { t: now(), pad: PAD }));
+    for (const [i, p] of peers.entries()) p.publish(`own.${i}`, { t: now(), pad: PAD });
     await seen.until(round * n);
   }
   const seconds = (now() - start) / 1000;
@@ -259,23 +264,26 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 export async function runWorkerdBench() {
   const picked = process.env.BENCH_WORKERD?.split(",");
   const chosen = workloads.filter((w) => !picked || picked.includes(w.key));
-  const samples = {};
+  const samples = Object.fromEntries(
+    chosen.map((w) => [w.key, Object.fromEntries(systems.map((s) => [s.name, []]))]),
+  );
   for (let rep = 1; rep <= REPS; rep++)
     for (const workload of chosen)
       for (const system of systems) {
         process.stderr.write(`workerd rep ${rep}: ${workload.key} — ${system.name}… `);
         const result = await withWorker(system, (port) => workload.run(system, port));
-        ((samples[workload.key] ??= {})[system.name] ??= []).push(result);
+        samples[workload.key][system.name].push(result);
         process.stderr.write(`${JSON.stringify(result)}\n`);
       }
-  const rows = {};
-  for (const workload of chosen)
-    for (const system of systems) {
-      const runs = samples[workload.key][system.name];
-      const row = {};
-      for (const field of Object.keys(runs[0])) row[field] = median(runs.map((r) => r[field]));
-      (rows[workload.key] ??= {})[system.name] = row;
-    }
+  // Each field's median over the repetitions, per workload and system.
+  const medians = (runs) =>
+    Object.fromEntries(Object.keys(runs[0]).map((f) => [f, median(runs.map((r) => r[f]))]));
+  const rows = Object.fromEntries(
+    Object.entries(samples).map(([key, bySystem]) => [
+      key,
+      Object.fromEntries(Object.entries(bySystem).map(([name, runs]) => [name, medians(runs)])),
+    ]),
+  );
   const [base, relay] = systems.map((s) => s.name);
   const lines = [
     `### workerd (Miniflare): relay-worker ÷ minimal broadcaster, medians of ${REPS} interleaved reps`,

@@ -43,7 +43,8 @@ export class Room extends DurableObject {
   }
 
   webSocketClose(ws) {
-    for (const channel of ws.deserializeAttachment() ?? []) this.#channels().get(channel)?.delete(ws);
+    for (const channel of ws.deserializeAttachment() ?? [])
+      this.#channels().get(channel)?.delete(ws);
   }
 }
 
