@@ -111,19 +111,31 @@ export function createSqliteBroker(
     return message;
   };
 
-  /** One publish: dedupe, the log row, the dedupe row, then the live listeners. */
+  /** One publish: the dedupe row (or the earlier offset), the log row, the live listeners. */
   const write = (input: PublishInput): PublishOutcome => {
     const at = now();
     trim(at);
     // pubsubbud_seen.id holds the sender-scoped dedupe key, not the bare message id.
     const key = dedupeKey(input);
-    const seen = sql
-      .exec<{ seq: number }>(`SELECT seq FROM pubsubbud_seen WHERE id = ?`, key)
-      .toArray()[0];
-    if (seen) return { offset: String(seen.seq), duplicate: true };
-    const seq = ++lastSeq;
+    // Claiming the id is the dedupe check: a row that is already there writes nothing.
+    const seq = lastSeq + 1;
     const data = JSON.stringify(input.data) ?? "null";
     const headers = input.headers === undefined ? null : JSON.stringify(input.headers);
+    const claimed = sql
+      .exec(
+        `INSERT INTO pubsubbud_seen (id, seq, ts) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING RETURNING seq`,
+        key,
+        seq,
+        at,
+      )
+      .toArray();
+    if (claimed.length === 0) {
+      const seen = sql
+        .exec<{ seq: number }>(`SELECT seq FROM pubsubbud_seen WHERE id = ?`, key)
+        .one().seq;
+      return { offset: String(seen), duplicate: true };
+    }
+    lastSeq = seq;
     sql.exec(
       `INSERT INTO pubsubbud_log (seq, id, channel, data, headers, ts) VALUES (?, ?, ?, ?, ?, ?)`,
       seq,
@@ -133,7 +145,6 @@ export function createSqliteBroker(
       headers,
       at,
     );
-    sql.exec(`INSERT INTO pubsubbud_seen (id, seq, ts) VALUES (?, ?, ?)`, key, seq, at);
     const message: LogMessage = {
       channel: input.channel,
       id: input.id,
