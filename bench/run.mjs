@@ -2,7 +2,9 @@
 // Each system runs in its own server process (CPU and RSS are measured there); this process is
 // the load generator. Writes bench/results/latest.md and .json.
 // Knobs: BENCH_SCALE=0.2 (quick run), BENCH_ONLY="raw ws,PubsubBud (wire)" (systems),
-// BENCH_WORKLOADS=0,1 (workload indexes; 3 = connect storm, 4 = the workerd comparison,
+// BENCH_WORKLOADS=0,1 (workload indexes; 3 = connect storm, 4 = the workerd comparison: fan-out,
+// fixed-rate latency, 1:1 and idle memory against a minimal DO broadcaster, BENCH_REPS
+// interleaved repetitions, BENCH_WORKERD=fanOut,rate200,rate20,oneToOne,idle picks among them,
 // 5 = two relay instances per broker, 6 = a slow consumer among 200, 7 = matching work per
 // publish under the pattern budgets, 8 = a bystander's round trips under each attack), BENCH_PROFILE=1 (CPU profiles of
 // the measured phase into bench/results/profiles/), BENCH_NODE_FLAGS="--max-semi-space-size=64".

@@ -318,6 +318,7 @@ export class Session {
           "hello was already received on this connection",
         );
       case "ping":
+        if (frame.rx !== undefined) this.#transport.credit?.(frame.rx);
         return this.enqueue(PONG);
       case "subscribe": {
         const answer = this.#subscribe(frame.id, frame.pattern);

@@ -12,6 +12,11 @@ export interface Transport {
   /** Bytes handed to `send` that the socket has not written yet. */
   bufferedAmount(): number;
   /**
+   * Hears a ping's receive credit (`rx`: characters the client has received so far), for a
+   * runtime whose sockets cannot report `bufferedAmount` (see docs/protocol.md "Receive credit").
+   */
+  credit?(received: number): void;
+  /**
    * Called whenever the session's durable state changes (after `hello`, subscribe, unsubscribe,
    * refresh), so a runtime that evicts the relay's memory (a hibernating Durable Object) can
    * store it beside the socket and `restore` the session later.

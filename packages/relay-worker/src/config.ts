@@ -35,9 +35,6 @@ export interface Env {
   ALLOWED_ORIGINS?: string;
 }
 
-/** The relay-worker default: bounded so a socket's attachment (its subscriptions) stays under 16 KiB. */
-export const WORKER_MAX_SUBSCRIPTIONS = 32;
-
 function positive(env: Env, name: keyof Env): number | undefined {
   const raw = env[name];
   if (raw === undefined || raw === "") return undefined;
@@ -61,13 +58,9 @@ export function configFromEnv(env: Env): {
   if (maxMessages) retention.maxMessages = maxMessages;
   if (maxAgeMs) retention.maxAgeMs = maxAgeMs;
   if (dedupeWindowMs) retention.dedupeWindowMs = dedupeWindowMs;
-  const maxSubscriptions = positive(env, "MAX_SUBSCRIPTIONS") ?? WORKER_MAX_SUBSCRIPTIONS;
-  if (maxSubscriptions > 32)
-    throw new Error(
-      "var MAX_SUBSCRIPTIONS must be at most 32: a socket's subscriptions must fit its 16 KiB attachment",
-    );
-  const limits: Partial<RelayLimits> = { maxSubscriptions };
+  const limits: Partial<RelayLimits> = {};
   const vars = [
+    ["MAX_SUBSCRIPTIONS", "maxSubscriptions"],
     ["PUBLISH_RATE_PER_SECOND", "publishRatePerSecond"],
     ["PUBLISH_BURST", "publishBurst"],
     ["MAX_CONNECTIONS_PER_IP", "maxConnectionsPerIp"],

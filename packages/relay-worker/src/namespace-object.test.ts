@@ -160,7 +160,7 @@ describe("NamespaceObject in workerd", () => {
     });
   });
 
-  it("answers pings with the runtime's auto-response and keeps each session in its socket's attachment", async () => {
+  it("answers pings with the runtime's auto-response and keeps each session in its attachment and storage", async () => {
     const { peer } = await subscribed("attach", "attach-client", ["a", "x.*"]);
     peer.send({ type: "ping" });
     await peer.next((f) => f.type === "pong");
@@ -169,31 +169,57 @@ describe("NamespaceObject in workerd", () => {
       expect(pair?.request).toBe('{"type":"ping"}');
       expect(pair?.response).toBe('{"type":"pong"}');
       const [socket] = state.getWebSockets();
-      expect(socket?.deserializeAttachment()).toMatchObject({
-        namespace: "attach",
-        client: "attach-client",
-        subscriptions: [["a", "x.*"]],
-      });
+      const attachment = socket?.deserializeAttachment();
+      expect(attachment).toMatchObject({ namespace: "attach", client: "attach-client" });
+      expect(
+        state.storage.sql.exec("SELECT session, id, pattern FROM pubsubbud_subs").toArray(),
+      ).toEqual([{ session: attachment.session, id: "a", pattern: "x.*" }]);
       expect(state.getWebSocketAutoResponseTimestamp(socket as WebSocket)).toBeInstanceOf(Date);
     });
   });
 
-  it("fits the largest allowed subscriptions in the 16 KiB attachment and refuses one more", async () => {
+  it("keeps 256 of the longest subscriptions across a wake, refuses one more, and forgets them on close", async () => {
     const peer = await connect("limits");
     peer.send({ type: "hello", client: "limits-client" });
     await peer.next((f) => f.type === "welcome");
-    for (let i = 0; i < 33; i++) {
-      const id = `${String(i).padStart(3, "0")}${"i".repeat(125)}`;
-      peer.send({
-        type: "subscribe",
-        id,
-        pattern: `${String(i).padStart(3, "0")}${"p".repeat(251)}*`,
-      });
-    }
+    const id = (i: number) => `${String(i).padStart(3, "0")}${"i".repeat(125)}`;
+    const channel = (i: number) => `${String(i).padStart(3, "0")}${"p".repeat(252)}`;
+    // Each a 255-byte pattern; together 256 × (128 + 255) bytes, six times the attachment's 16 KiB.
+    for (let i = 0; i < 257; i++)
+      peer.send({ type: "subscribe", id: id(i), pattern: `${channel(i).slice(0, 254)}*` });
     const refused = await peer.next((f) => f.type === "error");
     expect(refused).toMatchObject({ code: "too_many_subscriptions" });
-    expect(peer.frames.filter((f) => f.type === "subscribed")).toHaveLength(32);
+    expect(peer.frames.filter((f) => f.type === "subscribed")).toHaveLength(256);
+
+    // A fresh instance on the same state, as after hibernation, delivers on every subscription.
+    await runInDurableObject(stubOf("limits"), async (_old, state) => {
+      const woken = new NamespaceObject(state, env as unknown as Env);
+      for (const i of [0, 128, 255]) {
+        const published = await woken.fetch(
+          new Request("http://relay/v1/ns/limits/publish", {
+            method: "POST",
+            headers: { [NAMESPACE_HEADER]: "limits", "content-type": "application/json" },
+            body: JSON.stringify({ channel: channel(i), data: i }),
+          }),
+        );
+        expect(published.status).toBe(200);
+      }
+    });
+    await peer.next((f) => f.type === "message" && f.data === 255);
+    expect(peer.frames.filter((f) => f.type === "message").map((f) => f.data)).toEqual([
+      0, 128, 255,
+    ]);
     expect(peer.closed()).toBeUndefined();
+
+    peer.ws.close(1000);
+    await runInDurableObject(stubOf("limits"), async (_instance, state) => {
+      for (let i = 0; i < 200; i++) {
+        const rows = state.storage.sql.exec("SELECT COUNT(*) AS n FROM pubsubbud_subs").one().n;
+        if (rows === 0) return;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      throw new Error("the closed connection's subscriptions are still stored");
+    });
   });
 
   it("trims the log to the configured window and reports the gap beyond it", async () => {

@@ -5,10 +5,10 @@ import {
   type AuthRequest,
   type Connection,
   createRelayCore,
+  DEFAULT_RELAY_LIMITS,
   type Identity,
   type Logger,
   type RelayCore,
-  type SessionSnapshot,
   type Transport,
 } from "@pubsubbud/relay-core";
 import {
@@ -19,6 +19,8 @@ import {
 } from "@pubsubbud/relay-core/internal";
 import { upgradeOf } from "./admission.js";
 import { authFromEnv, configFromEnv, type Env, originsFromEnv } from "./config.js";
+import { CreditMeter } from "./credit.js";
+import { SessionStore } from "./session-store.js";
 import { createSqliteBroker } from "./sqlite-broker.js";
 
 /** Errors and warnings go to the Workers console (`wrangler tail`, the dashboard's logs). */
@@ -36,13 +38,16 @@ export const NAMESPACE_HEADER = "x-pubsubbud-namespace";
 
 /**
  * One namespace: relay-core over the WebSocket Hibernation API, with the namespace log in the
- * object's SQLite storage. Each socket's session (client id, identity, subscriptions) lives in
- * its attachment, so it survives hibernation; the subscription index is rebuilt from the
- * attachments on the first event after a wake. No timers: an idle object may sleep.
+ * object's SQLite storage. Each socket's session survives hibernation (SessionStore: the
+ * attachment and the `pubsubbud_subs` table); the subscription index is rebuilt from them on
+ * the first event after a wake. No timers: an idle object may sleep.
  */
 export class NamespaceObject extends DurableObject<Env> {
   #core: RelayCore | undefined;
+  /** Backlog under which a replay goes on: half the slow-consumer cut. */
+  #resumeBelow = 0;
   readonly #connections = new Map<WebSocket, Connection>();
+  #sessions: SessionStore | undefined;
 
   /**
    * Decides who may connect: relay-core's hook, called on `hello`, `refresh` and HTTP publishes.
@@ -66,37 +71,80 @@ export class NamespaceObject extends DurableObject<Env> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
 
+  /** Work for the next turn: writing the publishes, then flushing what they delivered. */
+  #queued: Array<() => void> = [];
+
+  /**
+   * Runs `task` in the next turn, with everything else queued until then: publishes that reach
+   * the object together are written in one turn (one storage commit) and their deliveries leave
+   * in that same turn, as one batch per socket. A 0 ms timer, not a microtask, so the events
+   * that arrive meanwhile join; it fires at once, so it never keeps an idle object awake.
+   */
+  readonly #soon = (task: () => void): void => {
+    if (this.#queued.push(task) === 1) setTimeout(this.#runQueued, 0);
+  };
+
+  readonly #runQueued = (): void => {
+    // Tasks queued while these run (the flush after a write) run in this turn too.
+    const tasks = this.#queued;
+    for (let i = 0; i < tasks.length; i++)
+      try {
+        (tasks[i] as () => void)();
+      } catch (error) {
+        workerLogger.error("queued work failed", { error: String(error) });
+      }
+    this.#queued = [];
+  };
+
   /** The relay of this object, built on first use after a start or a wake. */
   #relay(): RelayCore {
     if (this.#core) return this.#core;
     const { retention, limits } = configFromEnv(this.env);
+    this.#resumeBelow = (limits.maxBufferedBytes ?? DEFAULT_RELAY_LIMITS.maxBufferedBytes) / 2;
     const core = createRelayCore({
-      broker: createSqliteBroker(this.ctx.storage.sql, retention),
+      // Publishes that arrive together are written in one turn: one storage commit for them all.
+      broker: createSqliteBroker(this.ctx.storage.sql, retention, Date.now, this.#soon),
       limits,
       logger: workerLogger,
       authenticate: (request) => this.authenticate(request),
-      // A 0 ms timer, not a microtask: messages that reach the object together leave as one
-      // batch per socket. It fires at once, so it never keeps an idle object awake.
-      scheduleFlush: (flush) => setTimeout(flush, 0),
+      scheduleFlush: this.#soon,
     });
     this.#core = core;
-    for (const ws of this.ctx.getWebSockets()) {
-      const snapshot = ws.deserializeAttachment() as SessionSnapshot | null;
-      if (snapshot?.session)
-        this.#connections.set(ws, core.restore({ snapshot, transport: this.#transport(ws) }));
+    const sessions = new SessionStore(this.ctx.storage.sql);
+    this.#sessions = sessions;
+    const sockets = this.ctx.getWebSockets();
+    const snapshots = sessions.load(sockets);
+    for (const ws of sockets) {
+      const snapshot = snapshots.get(ws);
+      if (snapshot)
+        this.#connections.set(
+          ws,
+          core.restore({ snapshot, transport: this.#transport(ws, false) }),
+        );
       // Evicted mid-handshake: nothing to restore; the client reconnects and resumes.
       else ws.close(CloseCode.InternalError, "session lost during the handshake");
     }
     return core;
   }
 
-  #transport(ws: WebSocket): Transport {
+  /** `fresh`: accepted by this object now, not restored after a wake (see CreditMeter). */
+  #transport(ws: WebSocket, fresh: boolean): Transport {
+    // workerd's sockets report no buffered amount: the client's receive credit stands in for it.
+    const meter = new CreditMeter(fresh, this.#resumeBelow);
+    const send = (text: string) => {
+      meter.sent(text.length);
+      ws.send(text);
+    };
     return {
-      send: (text) => ws.send(text),
+      send,
+      sendThen: (text, written) => {
+        send(text);
+        meter.whenDrained(written);
+      },
       close: (code, reason) => ws.close(code, reason),
-      // workerd does not expose the socket's buffer; the platform bounds it.
-      bufferedAmount: () => 0,
-      persist: (snapshot) => ws.serializeAttachment(snapshot),
+      bufferedAmount: () => meter.backlog,
+      credit: (received) => meter.credit(received),
+      persist: (snapshot) => this.#sessions?.save(ws, snapshot),
     };
   }
 
@@ -130,7 +178,7 @@ export class NamespaceObject extends DurableObject<Env> {
       this.ctx.acceptWebSocket(server, [namespace]);
       this.#connections.set(
         server,
-        core.accept({ namespace, remote, transport: this.#transport(server) }),
+        core.accept({ namespace, remote, transport: this.#transport(server, true) }),
       );
       const offered = request.headers.get("Sec-WebSocket-Protocol");
       return new Response(null, {
@@ -174,5 +222,6 @@ export class NamespaceObject extends DurableObject<Env> {
     this.#relay();
     this.#connections.get(ws)?.closed();
     this.#connections.delete(ws);
+    this.#sessions?.forget(ws);
   }
 }

@@ -18,11 +18,17 @@ import { randomId } from "@pubsubbud/relay-core/internal";
  * namespace, so every method ignores its `namespace` argument. Offsets are the log's sequence
  * numbers; the epoch is made once and kept, so the log survives hibernation and eviction.
  * Delivery is in-process: the object is the only writer of its namespace.
+ *
+ * With `schedule`, publishes are written in groups: those that reach the object before the
+ * scheduled write runs share one turn, hence one storage commit (workerd commits each turn's
+ * writes together, and the output gate holds what the object sends until the commit is
+ * durable). Without it each publish is written at once.
  */
 export function createSqliteBroker(
   sql: SqlStorage,
   retention: Partial<LogRetention> = {},
   now = Date.now,
+  schedule?: (write: () => void) => void,
 ): Broker {
   const { maxMessages, maxAgeMs, dedupeWindowMs, dedupeMaxIds } = {
     ...DEFAULT_RETENTION,
@@ -105,41 +111,77 @@ export function createSqliteBroker(
     return message;
   };
 
+  /** One publish: the dedupe row (or the earlier offset), the log row, the live listeners. */
+  const write = (input: PublishInput): PublishOutcome => {
+    const at = now();
+    trim(at);
+    // pubsubbud_seen.id holds the sender-scoped dedupe key, not the bare message id.
+    const key = dedupeKey(input);
+    // Claiming the id is the dedupe check: a row that is already there writes nothing.
+    const seq = lastSeq + 1;
+    const data = JSON.stringify(input.data) ?? "null";
+    const headers = input.headers === undefined ? null : JSON.stringify(input.headers);
+    const claimed = sql
+      .exec(
+        `INSERT INTO pubsubbud_seen (id, seq, ts) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING RETURNING seq`,
+        key,
+        seq,
+        at,
+      )
+      .toArray();
+    if (claimed.length === 0) {
+      const seen = sql
+        .exec<{ seq: number }>(`SELECT seq FROM pubsubbud_seen WHERE id = ?`, key)
+        .one().seq;
+      return { offset: String(seen), duplicate: true };
+    }
+    lastSeq = seq;
+    sql.exec(
+      `INSERT INTO pubsubbud_log (seq, id, channel, data, headers, ts) VALUES (?, ?, ?, ?, ?, ?)`,
+      seq,
+      input.id,
+      input.channel,
+      data,
+      headers,
+      at,
+    );
+    const message: LogMessage = {
+      channel: input.channel,
+      id: input.id,
+      data: input.data,
+      ts: at,
+      offset: String(seq),
+    };
+    if (input.headers !== undefined) message.headers = input.headers;
+    for (const listener of listeners) listener.message(message);
+    return { offset: String(seq), duplicate: false };
+  };
+
+  let pending: Array<{
+    input: PublishInput;
+    resolve: (outcome: PublishOutcome) => void;
+    reject: (error: unknown) => void;
+  }> = [];
+  const writePending = () => {
+    const group = pending;
+    pending = [];
+    for (const { input, resolve, reject } of group) {
+      try {
+        resolve(write(input));
+      } catch (error) {
+        reject(error);
+      }
+    }
+  };
+
   return {
     name: "durable-object",
     capabilities: { sharedHistory: true, totalOrder: true },
     async publish(_namespace: string, input: PublishInput): Promise<PublishOutcome> {
-      const at = now();
-      trim(at);
-      // pubsubbud_seen.id holds the sender-scoped dedupe key, not the bare message id.
-      const key = dedupeKey(input);
-      const seen = sql
-        .exec<{ seq: number }>(`SELECT seq FROM pubsubbud_seen WHERE id = ?`, key)
-        .toArray()[0];
-      if (seen) return { offset: String(seen.seq), duplicate: true };
-      const seq = ++lastSeq;
-      const data = JSON.stringify(input.data) ?? "null";
-      const headers = input.headers === undefined ? null : JSON.stringify(input.headers);
-      sql.exec(
-        `INSERT INTO pubsubbud_log (seq, id, channel, data, headers, ts) VALUES (?, ?, ?, ?, ?, ?)`,
-        seq,
-        input.id,
-        input.channel,
-        data,
-        headers,
-        at,
-      );
-      sql.exec(`INSERT INTO pubsubbud_seen (id, seq, ts) VALUES (?, ?, ?)`, key, seq, at);
-      const message: LogMessage = {
-        channel: input.channel,
-        id: input.id,
-        data: input.data,
-        ts: at,
-        offset: String(seq),
-      };
-      if (input.headers !== undefined) message.headers = input.headers;
-      for (const listener of listeners) listener.message(message);
-      return { offset: String(seq), duplicate: false };
+      if (!schedule) return write(input);
+      return new Promise((resolve, reject) => {
+        if (pending.push({ input, resolve, reject }) === 1) schedule(writePending);
+      });
     },
     async listen(_namespace, listener): Promise<StopListening> {
       listeners.add(listener);
