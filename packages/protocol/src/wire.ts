@@ -50,19 +50,22 @@ export function bracketCount(text: string): number {
   return count;
 }
 
-// Keyed by every relay frame type: the compiler refuses a missing or a stray one.
-const RELAY_TYPES: ReadonlySet<string> = new Set(
-  Object.keys({
-    welcome: true,
-    subscribed: true,
-    unsubscribed: true,
-    ack: true,
-    refreshed: true,
-    pong: true,
-    message: true,
-    error: true,
-  } satisfies Record<RelayFrame["type"], true>),
-);
+const RELAY_TYPE_LIST = [
+  "welcome",
+  "subscribed",
+  "unsubscribed",
+  "ack",
+  "refreshed",
+  "pong",
+  "message",
+  "error",
+] as const satisfies readonly RelayFrame["type"][];
+const RELAY_TYPES: ReadonlySet<string> = new Set(RELAY_TYPE_LIST);
+type Holds<T extends true> = T;
+/** Compiles only while the list above names every relay frame type (no bytes in the bundle). */
+export type RelayTypesListed = Holds<
+  [Exclude<RelayFrame["type"], (typeof RELAY_TYPE_LIST)[number]>] extends [never] ? true : false
+>;
 
 /**
  * Decodes a frame from a relay: one frame or a batch. Frames of unknown types are dropped so a
