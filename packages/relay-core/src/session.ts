@@ -23,6 +23,7 @@ import { CompiledGrants, stampSender } from "./grants.js";
 import { inboxFor } from "./inbox.js";
 import type { RelayLimits } from "./limits.js";
 import type { NamespaceState } from "./namespace.js";
+import { TokenBucket } from "./token-bucket.js";
 import type { Identity, Logger, RelayCounters, SessionSnapshot, Transport } from "./types.js";
 
 /**
@@ -79,9 +80,8 @@ export class Session {
   #pending: ClientFrame[] = [];
   #violations = 0;
   #violationWindow = 0;
-  /** Publish token bucket: tokens left, and when it was last refilled. */
-  #publishTokens: number;
-  #publishRefilled: number;
+  /** The connection's publish rate (`limits.publishRatePerSecond`, `publishBurst`). */
+  readonly #publishes: TokenBucket;
   readonly #engine: SessionHost;
   readonly #transport: Transport;
 
@@ -98,8 +98,11 @@ export class Session {
     this.#transport = transport;
     this.remote = remote;
     this.connectedAt = this.lastSeen = engine.now();
-    this.#publishTokens = engine.limits.publishBurst;
-    this.#publishRefilled = this.connectedAt;
+    this.#publishes = new TokenBucket(
+      engine.limits.publishRatePerSecond,
+      engine.limits.publishBurst,
+      this.connectedAt,
+    );
     this.delivery = new Delivery(
       {
         maxBatchBytes: engine.limits.maxBatchBytes,
@@ -122,18 +125,6 @@ export class Session {
         bufferedAmount: () => transport.bufferedAmount(),
       },
     );
-  }
-
-  /** Takes one publish token; false when the connection is over its publish rate. */
-  #takePublishToken(): boolean {
-    const { publishRatePerSecond, publishBurst } = this.#engine.limits;
-    const now = this.lastSeen; // set by `receive`, which every publish comes through
-    const refill = ((now - this.#publishRefilled) * publishRatePerSecond) / 1000;
-    this.#publishTokens = Math.min(publishBurst, this.#publishTokens + refill);
-    this.#publishRefilled = now;
-    if (this.#publishTokens < 1) return false;
-    this.#publishTokens -= 1;
-    return true;
   }
 
   get state(): SessionState {
@@ -430,7 +421,8 @@ export class Session {
 
   #publish(frame: PublishFrame): void {
     const { id } = frame;
-    if (!this.#takePublishToken()) {
+    // `lastSeen` was set by `receive`, which every publish comes through.
+    if (!this.#publishes.take(this.lastSeen)) {
       const { publishRatePerSecond, publishBurst } = this.#engine.limits;
       return this.refuse(
         ErrorCode.RateLimited,

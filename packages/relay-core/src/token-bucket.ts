@@ -1,0 +1,24 @@
+/** A token bucket: `burst` tokens at most, refilled at `ratePerSecond`; one taken per action. */
+export class TokenBucket {
+  #tokens: number;
+  #refilled: number;
+
+  constructor(
+    readonly ratePerSecond: number,
+    readonly burst: number,
+    now: number,
+  ) {
+    this.#tokens = burst;
+    this.#refilled = now;
+  }
+
+  /** Takes one token at time `now` (ms); false when the bucket is empty. */
+  take(now: number): boolean {
+    const refill = ((now - this.#refilled) * this.ratePerSecond) / 1000;
+    this.#tokens = Math.min(this.burst, this.#tokens + refill);
+    this.#refilled = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+}
