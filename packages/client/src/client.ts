@@ -9,7 +9,6 @@ import {
   type MessageFrame,
   PING,
   parseRetryReason,
-  RX_CREDIT_CHARS,
   patternError,
   type RefreshedFrame,
   type RelayFrame,
@@ -62,9 +61,6 @@ export class PubsubBudClient extends ClientEventTarget {
   #offset = "";
   /** Frames received, for liveness. */
   #received = 0;
-  /** Characters received on this socket, and the count the last credit carried. */
-  #rx = 0;
-  #credited = 0;
   readonly #liveness = new Liveness(
     () => this.#received,
     () => this.#send(PING),
@@ -255,7 +251,6 @@ export class PubsubBudClient extends ClientEventTarget {
   }
 
   #onOpen(): void {
-    this.#rx = this.#credited = 0;
     const resume =
       this.#epoch === undefined ? undefined : { epoch: this.#epoch, offset: this.#offset };
     this.#send(helloFrame(this.id, this.#token.current, resume, this.#subscriptions.values()));
@@ -279,12 +274,6 @@ export class PubsubBudClient extends ClientEventTarget {
 
   #onMessage(text: string): void {
     this.#received++;
-    // Receive credit: relay-worker cannot see its socket's buffer, so it counts what we took.
-    this.#rx += text.length;
-    if (this.#rx - this.#credited >= RX_CREDIT_CHARS) {
-      this.#credited = this.#rx;
-      this.#send(`{"type":"ping","rx":${this.#rx}}`);
-    }
     let frames: RelayFrame[];
     try {
       frames = decodeRelayFrames(text);

@@ -1,4 +1,4 @@
-import { SUBPROTOCOL } from "@pubsubbud/protocol";
+import { RX_CREDIT_CHARS, SUBPROTOCOL } from "@pubsubbud/protocol";
 import { ClientError } from "./errors.js";
 import type { WebSocketConstructor } from "./options.js";
 
@@ -97,7 +97,19 @@ export function openSocket(
       clearTimeout(timer);
       hooks.open();
     };
-    socket.onmessage = (event) => hooks.message(event.data as string);
+    // Receive credit (docs/protocol.md): characters taken off this socket, acknowledged at least
+    // once per RX_CREDIT_CHARS, for a relay (relay-worker) that cannot see the socket's buffer.
+    let received = 0;
+    let credited = 0;
+    socket.onmessage = (event) => {
+      const text = event.data as string;
+      received += text.length;
+      if (received - credited >= RX_CREDIT_CHARS && socket.readyState === OPEN) {
+        credited = received;
+        socket.send(`{"type":"ping","rx":${received}}`);
+      }
+      hooks.message(text);
+    };
     socket.onclose = (event) => lost(socket, event.code, event.reason);
     socket.onerror = () => {};
   };
