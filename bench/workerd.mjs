@@ -168,12 +168,18 @@ async function oneChannel(system, port, subscribers, drive) {
   const seen = counter(subscribers * 100_000);
   await Promise.all(subs.map((c) => c.subscribe("bench.room", (d) => seen.record(d))));
   const pub = await system.connect(port);
+  const result = await measured(seen, () => drive(pub, seen));
+  for (const c of [...subs, pub]) c.close();
+  return result;
+}
+
+/** Runs `drive` and reports its deliveries: rate, workerd CPU per delivery, latency p50/p99. */
+async function measured(seen, drive) {
   const cpuBefore = workerdCpuSeconds();
   const start = now();
-  await drive(pub, seen);
+  await drive();
   const seconds = (now() - start) / 1000;
   const cpu = workerdCpuSeconds() - cpuBefore;
-  for (const c of [...subs, pub]) c.close();
   const latencies = seen.latencies.subarray(0, seen.count);
   return {
     perSecond: seen.count / seconds,
@@ -217,22 +223,14 @@ async function oneToOne(system, port) {
   const peers = await connectMany({ connect: () => system.connect(port) }, port, n, 50);
   const seen = counter(n * rounds);
   await Promise.all(peers.map((p, i) => p.subscribe(`own.${i}`, (d) => seen.record(d))));
-  const cpuBefore = workerdCpuSeconds();
-  const start = now();
-  for (let round = 1; round <= rounds; round++) {
-    for (const [i, p] of peers.entries()) p.publish(`own.${i}`, { t: now(), pad: PAD });
-    await seen.until(round * n);
-  }
-  const seconds = (now() - start) / 1000;
-  const cpu = workerdCpuSeconds() - cpuBefore;
+  const result = await measured(seen, async () => {
+    for (let round = 1; round <= rounds; round++) {
+      for (const [i, p] of peers.entries()) p.publish(`own.${i}`, { t: now(), pad: PAD });
+      await seen.until(round * n);
+    }
+  });
   for (const p of peers) p.close();
-  const latencies = seen.latencies.subarray(0, seen.count);
-  return {
-    perSecond: seen.count / seconds,
-    cpuPerDelivery: (cpu * 1e6) / seen.count,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-  };
+  return result;
 }
 
 /** Resident memory per idle connection (one subscription each), past one connected peer. */
