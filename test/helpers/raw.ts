@@ -88,3 +88,26 @@ export function refusedUpgrade(
     ws.on("error", () => {});
   });
 }
+
+/**
+ * Publishes `{n, pad}` messages (1 KiB of padding, n counting from 0) on `channel` in rounds of
+ * `round`, each round waiting for its last ack, until `done()` says so; fails once `max` messages
+ * have gone out. Returns how many were published.
+ */
+export async function publishUntil(
+  publisher: RawPeer,
+  channel: string,
+  done: () => boolean,
+  { round, max, what }: { round: number; max: number; what: string },
+): Promise<number> {
+  const pad = "x".repeat(1024);
+  let sent = 0;
+  while (!done()) {
+    const last = sent + round;
+    for (; sent < last; sent++)
+      publisher.send({ type: "publish", id: `m${sent}`, channel, data: { n: sent, pad } });
+    await publisher.next((f) => f.type === "ack" && f.id === `m${last - 1}`, "the round's acks");
+    if (sent >= max) throw new Error(`${what} (${sent} messages)`);
+  }
+  return sent;
+}

@@ -6,7 +6,7 @@
  */
 import { createRelay, type RunningRelay } from "@pubsubbud/relay-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openRaw, type RawPeer, rawClientId } from "../helpers/raw.js";
+import { openRaw, publishUntil, type RawPeer, rawClientId } from "../helpers/raw.js";
 import { waitFor } from "../helpers/wait.js";
 
 describe("a slow consumer among 200", () => {
@@ -37,23 +37,14 @@ describe("a slow consumer among 200", () => {
     publisher.send({ type: "hello", client: rawClientId("pub") });
     await publisher.next((f) => f.type === "welcome", "welcome");
 
-    const pad = "x".repeat(1024);
-    let sent = 0;
     const cut = () => (relay.core.stats().closes["4001"] ?? 0) > 0;
     // Publish in rounds until the relay gives up on the stalled client (the kernel's socket
     // buffers absorb the first megabytes, so how many it takes depends on the machine).
-    while (!cut()) {
-      const round = sent + 200;
-      for (; sent < round; sent++)
-        publisher.send({
-          type: "publish",
-          id: `m${sent}`,
-          channel: "feed.a",
-          data: { n: sent, pad },
-        });
-      await publisher.next((f) => f.type === "ack" && f.id === `m${round - 1}`, "the round's acks");
-      expect(sent, "published 40 MB without a cut").toBeLessThan(40_000);
-    }
+    const sent = await publishUntil(publisher, "feed.a", cut, {
+      round: 200,
+      max: 40_000,
+      what: "published 40 MB without a cut",
+    });
     const messages = (p: RawPeer) =>
       p.frames
         .filter((f) => f.type === "message")

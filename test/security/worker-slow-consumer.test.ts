@@ -9,7 +9,7 @@ import { SUBPROTOCOL } from "@pubsubbud/protocol";
 import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { openRaw, rawClientId } from "../helpers/raw.js";
+import { openRaw, publishUntil, rawClientId } from "../helpers/raw.js";
 import { waitFor } from "../helpers/wait.js";
 import { startWorker } from "../helpers/workerd.js";
 
@@ -75,21 +75,12 @@ describe("relay-worker: a subscriber that never credits what it received", () =>
     publisher.send({ type: "hello", client: rawClientId("publisher") });
     await publisher.next((f) => f.type === "welcome", "welcome");
 
-    const pad = "x".repeat(1024);
-    let sent = 0;
     // Rounds of 100 messages (~110 KiB) until the attacker is cut; 12 MiB without a cut fails.
-    while (cutCode === undefined) {
-      const round = sent + 100;
-      for (; sent < round; sent++)
-        publisher.send({
-          type: "publish",
-          id: `m${sent}`,
-          channel: "feed.a",
-          data: { n: sent, pad },
-        });
-      await publisher.next((f) => f.type === "ack" && f.id === `m${round - 1}`, "the round's acks");
-      expect(sent, "published 12 MiB to a client that never credits").toBeLessThan(11_000);
-    }
+    const sent = await publishUntil(publisher, "feed.a", () => cutCode !== undefined, {
+      round: 100,
+      max: 11_000,
+      what: "published 12 MiB to a client that never credits",
+    });
     expect(cutCode).toBe(4001);
     // What the object sent the attacker, all of which it read: the bound on what it held for it.
     expect(attacker.state.received).toBeGreaterThan(MAX_BUFFERED - MAX_BATCH);
