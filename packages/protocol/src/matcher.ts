@@ -138,6 +138,17 @@ function tokenMatches(token: Token, code: number): boolean {
  * @example compilePattern("sensor.*").matches("sensor.temp") // true
  */
 export function compilePattern(pattern: string): CompiledPattern {
+  // Most subscriptions name one channel: no tokens, no copy of the name (a relay holds one of
+  // these per subscription for as long as it lives).
+  if (!WILDCARD_CHARACTER.test(pattern))
+    return {
+      source: pattern,
+      literalPrefix: pattern,
+      exact: true,
+      wildcards: 0,
+      cost: 0,
+      matches: (c) => c === pattern,
+    };
   const tokens = tokenize(pattern);
   let prefixEnd = 0;
   while (prefixEnd < tokens.length && tokens[prefixEnd]?.kind === LITERAL) prefixEnd++;
@@ -154,6 +165,9 @@ export function compilePattern(pattern: string): CompiledPattern {
     matches: segmentMatcher(parts),
   };
 }
+
+/** A character that may start a wildcard token; a pattern without one is all literals. */
+const WILDCARD_CHARACTER = /[*?[]/;
 
 const wildcardsIn = (tokens: Token[]): number =>
   tokens.filter((token) => token.kind !== LITERAL).length;

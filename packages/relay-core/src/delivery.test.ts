@@ -21,7 +21,6 @@ function fakeConnection(options: { maxBatchBytes?: number; maxBufferedBytes?: nu
     compareOffsets: compareDecimalOffsets,
     scheduleFlush: () => void scheduled++,
     wrote: () => {},
-    slowConsumer: () => void slow++,
   };
   const delivery = new Delivery(host, {
     send: (text, written) => {
@@ -31,6 +30,7 @@ function fakeConnection(options: { maxBatchBytes?: number; maxBufferedBytes?: nu
       else written();
     },
     bufferedAmount: () => buffered,
+    slowConsumer: () => void slow++,
   });
   return {
     delivery,

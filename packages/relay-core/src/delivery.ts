@@ -7,7 +7,7 @@ import { joinBatch } from "@pubsubbud/protocol";
 import type { LogMessage } from "./broker.js";
 import { serializeMessage } from "./serialize.js";
 
-/** What a delivery needs from the relay around it. */
+/** What a delivery needs from the relay around it: one for all connections (the engine). */
 export interface DeliveryHost {
   /** Largest batch (one socket write), in bytes; a single larger frame goes alone. */
   readonly maxBatchBytes: number;
@@ -18,15 +18,15 @@ export interface DeliveryHost {
   scheduleFlush(delivery: Delivery): void;
   /** Counts one socket write and, for a replay, the messages it carried. */
   wrote(frames: number, replayed: number): void;
-  /** The connection fell too far behind: close it (4001). */
-  slowConsumer(): void;
 }
 
-/** What a delivery needs from the socket. */
+/** What a delivery needs from its connection. */
 export interface DeliverySocket {
   /** Sends one text frame; calls `written` once the socket wrote it (or at once if it cannot tell). */
   send(text: string, written?: () => void): void;
   bufferedAmount(): number;
+  /** The connection fell too far behind: close it (4001). */
+  slowConsumer(): void;
 }
 
 type Phase = "holding" | "replaying" | "live" | "closed";
@@ -88,7 +88,7 @@ export class Delivery {
     this.#held.push([offset, text]);
     this.#heldBytes += text.length;
     // A client that cannot take its replay does not get to pile up live messages behind it.
-    if (this.#heldBytes > this.#host.maxBufferedBytes) this.#host.slowConsumer();
+    if (this.#heldBytes > this.#host.maxBufferedBytes) this.#socket.slowConsumer();
     return true;
   }
 
@@ -161,7 +161,7 @@ export class Delivery {
       return;
     }
     if (this.#socket.bufferedAmount() + this.#outboxBytes > this.#host.maxBufferedBytes) {
-      this.#host.slowConsumer();
+      this.#socket.slowConsumer();
       return;
     }
     const frames = this.#outbox;

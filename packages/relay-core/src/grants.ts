@@ -23,7 +23,7 @@ export class CompiledGrants {
   /** `onInvalid` hears of grant patterns that break the pattern grammar (they grant nothing). */
   constructor(
     identity: Identity,
-    limits: ProtocolLimits,
+    limits: Pick<ProtocolLimits, "maxPatternLength" | "maxWildcards">,
     onInvalid: (pattern: string) => void = () => {},
   ) {
     const compile = (patterns: string[]) =>
@@ -34,6 +34,20 @@ export class CompiledGrants {
       });
     this.#subscribe = identity.grants && compile(identity.grants.subscribe);
     this.#publish = identity.grants && compile(identity.grants.publish);
+  }
+
+  /** Grants that allow everything: one instance shared by every identity without grants. */
+  static readonly unrestricted = new CompiledGrants({}, { maxPatternLength: 0, maxWildcards: 0 });
+
+  /** An identity's grants: the shared {@link unrestricted} when it has none. */
+  static of(
+    identity: Identity,
+    limits: Pick<ProtocolLimits, "maxPatternLength" | "maxWildcards">,
+    onInvalid?: (pattern: string) => void,
+  ): CompiledGrants {
+    return identity.grants
+      ? new CompiledGrants(identity, limits, onInvalid)
+      : CompiledGrants.unrestricted;
   }
 
   /** True when `channel` may be delivered; an inbox always (only its owner can subscribe to it). */

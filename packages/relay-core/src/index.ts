@@ -42,7 +42,6 @@ export {
 } from "./memory-broker.js";
 export { DEFAULT_RETENTION, type LogRetention } from "./memory-log.js";
 export {
-  type Connection,
   createRelayCore,
   type RelayCore,
   type RelayCoreOptions,
@@ -53,6 +52,7 @@ export {
 export type {
   Authenticate,
   AuthRequest,
+  Connection,
   Grants,
   Identity,
   Logger,

@@ -28,6 +28,7 @@ import { serializeMessage } from "./serialize.js";
 import { Session, type SessionHost } from "./session.js";
 import type {
   Authenticate,
+  Connection,
   Identity,
   Logger,
   RelayCounters,
@@ -55,15 +56,6 @@ export interface RelayCoreOptions {
    * from many sockets share one write per recipient). @default queueMicrotask
    */
   scheduleFlush?: (flush: () => void) => void;
-}
-
-/** One accepted socket, as the runtime adapter sees it. */
-export interface Connection {
-  readonly session: string;
-  /** Feed the text of each inbound frame; `byteLength` lets the size check skip re-encoding. */
-  receive(text: string, byteLength?: number): void;
-  /** Tell the relay the socket closed. */
-  closed(): void;
 }
 
 /** A message as shown on the live page and in stats. */
@@ -155,7 +147,10 @@ export class RelayEngine implements RelayCore, SessionHost {
   #tailNext = 0;
   readonly #tailSize: number;
   #dirty: Delivery[] = [];
-  readonly #scheduleFlush: (flush: () => void) => void;
+  readonly #schedule: (flush: () => void) => void;
+  readonly maxBatchBytes: number;
+  readonly maxBufferedBytes: number;
+  readonly compareOffsets: (a: string, b: string) => number;
   #stamp = 0;
 
   constructor(options: RelayCoreOptions) {
@@ -166,7 +161,10 @@ export class RelayEngine implements RelayCore, SessionHost {
     this.#authenticate = options.authenticate;
     this.#tailSize = options.tailSize ?? 50;
     // Wrapped: some runtimes (workerd) refuse queueMicrotask called with another `this`.
-    this.#scheduleFlush = options.scheduleFlush ?? ((flush) => queueMicrotask(flush));
+    this.#schedule = options.scheduleFlush ?? ((flush) => queueMicrotask(flush));
+    this.maxBatchBytes = this.limits.maxBatchBytes;
+    this.maxBufferedBytes = this.limits.maxBufferedBytes;
+    this.compareOffsets = this.broker.compareOffsets;
     const { maxFrameBytes, maxSubscriptions, maxChannelLength, maxPatternLength, maxWildcards } =
       this.limits;
     this.announcedLimits = {
@@ -235,11 +233,7 @@ export class RelayEngine implements RelayCore, SessionHost {
     this.#sessions.add(session);
     const remote = session.remote;
     if (remote !== undefined) this.#byRemote.set(remote, (this.#byRemote.get(remote) ?? 0) + 1);
-    return {
-      session: session.id,
-      receive: (text, byteLength) => session.receive(text, byteLength),
-      closed: () => session.dispose(),
-    };
+    return session;
   }
 
   async publish(
@@ -252,7 +246,7 @@ export class RelayEngine implements RelayCore, SessionHost {
     const id = message.id ?? randomId(21);
     const invalid = this.publishError(message);
     if (invalid) throw new RelayError(invalid.code, invalid.message);
-    if (as && !new CompiledGrants(as, this.limits).mayPublish(message.channel))
+    if (as && !CompiledGrants.of(as, this.limits).mayPublish(message.channel))
       throw new RelayError(
         RelayErrorCode.Forbidden,
         `the token does not grant publishing on ${message.channel}`,
@@ -359,8 +353,13 @@ export class RelayEngine implements RelayCore, SessionHost {
       session.close(CloseCode.BrokerGap, retryReason(Math.random() * this.limits.gapRetrySpreadMs));
   }
 
-  markDirty(delivery: Delivery): void {
-    if (this.#dirty.push(delivery) === 1) this.#scheduleFlush(this.#flush);
+  scheduleFlush(delivery: Delivery): void {
+    if (this.#dirty.push(delivery) === 1) this.#schedule(this.#flush);
+  }
+
+  wrote(frames: number, replayed: number): void {
+    this.counters.framesSent += frames;
+    this.counters.replayed += replayed;
   }
 
   readonly #flush = (): void => {

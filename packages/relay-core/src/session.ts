@@ -4,7 +4,6 @@ import {
   CloseCode,
   type CompiledPattern,
   compilePattern,
-  DEFAULT_LIMITS,
   decodeClientFrames,
   ErrorCode,
   type HelloFrame,
@@ -18,19 +17,26 @@ import {
 } from "@pubsubbud/protocol";
 import type { Broker, LogMessage, PublishInput, PublishOutcome } from "./broker.js";
 import { RelayError, RelayErrorCode } from "./errors.js";
-import { Delivery } from "./delivery.js";
+import { Delivery, type DeliveryHost, type DeliverySocket } from "./delivery.js";
 import { CompiledGrants, stampSender } from "./grants.js";
 import { inboxFor } from "./inbox.js";
 import type { RelayLimits } from "./limits.js";
 import type { NamespaceState } from "./namespace.js";
 import { TokenBucket } from "./token-bucket.js";
-import type { Identity, Logger, RelayCounters, SessionSnapshot, Transport } from "./types.js";
+import type {
+  Connection,
+  Identity,
+  Logger,
+  RelayCounters,
+  SessionSnapshot,
+  Transport,
+} from "./types.js";
 
 /**
  * What a session needs from the relay around it, and nothing more: the engine implements it,
  * a test can hand in a small fake. Sessions never see the engine's namespaces or each other.
  */
-export interface SessionHost {
+export interface SessionHost extends DeliveryHost {
   readonly limits: Readonly<RelayLimits>;
   /** The log reads of a handshake (head, replay) and the order of offsets. */
   readonly broker: Pick<Broker, "head" | "since" | "compareOffsets">;
@@ -52,8 +58,6 @@ export interface SessionHost {
   publishTo(namespace: string, input: PublishInput): Promise<PublishOutcome>;
   countError(code: string): void;
   countClose(code: number): void;
-  /** Asks for the delivery's flush to run soon (one batch per tick). */
-  markDirty(delivery: Delivery): void;
   /** The session is gone: drop it from the relay's books. */
   forget(session: Session): void;
 }
@@ -61,7 +65,7 @@ export interface SessionHost {
 type SessionState = "handshake" | "hello" | "open" | "closed";
 
 /** One client connection: its frames, subscriptions and outbound queue. */
-export class Session {
+export class Session implements Connection, DeliverySocket {
   readonly id: string;
   readonly namespace: NamespaceState<Session>;
   readonly remote: string | undefined;
@@ -71,13 +75,14 @@ export class Session {
   /** The connection's private inbox channel, named from its secret client id (see inboxFor). */
   inbox = "";
   #identity: Identity | undefined;
-  #grants = new CompiledGrants({}, DEFAULT_LIMITS);
+  #grants = CompiledGrants.unrestricted;
   readonly connectedAt: number;
   lastSeen: number;
   readonly subscriptions = new Map<string, CompiledPattern>();
 
   #state: SessionState = "handshake";
-  #pending: ClientFrame[] = [];
+  /** Frames that arrived while `hello` was being answered (allocated only then). */
+  #pending: ClientFrame[] | undefined;
   #violations = 0;
   #violationWindow = 0;
   /** The connection's publish rate (`limits.publishRatePerSecond`, `publishBurst`). */
@@ -103,28 +108,23 @@ export class Session {
       engine.limits.publishBurst,
       this.connectedAt,
     );
-    this.delivery = new Delivery(
-      {
-        maxBatchBytes: engine.limits.maxBatchBytes,
-        maxBufferedBytes: engine.limits.maxBufferedBytes,
-        compareOffsets: engine.broker.compareOffsets,
-        scheduleFlush: (delivery) => engine.markDirty(delivery),
-        wrote: (frames, replayed) => {
-          engine.counters.framesSent += frames;
-          engine.counters.replayed += replayed;
-        },
-        slowConsumer: () =>
-          this.close(CloseCode.SlowConsumer, "slow consumer: outbound buffer full"),
-      },
-      {
-        send: (text, written) => {
-          if (written && transport.sendThen) return transport.sendThen(text, written);
-          transport.send(text);
-          written?.();
-        },
-        bufferedAmount: () => transport.bufferedAmount(),
-      },
-    );
+    this.delivery = new Delivery(engine, this);
+  }
+
+  // DeliverySocket: the session is its delivery's connection (no closures per connection).
+  send(text: string, written?: () => void): void {
+    const transport = this.#transport;
+    if (written && transport.sendThen) return transport.sendThen(text, written);
+    transport.send(text);
+    written?.();
+  }
+
+  bufferedAmount(): number {
+    return this.#transport.bufferedAmount();
+  }
+
+  slowConsumer(): void {
+    this.close(CloseCode.SlowConsumer, "slow consumer: outbound buffer full");
   }
 
   get state(): SessionState {
@@ -137,7 +137,7 @@ export class Session {
 
   set identity(identity: Identity) {
     this.#identity = identity;
-    this.#grants = new CompiledGrants(identity, this.#engine.limits, (pattern) =>
+    this.#grants = CompiledGrants.of(identity, this.#engine.limits, (pattern) =>
       this.#engine.logger.warn("grant pattern ignored: invalid", { session: this.id, pattern }),
     );
   }
@@ -255,6 +255,16 @@ export class Session {
   }
 
   /** Forgets the session after its socket closed (or when closing it). */
+  /** The session id (what the runtime adapter logs and persists). */
+  get session(): string {
+    return this.id;
+  }
+
+  /** The socket closed (the runtime adapter's side of {@link dispose}). */
+  closed(): void {
+    this.dispose();
+  }
+
   dispose(): void {
     if (this.#state === "closed") return;
     this.#state = "closed";
@@ -295,6 +305,7 @@ export class Session {
       return;
     }
     if (this.#state === "hello") {
+      this.#pending ??= [];
       this.#pending.push(frame);
       return;
     }
@@ -370,8 +381,8 @@ export class Session {
     this.delivery.start(replay, covered);
     this.#state = "open";
     this.#persist();
-    const pending = this.#pending;
-    this.#pending = [];
+    const pending = this.#pending ?? [];
+    this.#pending = undefined;
     for (const next of pending) if (this.#state === "open") this.#dispatch(next);
   }
 

@@ -1,4 +1,13 @@
 /** What relay-core needs from a runtime's socket. */
+/** One accepted socket, as the runtime adapter sees it. */
+export interface Connection {
+  readonly session: string;
+  /** Feed the text of each inbound frame; `byteLength` lets the size check skip re-encoding. */
+  receive(text: string, byteLength?: number): void;
+  /** Tell the relay the socket closed. */
+  closed(): void;
+}
+
 export interface Transport {
   /** Sends one text frame. */
   send(text: string): void;

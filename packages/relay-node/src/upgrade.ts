@@ -6,7 +6,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { ErrorCode } from "@pubsubbud/protocol";
-import { HttpCode, type Logger, type RelayCore } from "@pubsubbud/relay-core";
+import { HttpCode, type Logger, type RelayCore, type Transport } from "@pubsubbud/relay-core";
 import {
   admitUpgrade,
   type HttpAnswer,
@@ -14,7 +14,7 @@ import {
   refusal,
   type UpgradeRequest,
 } from "@pubsubbud/relay-core/internal";
-import type { WebSocketServer } from "ws";
+import type { WebSocket, WebSocketServer } from "ws";
 import { answerSocket } from "./answer.js";
 import { headerOf } from "./http.js";
 
@@ -50,6 +50,56 @@ function handshakeRefusal({ header }: UpgradeRequest): HttpAnswer | undefined {
   return undefined;
 }
 
+/**
+ * A ws socket as relay-core's transport: one object per connection, its methods on the
+ * prototype (an idle connection's memory is what a relay holds most of, see docs/performance.md).
+ */
+class WsTransport implements Transport {
+  readonly #ws: WebSocket;
+
+  constructor(ws: WebSocket) {
+    this.#ws = ws;
+  }
+
+  send(text: string): void {
+    this.#ws.send(text);
+  }
+
+  sendThen(text: string, written: () => void): void {
+    this.#ws.send(text, () => written());
+  }
+
+  close(code: number, reason: string): void {
+    this.#ws.close(code, reason);
+  }
+
+  bufferedAmount(): number {
+    return this.#ws.bufferedAmount;
+  }
+}
+
+/**
+ * Hands an upgraded socket to the core. A function of its own, so the closures that live as long
+ * as the socket hold only what they use, not the upgrade's request and its headers.
+ */
+function connect(
+  ws: WebSocket,
+  core: RelayCore,
+  namespace: string,
+  remote: string | undefined,
+  logger: Logger,
+): void {
+  const connection = core.accept({ namespace, remote, transport: new WsTransport(ws) });
+  ws.on("message", (data: Buffer, isBinary) => {
+    if (isBinary) connection.receive('{"type":"binary"}');
+    else connection.receive(data.toString("utf8"), data.length);
+  });
+  ws.on("close", () => connection.closed());
+  ws.on("error", (error) =>
+    logger.debug("socket error", { session: connection.session, error: String(error) }),
+  );
+}
+
 /** Builds the `upgrade` handler. It never throws: a failure inside is answered 500 `internal`. */
 export function createUpgradeHandler(options: UpgradeOptions) {
   const { core, logger } = options;
@@ -60,26 +110,10 @@ export function createUpgradeHandler(options: UpgradeOptions) {
       { allowedOrigins: options.allowedOrigins, handshake: handshakeRefusal, connections: core },
     );
     if (!admission.admitted) return answerSocket(socket, admission.answer);
-    options.wss.handleUpgrade(req, socket, head, (ws) => {
-      const connection = core.accept({
-        namespace: admission.namespace,
-        remote,
-        transport: {
-          send: (text) => ws.send(text),
-          sendThen: (text, written) => ws.send(text, () => written()),
-          close: (code, reason) => ws.close(code, reason),
-          bufferedAmount: () => ws.bufferedAmount,
-        },
-      });
-      ws.on("message", (data: Buffer, isBinary) => {
-        if (isBinary) connection.receive('{"type":"binary"}');
-        else connection.receive(data.toString("utf8"), data.length);
-      });
-      ws.on("close", () => connection.closed());
-      ws.on("error", (error) =>
-        logger.debug("socket error", { session: connection.session, error: String(error) }),
-      );
-    });
+    const namespace = admission.namespace;
+    options.wss.handleUpgrade(req, socket, head, (ws) =>
+      connect(ws, core, namespace, remote, logger),
+    );
   };
   return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // Node hands an upgrade's socket over without an error listener: a client that resets it
