@@ -1,6 +1,6 @@
 import type { Position } from "@pubsubbud/protocol";
 import { dedupeKey, type LogMessage, type PublishInput, type PublishOutcome } from "./broker.js";
-import { serializeMessage } from "./serialize.js";
+import { FramedMessage } from "./serialize.js";
 
 /** Retention and dedupe settings of a namespace log. */
 export interface LogRetention {
@@ -40,7 +40,13 @@ export class MemoryLog {
   #head = 0; // index of the oldest retained message in #messages
   #lastSeq = 0;
   #firstSeq = 1; // sequence number of #messages[#head]
-  #seen = new Map<string, { offset: string; ts: number }>();
+  /** Dedupe: each remembered id's sequence number, oldest first (a Map keeps insertion order). */
+  #seen = new Map<string, number>();
+  /** When each remembered id was appended, in the same order as #seen (from #seenHead on). */
+  #seenTs: number[] = [];
+  /** The ids of #seen in insertion order, so the oldest can be dropped without an iterator. */
+  #seenKeys: string[] = [];
+  #seenHead = 0;
   readonly #retention: LogRetention;
   readonly #now: () => number;
 
@@ -53,35 +59,39 @@ export class MemoryLog {
   /** Appends a message, or reports a duplicate id inside the dedupe window. */
   append(input: PublishInput): { outcome: PublishOutcome; message?: LogMessage } {
     const now = this.#now();
-    this.#trim(now);
     const key = dedupeKey(input);
-    const seen = this.#seen.get(key);
-    if (seen) return { outcome: { offset: seen.offset, duplicate: true } };
-    const offset = String(++this.#lastSeq);
-    const message: LogMessage =
-      input.headers === undefined
-        ? { channel: input.channel, id: input.id, data: input.data, ts: now, offset }
-        : {
-            channel: input.channel,
-            id: input.id,
-            data: input.data,
-            headers: input.headers,
-            ts: now,
-            offset,
-          };
-    const size = serializeMessage(message).length;
+    const seen = this.#seenWithin(key, now);
+    if (seen !== undefined) return { outcome: { offset: String(seen), duplicate: true } };
+    // An id seen before the window is new again; its old place in the order is left behind.
+    this.#seen.delete(key);
+    const seq = ++this.#lastSeq;
+    const offset = String(seq);
+    const message = new FramedMessage(input, now, offset);
+    const size = message.frame.length;
     this.#messages.push(message);
     this.#sizes.push(size);
     this.#bytes += size;
-    this.#seen.set(key, { offset, ts: now });
+    this.#seen.set(key, seq);
+    this.#seenKeys.push(key);
+    this.#seenTs.push(now);
     this.#trim(now);
     return { outcome: { offset, duplicate: false }, message };
   }
 
+  /** The sequence number of the message with this key, if appended inside the dedupe window. */
+  #seenWithin(key: string, now: number): number | undefined {
+    const seq = this.#seen.get(key);
+    if (seq === undefined) return undefined;
+    // Its time: ids are appended in sequence order, so its place is found by its distance from
+    // the newest remembered one.
+    const ts = this.#seenTs[this.#seenTs.length - 1 - (this.#lastSeq - seq)];
+    return ts !== undefined && now - ts <= this.#retention.dedupeWindowMs ? seq : undefined;
+  }
+
   /** The offset of the message with this {@link dedupeKey} when it was appended inside the dedupe window. */
   seen(key: string): string | undefined {
-    this.#trim(this.#now());
-    return this.#seen.get(key)?.offset;
+    const seq = this.#seenWithin(key, this.#now());
+    return seq === undefined ? undefined : String(seq);
   }
 
   /** Bytes of the messages retained for replay. */
@@ -108,10 +118,14 @@ export class MemoryLog {
   /** Takes back the message just appended, which nobody has seen (its id is forgotten too). */
   dropNewest(): void {
     if (this.#messages.length === this.#head) return;
-    const message = this.#messages.pop() as LogMessage;
+    this.#messages.pop();
     this.#bytes -= this.#sizes.pop() as number;
     this.#lastSeq--;
-    this.#seen.delete(dedupeKey(message));
+    // Its id, unless the dedupe bounds already let it go (`dedupeMaxIds` 0).
+    if (this.#seenKeys.length > this.#seenHead) {
+      this.#seen.delete(this.#seenKeys.pop() as string);
+      this.#seenTs.pop();
+    }
   }
 
   head(): Position {
@@ -151,9 +165,23 @@ export class MemoryLog {
       this.#sizes = this.#sizes.slice(this.#head);
       this.#head = 0;
     }
-    for (const [id, entry] of this.#seen) {
-      if (this.#seen.size <= dedupeMaxIds && now - entry.ts <= dedupeWindowMs) break;
-      this.#seen.delete(id);
+    const ids = this.#seenKeys.length;
+    while (
+      this.#seenHead < ids &&
+      (ids - this.#seenHead > dedupeMaxIds ||
+        now - (this.#seenTs[this.#seenHead] as number) > dedupeWindowMs)
+    ) {
+      const key = this.#seenKeys[this.#seenHead] as string;
+      // Forgotten only if this is its latest place: an id appended again lives on.
+      if (this.#seen.get(key) === this.#lastSeq - (ids - 1 - this.#seenHead))
+        this.#seen.delete(key);
+      (this.#seenKeys as Array<string | undefined>)[this.#seenHead] = undefined;
+      this.#seenHead++;
+    }
+    if (this.#seenHead > 1024 && this.#seenHead * 2 > this.#seenKeys.length) {
+      this.#seenKeys = this.#seenKeys.slice(this.#seenHead);
+      this.#seenTs = this.#seenTs.slice(this.#seenHead);
+      this.#seenHead = 0;
     }
   }
 }

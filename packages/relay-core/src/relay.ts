@@ -273,32 +273,45 @@ export class RelayEngine implements RelayCore, SessionHost {
     return undefined;
   }
 
-  async publishTo(namespace: string, input: PublishInput): Promise<PublishOutcome> {
-    let outcome: PublishOutcome;
+  publishTo(namespace: string, input: PublishInput): Promise<PublishOutcome> {
+    // One promise on the broker's: a publish is the relay's hottest path.
+    let published: Promise<PublishOutcome>;
     try {
-      outcome = await this.broker.publish(namespace, input);
+      published = this.broker.publish(namespace, input);
     } catch (error) {
-      if (error instanceof BrokerFullError)
-        throw new RelayError(RelayErrorCode.StorageFull, error.message, { cause: error });
-      if (error instanceof PublishUncertainError)
-        throw new RelayError(
-          RelayErrorCode.PublishUncertain,
-          `broker ${this.broker.name} may or may not have taken the message; retry with the same id`,
-          { cause: error },
-        );
-      throw new RelayError(
-        RelayErrorCode.PublishFailed,
-        `broker ${this.broker.name} did not take the message`,
+      return Promise.reject(this.#publishFailure(error));
+    }
+    return published.then(
+      (outcome) => {
+        if (outcome.duplicate) this.counters.duplicates++;
+        else this.counters.published++;
+        // Messages for namespaces this relay does not listen to never pass fanOut; the live page
+        // should still show what this relay accepted (stamped with this relay's clock).
+        if (!outcome.duplicate && !this.#namespaces.has(namespace))
+          this.#remember(namespace, { ...input, ts: this.now(), offset: outcome.offset });
+        return outcome;
+      },
+      (error: unknown) => {
+        throw this.#publishFailure(error);
+      },
+    );
+  }
+
+  /** The RelayError a broker's failure to take a publish becomes. */
+  #publishFailure(error: unknown): RelayError {
+    if (error instanceof BrokerFullError)
+      return new RelayError(RelayErrorCode.StorageFull, error.message, { cause: error });
+    if (error instanceof PublishUncertainError)
+      return new RelayError(
+        RelayErrorCode.PublishUncertain,
+        `broker ${this.broker.name} may or may not have taken the message; retry with the same id`,
         { cause: error },
       );
-    }
-    if (outcome.duplicate) this.counters.duplicates++;
-    else this.counters.published++;
-    // Messages for namespaces this relay does not listen to never pass fanOut; the live page
-    // should still show what this relay accepted (stamped with this relay's clock).
-    if (!outcome.duplicate && !this.#namespaces.has(namespace))
-      this.#remember(namespace, { ...input, ts: this.now(), offset: outcome.offset });
-    return outcome;
+    return new RelayError(
+      RelayErrorCode.PublishFailed,
+      `broker ${this.broker.name} did not take the message`,
+      { cause: error },
+    );
   }
 
   /** The connection's identity, or why its token was refused. */
@@ -322,23 +335,46 @@ export class RelayEngine implements RelayCore, SessionHost {
   #fanOut(namespace: NamespaceState<Session>, message: LogMessage): void {
     this.counters.fannedOut++;
     this.#remember(namespace.name, message);
-    const stamp = ++this.#stamp;
-    let text: string | undefined;
-    let now: number | undefined;
-    namespace.index.forEachMatch(
-      message.channel,
-      (session) => {
-        const delivery = session.delivery;
-        if (delivery.stamp === stamp) return;
-        delivery.stamp = stamp;
-        now ??= this.now();
-        if (!session.granted(message.channel) || session.expireIfDue(now)) return;
-        text ??= serializeMessage(message);
-        if (delivery.live(message.offset, text)) this.counters.deliveries++;
-      },
-      isInboxChannel(message.channel),
-    );
+    const outer = this.#fan;
+    // A fan-out runs to its end synchronously; one started inside it (a hook that publishes on
+    // the memory broker) gets its own state.
+    const fan = outer.message === undefined ? outer : { stamp: 0 };
+    this.#fan = fan;
+    fan.stamp = ++this.#stamp;
+    fan.message = message;
+    fan.text = undefined;
+    fan.now = undefined;
+    try {
+      namespace.index.forEachMatch(message.channel, this.#visit, isInboxChannel(message.channel));
+    } finally {
+      fan.message = undefined;
+      fan.text = undefined;
+      this.#fan = outer;
+    }
   }
+
+  /** The fan-out in progress: reused, so a message's fan-out allocates nothing of its own. */
+  #fan: {
+    stamp: number;
+    message?: LogMessage | undefined;
+    text?: string | undefined;
+    now?: number | undefined;
+  } = {
+    stamp: 0,
+  };
+
+  /** One matching session of the fan-out in progress: each gets the message once, if granted. */
+  readonly #visit = (session: Session): void => {
+    const fan = this.#fan;
+    const delivery = session.delivery;
+    if (delivery.stamp === fan.stamp) return;
+    delivery.stamp = fan.stamp;
+    const message = fan.message as LogMessage;
+    fan.now ??= this.now();
+    if (!session.granted(message.channel) || session.expireIfDue(fan.now)) return;
+    fan.text ??= serializeMessage(message);
+    if (delivery.live(message.offset, fan.text)) this.counters.deliveries++;
+  };
 
   /**
    * The broker's live feed for a namespace may have missed messages: every session there is

@@ -1,20 +1,38 @@
-import type { LogMessage } from "./broker.js";
+import type { Headers } from "@pubsubbud/protocol";
+import type { LogMessage, PublishInput } from "./broker.js";
 
 /**
- * Each message's frame, kept as long as the message object lives: a message held in a memory log
- * is serialized once, when it is appended, and its live fan-out and every replay of it reuse the
- * text instead of building it (and garbage) again.
+ * A message as a memory log keeps it: its frame is built once, when it is appended, and kept
+ * with it, so the live fan-out and every replay reuse the text instead of building it (and
+ * garbage) again. A plain object otherwise: spreading or stringifying it shows the message.
  */
-const frames = new WeakMap<LogMessage, string>();
+export class FramedMessage implements LogMessage {
+  readonly channel: string;
+  readonly id: string;
+  readonly data: unknown;
+  declare readonly headers?: Headers;
+  readonly ts: number;
+  readonly offset: string;
+  readonly #frame: string;
+
+  constructor(input: PublishInput, ts: number, offset: string) {
+    this.channel = input.channel;
+    this.id = input.id;
+    this.data = input.data;
+    if (input.headers !== undefined) (this as { headers?: Headers }).headers = input.headers;
+    this.ts = ts;
+    this.offset = offset;
+    this.#frame = frameOf(this);
+  }
+
+  get frame(): string {
+    return this.#frame;
+  }
+}
 
 /** Serializes a log message as a `message` frame; done once per message for all recipients. */
 export function serializeMessage(message: LogMessage): string {
-  let text = frames.get(message);
-  if (text === undefined) {
-    text = frameOf(message);
-    frames.set(message, text);
-  }
-  return text;
+  return message instanceof FramedMessage ? message.frame : frameOf(message);
 }
 
 function frameOf(message: LogMessage): string {
