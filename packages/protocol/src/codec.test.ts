@@ -1,6 +1,8 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decodeClientFrames } from "./codec.js";
+import { decodeClientFrames, validateClientFrame } from "./codec.js";
 import { closeAdvice, parseRetryReason, retryReason } from "./codes.js";
+import { clientFrameSchema } from "./frames.js";
 import { decodeRelayFrames, joinBatch } from "./wire.js";
 
 describe("client frame decoding", () => {
@@ -91,5 +93,68 @@ describe("close codes", () => {
     expect(closeAdvice(1008)).toBe("stop");
     expect(parseRetryReason(retryReason(1500))).toBe(1500);
     expect(parseRetryReason("bye")).toBeUndefined();
+  });
+});
+
+describe("the hand-checked common frames", () => {
+  // Values a field may hold, right and wrong: what a careless or hostile client sends.
+  const value = fc.oneof(
+    fc.string({ maxLength: 10 }),
+    fc.string({ minLength: 120, maxLength: 140 }),
+    fc.constantFrom("", "abcdefgh", "abc-DEF_0123", "a b c d e f", "x".repeat(64), "x".repeat(65)),
+    fc.integer(),
+    fc.double(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(fc.integer(), { maxLength: 2 }),
+    fc.dictionary(
+      fc.constantFrom("a", "sender", "b"),
+      fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string())),
+    ),
+  );
+  const id = fc.oneof(value, fc.string({ minLength: 1, maxLength: 128 }));
+  const shaped = (type: string, fields: Record<string, fc.Arbitrary<unknown>>) =>
+    fc.record({ type: fc.constant(type), ...fields }, { requiredKeys: ["type"] });
+  const frame = fc
+    .oneof(
+      shaped("publish", { id, channel: value, data: value, headers: value }),
+      shaped("subscribe", { id, pattern: value }),
+      shaped("hello", { client: value, token: value }),
+      // Any key on any of the three, foreign ones included.
+      fc.record(
+        {
+          type: fc.constantFrom("publish", "subscribe", "hello"),
+          id,
+          channel: value,
+          pattern: value,
+          data: value,
+          headers: value,
+          client: value,
+          token: value,
+          extra: value,
+        },
+        { requiredKeys: ["type"] },
+      ),
+    )
+    // Through JSON, as frames arrive.
+    .map((f) => JSON.parse(JSON.stringify(f)) as Record<string, unknown>);
+
+  it("accepts a frame only as the schema does, and returns what the schema returns", () => {
+    let fast = 0;
+    fc.assert(
+      fc.property(frame, (raw) => {
+        const copy = structuredClone(raw);
+        const got = validateClientFrame(raw);
+        const schema = clientFrameSchema.safeParse(copy);
+        expect(got.ok).toBe(schema.success);
+        if (got.ok && schema.success) {
+          expect(got.frame).toEqual(schema.data);
+          if (got.frame === raw) fast++;
+        }
+      }),
+      { numRuns: 5_000 },
+    );
+    // The hand check did take frames (a test that never reaches it proves nothing).
+    expect(fast).toBeGreaterThan(100);
   });
 });
