@@ -1,6 +1,11 @@
 // JS-only cost of one publish + one delivery through relay-core (no sockets): node bench/micro/publish-path.mjs
 import { createRelayCore, createMemoryBroker } from "@pubsubbud/relay-core";
-const core = createRelayCore({ broker: createMemoryBroker(), scheduleFlush: setImmediate });
+const core = createRelayCore({
+  broker: createMemoryBroker(),
+  scheduleFlush: setImmediate,
+  // One publisher sends them all: the per-connection flood limiter (docs/security.md) is lifted.
+  limits: { publishRatePerSecond: 1e9, publishBurst: 1e9 },
+});
 let sends = 0;
 const mk = () =>
   core.accept({

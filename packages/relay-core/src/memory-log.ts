@@ -33,13 +33,18 @@ export const DEFAULT_RETENTION: Readonly<LogRetention> = Object.freeze({
  */
 export class MemoryLog {
   readonly epoch: string;
-  #messages: LogMessage[] = [];
-  /** Serialized size of each message in #messages, same index. */
-  #sizes: number[] = [];
+  /**
+   * Each retained message as its frame, the one thing a replay sends: a string per message is
+   * all the garbage collector has to carry (a message object holds several), and the publish
+   * path is cheaper for it. A replay reads the messages back from their frames.
+   */
+  #frames: string[] = [];
+  /** When each message in #frames was appended (for `maxAgeMs`), same index. */
+  #times: number[] = [];
   #bytes = 0; // bytes of the retained messages
-  #head = 0; // index of the oldest retained message in #messages
+  #head = 0; // index of the oldest retained message in #frames
   #lastSeq = 0;
-  #firstSeq = 1; // sequence number of #messages[#head]
+  #firstSeq = 1; // sequence number of #frames[#head]
   /** Dedupe: each remembered id's sequence number, oldest first (a Map keeps insertion order). */
   #seen = new Map<string, number>();
   /** When each remembered id was appended, in the same order as #seen (from #seenHead on). */
@@ -68,8 +73,8 @@ export class MemoryLog {
     const offset = String(seq);
     const message = new FramedMessage(input, now, offset);
     const size = message.frame.length;
-    this.#messages.push(message);
-    this.#sizes.push(size);
+    this.#frames.push(message.frame);
+    this.#times.push(now);
     this.#bytes += size;
     this.#seen.set(key, seq);
     this.#seenKeys.push(key);
@@ -105,21 +110,21 @@ export class MemoryLog {
    */
   expire(): boolean {
     this.#trim(this.#now());
-    return this.#messages.length === this.#head && this.#seen.size === 0;
+    return this.#frames.length === this.#head && this.#seen.size === 0;
   }
 
   /** Drops the oldest retained message (a budget across logs needs room); false when empty. */
   dropOldest(): boolean {
-    if (this.#messages.length === this.#head) return false;
+    if (this.#frames.length === this.#head) return false;
     this.#drop();
     return true;
   }
 
   /** Takes back the message just appended, which nobody has seen (its id is forgotten too). */
   dropNewest(): void {
-    if (this.#messages.length === this.#head) return;
-    this.#messages.pop();
-    this.#bytes -= this.#sizes.pop() as number;
+    if (this.#frames.length === this.#head) return;
+    this.#bytes -= (this.#frames.pop() as string).length;
+    this.#times.pop();
     this.#lastSeq--;
     // Its id, unless the dedupe bounds already let it go (`dedupeMaxIds` 0).
     if (this.#seenKeys.length > this.#seenHead) {
@@ -139,30 +144,30 @@ export class MemoryLog {
     const after = position.offset === "" ? 0 : Number(position.offset);
     if (!Number.isSafeInteger(after) || after < 0 || after > this.#lastSeq) return undefined;
     if (after < this.#firstSeq - 1) return undefined;
-    return this.#messages.slice(this.#head + (after - this.#firstSeq + 1));
+    return this.#frames.slice(this.#head + (after - this.#firstSeq + 1)).map(FramedMessage.parse);
   }
 
   #drop(): void {
-    this.#bytes -= this.#sizes[this.#head] as number;
-    (this.#messages as Array<LogMessage | undefined>)[this.#head] = undefined;
+    this.#bytes -= (this.#frames[this.#head] as string).length;
+    (this.#frames as Array<string | undefined>)[this.#head] = undefined;
     this.#head++;
     this.#firstSeq++;
   }
 
   #trim(now: number): void {
     const { maxMessages, maxAgeMs, maxBytes, dedupeWindowMs, dedupeMaxIds } = this.#retention;
-    const retained = () => this.#messages.length - this.#head;
+    const retained = () => this.#frames.length - this.#head;
     while (
       retained() > 0 &&
       (retained() > maxMessages ||
         this.#bytes > maxBytes ||
-        now - (this.#messages[this.#head] as LogMessage).ts > maxAgeMs)
+        now - (this.#times[this.#head] as number) > maxAgeMs)
     )
       this.#drop();
     // Compact the array once the dropped prefix dominates, so trimming stays O(1) amortised.
-    if (this.#head > 1024 && this.#head * 2 > this.#messages.length) {
-      this.#messages = this.#messages.slice(this.#head);
-      this.#sizes = this.#sizes.slice(this.#head);
+    if (this.#head > 1024 && this.#head * 2 > this.#frames.length) {
+      this.#frames = this.#frames.slice(this.#head);
+      this.#times = this.#times.slice(this.#head);
       this.#head = 0;
     }
     const ids = this.#seenKeys.length;

@@ -1,4 +1,4 @@
-import type { Headers } from "@pubsubbud/protocol";
+import type { Headers, MessageFrame } from "@pubsubbud/protocol";
 import type { LogMessage, PublishInput } from "./broker.js";
 
 /**
@@ -15,14 +15,25 @@ export class FramedMessage implements LogMessage {
   readonly offset: string;
   readonly #frame: string;
 
-  constructor(input: PublishInput, ts: number, offset: string) {
+  /** A message read back from its frame (a memory log keeps only frames): the text is reused. */
+  static parse(this: void, frame: string): FramedMessage {
+    const { channel, id, data, headers, ts, offset } = JSON.parse(frame) as MessageFrame;
+    return new FramedMessage(
+      headers === undefined ? { channel, id, data } : { channel, id, data, headers },
+      ts,
+      offset,
+      frame,
+    );
+  }
+
+  constructor(input: PublishInput, ts: number, offset: string, frame?: string) {
     this.channel = input.channel;
     this.id = input.id;
     this.data = input.data;
     if (input.headers !== undefined) (this as { headers?: Headers }).headers = input.headers;
     this.ts = ts;
     this.offset = offset;
-    this.#frame = frameOf(this);
+    this.#frame = frame ?? frameOf(this);
   }
 
   get frame(): string {
