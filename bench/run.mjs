@@ -265,7 +265,11 @@ for (let rep = 1; rep <= REPS; rep++)
       process.stderr.write(`${JSON.stringify(result)}\n`);
     }
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  return Number.isInteger(mid) ? (sorted[mid - 1] + sorted[mid]) / 2 : sorted[Math.floor(mid)];
+};
 /** Each numeric field's median over the repetitions. */
 const medians = (runs) =>
   Object.fromEntries(
@@ -349,15 +353,24 @@ if (core.length) {
           : "**not met**";
     const target =
       row.target !== undefined ? `≤ ${row.target.toFixed(1)}×` : row.hold ? "hold" : "–";
+    // With several reps, the range of the per-rep ratios (each system ÷ raw ws in the same rep).
+    const spread = (name) => {
+      const runs = samples[row.key][name];
+      const base = samples[row.key]["raw ws"];
+      if (REPS < 2 || !runs || !base) return "";
+      const ratios = runs.map((r, i) => row.value(r) / row.value(base[i]));
+      return ` (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`;
+    };
+    const cells = columns.map((name) => times(value(name), raw) + spread(name));
     lines.push(
-      `| ${row.name} | ${row.measure} | ${raw === undefined ? "–" : fmt(raw, 2)} | ${columns.map((name) => times(value(name), raw)).join(" | ")} | ${target} | ${met} |`,
+      `| ${row.name} | ${row.measure} | ${raw === undefined ? "–" : fmt(raw, 2)} | ${cells.join(" | ")} | ${target} | ${met} |`,
     );
   }
   lines.push(
     "",
     "raw ws: a minimal `ws` relay that parses each publish once and forwards its bytes unchanged (bench/servers/raw-ws.mjs); its column is the absolute figure. " +
       "Mosquitto 2.0.11 (C), its own instance per measurement, is spoken to over plain MQTT 3.1.1 on TCP (QoS 0, clean session; `user.*` is `user/+`): this build has no WebSocket listener. Its CPU and RSS are the mosquitto process's, from /proc. " +
-      '"hold": not to be given back. Ratios divide medians.',
+      '"hold": not to be given back. Ratios divide medians; in brackets, the range of the per-rep ratios. Latency includes the load side\'s client library (mqtt.js for Mosquitto).',
     "",
   );
 }
