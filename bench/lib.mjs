@@ -42,3 +42,13 @@ export const percentile = (values, p) => {
   const sorted = Float64Array.from(values).sort();
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 };
+
+/** Calls `send` `count` times, `rate` times a second on a schedule from the first call. */
+export async function atRate(rate, count, send) {
+  const start = now();
+  for (let sent = 0; sent < count; sent++) {
+    const due = start + (sent * 1000) / rate;
+    if (due > now()) await new Promise((resolve) => setTimeout(resolve, due - now()));
+    send();
+  }
+}

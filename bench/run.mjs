@@ -1,8 +1,12 @@
-// npm run bench: PubsubBud next to a minimal raw ws relay and Socket.IO, same workloads, one run.
-// Each system runs in its own server process (CPU and RSS are measured there); this process is
-// the load generator. Writes bench/results/latest.md and .json.
-// Knobs: BENCH_SCALE=0.2 (quick run), BENCH_ONLY="raw ws,PubsubBud (wire)" (systems),
-// BENCH_WORKLOADS=0,1 (workload indexes; 3 = connect storm, 4 = the workerd comparison: fan-out,
+// npm run bench: PubsubBud next to a minimal raw ws relay, Socket.IO and Mosquitto, same workloads,
+// one run. Each system runs in its own server process (CPU and RSS are measured there; Mosquitto's
+// from /proc by its wrapper); this process is the load generator. Writes bench/results/latest.md
+// (a summary table of ratios to raw ws first) and .json.
+// The core workloads (0, 1, 2, 3 and 9) run in BENCH_REPS interleaved repetitions (default 3:
+// rep 1 of every workload and system, then rep 2, …) and report each figure's median.
+// Knobs: BENCH_SCALE=0.2 (quick run), BENCH_REPS=1, BENCH_ONLY="raw ws,PubsubBud (wire)" (systems),
+// BENCH_WORKLOADS=0,1 (workload indexes; 3 = connect storm and idle memory, 9 = fixed rate
+// 200 msg/s × 100 subscribers, 4 = the workerd comparison: fan-out,
 // fixed-rate latency, 1:1 and idle memory against a minimal DO broadcaster, BENCH_REPS
 // interleaved repetitions, BENCH_WORKERD=fanOut,rate200,rate20,oneToOne,idle picks among them,
 // 5 = two relay instances per broker, 6 = a slow consumer among 200, 7 = matching work per
@@ -10,9 +14,9 @@
 // the measured phase into bench/results/profiles/), BENCH_NODE_FLAGS="--max-semi-space-size=64".
 import { fork } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
-import { connectMany, counter, now, percentile } from "./lib.mjs";
+import { atRate, connectMany, counter, now, percentile } from "./lib.mjs";
 import { targets } from "./targets.mjs";
 import { runAttackBench } from "./attacks.mjs";
 import { runBrokerBench } from "./brokers.mjs";
@@ -20,6 +24,7 @@ import { runMatchingBench } from "./matching.mjs";
 import { runWorkerdBench } from "./workerd.mjs";
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
+const REPS = Number(process.env.BENCH_REPS ?? 3);
 const only = process.env.BENCH_ONLY?.split(",");
 const PAD = "x".repeat(64);
 
@@ -30,8 +35,9 @@ function startServer(file) {
   });
   const next = (type) =>
     new Promise((resolve) => child.once("message", (m) => m.type === type && resolve(m)));
+  const ready = next("ready");
   return {
-    ready: next("ready"),
+    ready,
     async mark() {
       child.send({ type: "mark" });
       return next("marked");
@@ -40,37 +46,53 @@ function startServer(file) {
       child.send({ type: "probe" });
       return next("probe");
     },
-    stop: () => child.kill("SIGKILL"),
+    // A server that runs another process (Mosquitto) names its pid in `ready`: that goes first,
+    // and the server, which reaps it, exits after it.
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      const pids = (await ready).pids ?? [];
+      for (const pid of pids) process.kill(pid, "SIGKILL");
+      if (!pids.length) child.kill("SIGKILL");
+      await exited;
+    },
   };
+}
+
+/**
+ * `subscribers` connections on "bench.room" and a publisher; the first `counted` subscribers'
+ * deliveries are counted (the others subscribe with a handler that ignores them).
+ */
+async function room(target, port, subscribers, messages, counted = subscribers) {
+  const subs = await connectMany(target, port, subscribers);
+  const seen = counter(counted * messages);
+  await Promise.all(
+    subs.map((c, i) => c.subscribe("bench.room", i < counted ? (d) => seen.record(d) : () => {})),
+  );
+  const pub = await target.connect(port);
+  return { subs, pub, seen, conns: [...subs, pub] };
+}
+
+/** Publishes `messages` in closed loop: a wave of 25, then wait until all of it is delivered. */
+async function inWaves(pub, seen, messages, perMessage, data) {
+  for (let sent = 0; sent < messages; ) {
+    for (let j = 0; j < 25 && sent < messages; j++, sent++)
+      pub.publish("bench.room", { t: now(), ...data });
+    await seen.until(sent * perMessage);
+  }
 }
 
 const workloads = [
   {
     name: "fan-out: 200 subscribers × 5,000 messages on one channel",
     async run(target, port) {
-      const subscribers = 200;
       const messages = Math.round(5000 * SCALE);
-      const wave = 25;
-      const subs = await connectMany(target, port, subscribers);
-      const seen = counter(subscribers * messages);
-      await Promise.all(subs.map((c) => c.subscribe("bench.room", (d) => seen.record(d))));
-      const pub = await target.connect(port);
-      return {
-        conns: [...subs, pub],
-        seen,
-        load: async () => {
-          for (let sent = 0; sent < messages; ) {
-            for (let j = 0; j < wave && sent < messages; j++, sent++)
-              pub.publish("bench.room", { t: now(), pad: PAD });
-            await seen.until(sent * subscribers);
-          }
-        },
-      };
+      const { pub, seen, conns } = await room(target, port, 200, messages);
+      return { conns, seen, load: () => inWaves(pub, seen, messages, 200, { pad: PAD }) };
     },
   },
   {
     name: "1,000 connections on their own channels × 5 messages each",
-    patterns: 0,
     async run(target, port) {
       return ownChannels(target, port, 0);
     },
@@ -83,6 +105,25 @@ const workloads = [
   },
 ];
 
+/** Open loop: 200 messages a second for 10 s (× BENCH_SCALE) to 100 subscribers, each timed. */
+const fixedRate = {
+  name: "fixed rate: 200 msg/s × 100 subscribers on one channel",
+  async run(target, port) {
+    const subscribers = 100;
+    const rate = 200;
+    const messages = Math.round(rate * 10 * SCALE);
+    const { pub, seen, conns } = await room(target, port, subscribers, messages);
+    return {
+      conns,
+      seen,
+      load: async () => {
+        await atRate(rate, messages, () => pub.publish("bench.room", { t: now(), pad: PAD }));
+        await seen.until(messages * subscribers);
+      },
+    };
+  },
+};
+
 /**
  * 200 subscribers of 1 KiB messages; with `slow`, one of them stops reading at once, so the
  * relay must buffer for it or cut it while the other 199 are measured.
@@ -94,25 +135,10 @@ function slowConsumer(slow) {
       const subscribers = 200;
       const messages = Math.round(5000 * SCALE);
       const fast = slow ? subscribers - 1 : subscribers;
-      const subs = await connectMany(target, port, subscribers);
-      const seen = counter(fast * messages);
-      await Promise.all(
-        subs.map((c, i) => c.subscribe("bench.room", i < fast ? (d) => seen.record(d) : () => {})),
-      );
+      const { subs, pub, seen, conns } = await room(target, port, subscribers, messages, fast);
       if (slow) subs[subscribers - 1].pause();
-      const pub = await target.connect(port);
       const pad = "x".repeat(1024);
-      return {
-        conns: [...subs, pub],
-        seen,
-        load: async () => {
-          for (let sent = 0; sent < messages; ) {
-            for (let j = 0; j < 25 && sent < messages; j++, sent++)
-              pub.publish("bench.room", { t: now(), pad });
-            await seen.until(sent * fast);
-          }
-        },
-      };
+      return { conns, seen, load: () => inWaves(pub, seen, messages, fast, { pad }) };
     },
   };
 }
@@ -142,10 +168,18 @@ async function ownChannels(target, port, patternSubs) {
   };
 }
 
-async function measureWorkload(workload, target) {
+/** Runs `measure(server, port)` against a fresh server of `target`'s, stopped afterwards. */
+async function withServer(target, measure) {
   const server = startServer(target.server);
-  const { port } = await server.ready;
   try {
+    return await measure(server, (await server.ready).port);
+  } finally {
+    await server.stop();
+  }
+}
+
+const measureWorkload = (workload, target) =>
+  withServer(target, async (server, port) => {
     const { conns, seen, load } = await workload.run(target, port);
     await server.mark();
     const start = now();
@@ -164,17 +198,13 @@ async function measureWorkload(workload, target) {
       rss,
       slowConsumersCut,
     };
-  } finally {
-    server.stop();
-  }
-}
+  });
 
-async function measureConnectStorm(target) {
-  const n = 2000;
-  const server = startServer(target.server);
-  const { port } = await server.ready;
-  try {
-    const before = await server.mark();
+/** 2,000 clients connect and subscribe at once; time and relay CPU until all are subscribed. */
+const measureConnectStorm = (target) =>
+  withServer(target, async (server, port) => {
+    const n = 2000;
+    await server.mark();
     const start = now();
     const conns = await Promise.all(
       Array.from({ length: n }, async (_, i) => {
@@ -184,77 +214,220 @@ async function measureConnectStorm(target) {
       }),
     );
     const seconds = (now() - start) / 1000;
-    const { cpuMicros, rss, heap } = await server.probe();
+    const { cpuMicros } = await server.probe();
+    for (const c of conns) c.close();
+    return { connections: n, seconds, cpuPerConnection: cpuMicros / n };
+  });
+
+/**
+ * Memory per idle connection: 2,000 clients connect (100 at a time) and subscribe to a channel
+ * each; once every subscription is acknowledged the server collects garbage (Node servers) and
+ * reports its RSS. The growth over the fresh server's (also after a collection), ÷ 2,000.
+ */
+const measureIdle = (target) =>
+  withServer(target, async (server, port) => {
+    const n = 2000;
+    const before = await server.mark();
+    const conns = await connectMany(target, port, n);
+    await Promise.all(conns.map((c, i) => c.subscribe(`idle.${i}`, () => {})));
+    const { rss, heap } = await server.probe();
     for (const c of conns) c.close();
     return {
       connections: n,
-      seconds,
-      cpuPerConnection: cpuMicros / n,
       rssPerConnection: (rss - before.rss) / n,
       heapPerConnection: (heap - before.heap) / n,
     };
-  } finally {
-    server.stop();
-  }
-}
+  });
 
 const chosen = targets.filter((t) => !only || only.includes(t.name));
+const onlyWorkloads = process.env.BENCH_WORKLOADS?.split(",").map(Number);
+const picked = (index) => !onlyWorkloads || onlyWorkloads.includes(index);
+const loadBefore = loadavg();
+
+// The interleaved core: rep 1 of every measurement on every system, then rep 2, …
+const core = [
+  { key: "fanOut", index: 0, measure: (t) => measureWorkload(workloads[0], t) },
+  { key: "oneToOne", index: 1, measure: (t) => measureWorkload(workloads[1], t) },
+  { key: "patterns", index: 2, measure: (t) => measureWorkload(workloads[2], t) },
+  { key: "rate200", index: 9, measure: (t) => measureWorkload(fixedRate, t) },
+  { key: "idle", index: 3, measure: measureIdle },
+  { key: "storm", index: 3, measure: measureConnectStorm },
+].filter((m) => picked(m.index));
+const samples = Object.fromEntries(
+  core.map((m) => [m.key, Object.fromEntries(chosen.map((t) => [t.name, []]))]),
+);
+for (let rep = 1; rep <= REPS; rep++)
+  for (const m of core)
+    for (const target of chosen) {
+      process.stderr.write(`rep ${rep}/${REPS}: ${m.key} — ${target.name}… `);
+      const result = await m.measure(target);
+      samples[m.key][target.name].push(result);
+      process.stderr.write(`${JSON.stringify(result)}\n`);
+    }
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  return Number.isInteger(mid) ? (sorted[mid - 1] + sorted[mid]) / 2 : sorted[Math.floor(mid)];
+};
+/** Each numeric field's median over the repetitions. */
+const medians = (runs) =>
+  Object.fromEntries(
+    Object.keys(runs[0])
+      .filter((f) => typeof runs[0][f] === "number")
+      .map((f) => [f, median(runs.map((r) => r[f]))]),
+  );
+/** key → system → medians. */
+const figures = Object.fromEntries(
+  Object.entries(samples).map(([key, bySystem]) => [
+    key,
+    Object.fromEntries(Object.entries(bySystem).map(([name, runs]) => [name, medians(runs)])),
+  ]),
+);
+
 const results = {
   machine: `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
   scale: SCALE,
-  workloads: [],
-  storm: {},
+  reps: REPS,
+  loadAverage: { before: loadBefore, after: loadavg() },
+  medians: figures,
+  samples,
 };
 const fmt = (n, digits = 1) =>
   n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(digits);
-const lines = [`Machine: ${results.machine}; scale ${SCALE}`, ""];
+const times = (a, b) => (a !== undefined && b ? `${(a / b).toFixed(2)}×` : "–");
+const load = (l) => l.map((x) => x.toFixed(1)).join(" ");
+const lines = [
+  `Machine: ${results.machine}; scale ${SCALE}; ${REPS} interleaved rep${REPS === 1 ? "" : "s"}, medians; load average ${load(loadBefore)} before, ${load(results.loadAverage.after)} after`,
+  "",
+];
 
-const onlyWorkloads = process.env.BENCH_WORKLOADS?.split(",").map(Number);
-for (const [index, workload] of workloads.entries()) {
-  if (onlyWorkloads && !onlyWorkloads.includes(index)) continue;
-  const rows = {};
-  for (const target of chosen) {
-    process.stderr.write(`${workload.name} — ${target.name}… `);
-    rows[target.name] = await measureWorkload(workload, target);
-    process.stderr.write("done\n");
+// The summary: each system ÷ raw ws on the headline measure of each core workload.
+const cpu = { measure: "relay CPU µs/delivery", value: (r) => r.cpuPerDelivery };
+const summary = [
+  { key: "fanOut", name: "fan-out, 200 subscribers", ...cpu, hold: true },
+  { key: "oneToOne", name: "1:1, 1,000 connections on own channels", ...cpu, target: 1.0 },
+  { key: "patterns", name: "1:1 + 100 `user.*` pattern subscribers", ...cpu, hold: true },
+  { key: "rate200", name: "200 msg/s × 100 subscribers", measure: "p99 ms", value: (r) => r.p99 },
+  {
+    key: "idle",
+    name: "RSS per idle connection (2,000)",
+    measure: "KiB/connection",
+    value: (r) => r.rssPerConnection / 1024,
+    target: 1.0,
+  },
+  {
+    key: "storm",
+    name: "2,000-client connect storm until all subscribed",
+    measure: "s to all subscribed",
+    value: (r) => r.seconds,
+    target: 1.3,
+  },
+  {
+    key: "storm",
+    name: "(the same)",
+    measure: "relay CPU µs/connection",
+    value: (r) => r.cpuPerConnection,
+    target: 1.3,
+  },
+];
+const columns = ["PubsubBud (wire)", "PubsubBud (client)", "Socket.IO", "Mosquitto"];
+if (core.length) {
+  lines.push(
+    `## Summary: × raw ws (lower is better), medians of ${REPS} interleaved rep${REPS === 1 ? "" : "s"}`,
+    "",
+    `| workload | measure | raw ws | ${columns.join(" | ")} | target | PubsubBud (wire) |`,
+    `|---|---|---|${columns.map(() => "---|").join("")}---|---|`,
+  );
+  for (const row of summary) {
+    const bySystem = figures[row.key];
+    if (!bySystem) continue;
+    const value = (name) => (bySystem[name] ? row.value(bySystem[name]) : undefined);
+    const raw = value("raw ws");
+    const wire = value("PubsubBud (wire)");
+    const met =
+      row.target === undefined || wire === undefined || !raw
+        ? "–"
+        : wire / raw <= row.target
+          ? "met"
+          : "**not met**";
+    const target =
+      row.target !== undefined ? `≤ ${row.target.toFixed(1)}×` : row.hold ? "hold" : "–";
+    // With several reps, the range of the per-rep ratios (each system ÷ raw ws in the same rep).
+    const spread = (name) => {
+      const runs = samples[row.key][name];
+      const base = samples[row.key]["raw ws"];
+      if (REPS < 2 || !runs || !base) return "";
+      const ratios = runs.map((r, i) => row.value(r) / row.value(base[i]));
+      return ` (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`;
+    };
+    const cells = columns.map((name) => times(value(name), raw) + spread(name));
+    lines.push(
+      `| ${row.name} | ${row.measure} | ${raw === undefined ? "–" : fmt(raw, 2)} | ${cells.join(" | ")} | ${target} | ${met} |`,
+    );
   }
-  results.workloads.push({ name: workload.name, rows });
+  lines.push(
+    "",
+    "raw ws: a minimal `ws` relay that parses each publish once and forwards its bytes unchanged (bench/servers/raw-ws.mjs); its column is the absolute figure. " +
+      "Mosquitto 2.0.11 (C), its own instance per measurement, is spoken to over plain MQTT 3.1.1 on TCP (QoS 0, clean session; `user.*` is `user/+`): this build has no WebSocket listener. Its CPU and RSS are the mosquitto process's, from /proc. " +
+      '"hold": not to be given back. Ratios divide medians; in brackets, the range of the per-rep ratios. Latency includes the load side\'s client library (mqtt.js for Mosquitto).',
+    "",
+  );
+}
+
+const workloadTable = (key, name) => {
+  const rows = figures[key];
+  if (!rows) return;
   const raw = rows["raw ws"];
   lines.push(
-    `### ${workload.name}`,
+    `### ${name}`,
     "",
-    "| system | deliveries/s | relay CPU µs/delivery | × raw | p50 ms | p99 ms |",
-    "|---|---|---|---|---|---|",
+    "| system | deliveries/s | relay CPU µs/delivery | × raw | p50 ms | p99 ms | × raw |",
+    "|---|---|---|---|---|---|---|",
   );
-  for (const [name, r] of Object.entries(rows))
+  for (const [system, r] of Object.entries(rows))
     lines.push(
-      `| ${name} | ${fmt(r.perSecond)} | ${r.cpuPerDelivery.toFixed(2)} | ${raw ? (r.cpuPerDelivery / raw.cpuPerDelivery).toFixed(2) : "–"} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`,
+      `| ${system} | ${fmt(r.perSecond)} | ${r.cpuPerDelivery.toFixed(2)} | ${times(r.cpuPerDelivery, raw?.cpuPerDelivery)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${times(r.p99, raw?.p99)} |`,
+    );
+  lines.push("");
+};
+for (const [i, key] of ["fanOut", "oneToOne", "patterns"].entries())
+  workloadTable(key, workloads[i].name);
+workloadTable("rate200", fixedRate.name);
+
+const kib = (bytes) => (Number.isNaN(bytes) ? "–" : (bytes / 1024).toFixed(1));
+if (figures.idle) {
+  const raw = figures.idle["raw ws"];
+  lines.push(
+    "### 2,000 idle connections, one subscription each (connected 100 at a time)",
+    "",
+    "| system | RSS KiB/connection | × raw | heap KiB/connection | × raw |",
+    "|---|---|---|---|---|",
+  );
+  for (const [name, r] of Object.entries(figures.idle))
+    lines.push(
+      `| ${name} | ${kib(r.rssPerConnection)} | ${times(r.rssPerConnection, raw?.rssPerConnection)} | ${kib(r.heapPerConnection)} | ${Number.isNaN(r.heapPerConnection) ? "–" : times(r.heapPerConnection, raw?.heapPerConnection)} |`,
+    );
+  lines.push("");
+}
+if (figures.storm) {
+  const raw = figures.storm["raw ws"];
+  lines.push(
+    "### 2,000 clients connecting at once (each subscribes to its own channel)",
+    "",
+    "| system | time s | × raw | relay CPU µs/connection | × raw |",
+    "|---|---|---|---|---|",
+  );
+  for (const [name, r] of Object.entries(figures.storm))
+    lines.push(
+      `| ${name} | ${r.seconds.toFixed(2)} | ${times(r.seconds, raw?.seconds)} | ${fmt(r.cpuPerConnection)} | ${times(r.cpuPerConnection, raw?.cpuPerConnection)} |`,
     );
   lines.push("");
 }
 
-const storm = !onlyWorkloads || onlyWorkloads.includes(3);
-if (storm)
-  lines.push(
-    "### 2,000 clients connecting at once (each subscribes to its own channel)",
-    "",
-    "| system | time s | relay CPU µs/connection | × raw | RSS KiB/connection | × raw | heap KiB/connection | × raw |",
-    "|---|---|---|---|---|---|---|---|",
-  );
-for (const target of storm ? chosen : []) {
-  process.stderr.write(`connect storm — ${target.name}… `);
-  results.storm[target.name] = await measureConnectStorm(target);
-  process.stderr.write("done\n");
-}
-const rawStorm = results.storm["raw ws"];
-for (const [name, r] of Object.entries(results.storm))
-  lines.push(
-    `| ${name} | ${r.seconds.toFixed(2)} | ${fmt(r.cpuPerConnection)} | ${rawStorm ? (r.cpuPerConnection / rawStorm.cpuPerConnection).toFixed(2) : "–"} | ${(r.rssPerConnection / 1024).toFixed(1)} | ${rawStorm ? (r.rssPerConnection / rawStorm.rssPerConnection).toFixed(2) : "–"} | ${(r.heapPerConnection / 1024).toFixed(1)} | ${rawStorm ? (r.heapPerConnection / rawStorm.heapPerConnection).toFixed(2) : "–"} |`,
-  );
-
-if (!onlyWorkloads || onlyWorkloads.includes(6)) {
-  // Clients whose adapter cannot stop reading (PubsubBud's own client) sit this one out.
-  const pausable = chosen.filter((t) => t.name !== "PubsubBud (client)");
+if (picked(6)) {
+  // Clients whose adapter cannot stop reading (PubsubBud's own client, mqtt.js) sit this one out.
+  const pausable = chosen.filter((t) => !["PubsubBud (client)", "Mosquitto"].includes(t.name));
   lines.push(
     "### slow consumer: 200 subscribers × 5,000 1-KiB messages, then the same with 1 that stops reading",
     "",
@@ -275,25 +448,25 @@ if (!onlyWorkloads || onlyWorkloads.includes(6)) {
   lines.push("");
 }
 
-if (!onlyWorkloads || onlyWorkloads.includes(4)) {
+if (picked(4)) {
   const workerd = await runWorkerdBench();
   results.workerd = workerd.rows;
   lines.push("", ...workerd.lines);
 }
 
-if (!onlyWorkloads || onlyWorkloads.includes(5)) {
+if (picked(5)) {
   const brokers = await runBrokerBench();
   results.brokers = brokers.rows;
   lines.push("", ...brokers.lines);
 }
 
-if (!onlyWorkloads || onlyWorkloads.includes(7)) {
+if (picked(7)) {
   const matching = runMatchingBench();
   results.matching = matching.rows;
   lines.push("", ...matching.lines);
 }
 
-if (!onlyWorkloads || onlyWorkloads.includes(8)) {
+if (picked(8)) {
   const attacks = await runAttackBench(SCALE);
   results.attacks = attacks.rows;
   lines.push("", ...attacks.lines);

@@ -1,5 +1,6 @@
 // One load-side adapter per system under test: connect, subscribe (one per connection), publish.
 import { createClient } from "@pubsubbud/client";
+import mqtt from "mqtt";
 import { io } from "socket.io-client";
 import WebSocket from "ws";
 
@@ -101,6 +102,46 @@ export const targets = [
     },
   },
   wirePeer,
+  {
+    // MQTT 3.1.1 over TCP (see bench/servers/mosquitto.mjs), QoS 0, clean session; channel dots
+    // become topic levels and a `*` level becomes `+` (`user.*` → `user/+`).
+    name: "Mosquitto",
+    server: "mosquitto.mjs",
+    async connect(port) {
+      const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
+        protocolVersion: 4,
+        clean: true,
+        reconnectPeriod: 0,
+      });
+      await new Promise((resolve, reject) => {
+        client.once("connect", resolve);
+        client.once("error", reject);
+      });
+      // As ws does on its sockets: no Nagle delay on small frames.
+      client.stream.setNoDelay(true);
+      const topic = (channel) =>
+        channel
+          .split(".")
+          .map((level) => (level === "*" ? "+" : level))
+          .join("/");
+      let onMessage = () => {};
+      client.on("message", (_topic, payload) => onMessage(JSON.parse(payload)));
+      return {
+        subscribe(channel, handler) {
+          onMessage = handler;
+          // Resolves on the SUBACK.
+          return new Promise((resolve, reject) =>
+            client.subscribe(topic(channel), { qos: 0 }, (error) =>
+              error ? reject(error) : resolve(),
+            ),
+          );
+        },
+        publish: (channel, data) =>
+          client.publish(topic(channel), JSON.stringify(data), { qos: 0 }),
+        close: () => client.end(true),
+      };
+    },
+  },
   {
     name: "PubsubBud (client)",
     server: "pubsubbud.mjs",

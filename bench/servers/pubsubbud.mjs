@@ -7,8 +7,10 @@ const url = process.env.PUBSUBBUD_BENCH_BROKER;
 const relay = await startRelay({
   port: 0,
   livePage: false,
-  // The bench measures delivery; the per-connection flood limiter (docs/security.md) is lifted.
-  limits: { publishRatePerSecond: 1e9, publishBurst: 1e9 },
+  // The bench measures delivery from one address: the per-connection flood limiter and the
+  // per-address connection bounds (docs/security.md) are lifted.
+  limits: { publishRatePerSecond: 1e9, publishBurst: 1e9, maxConnectionsPerIp: 1e9 },
+  server: { maxPendingPerIp: 1e9 },
   ...(url ? { broker: await createBrokerFromUrl(url) } : {}),
 });
 // Slow consumers cut (close 4001), for the slow-consumer workload.

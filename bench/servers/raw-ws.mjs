@@ -1,5 +1,6 @@
-// The baseline: a minimal ws relay. Serializes once per publish, Map of channel → sockets, plus
-// prefix wildcards ("user.*") so the pattern workload has an equivalent.
+// The baseline: a minimal ws relay. Parses each publish once and forwards its bytes unchanged (as
+// a text frame) to the sockets in a Map of channel → sockets, plus prefix wildcards ("user.*") so
+// the pattern workload has an equivalent.
 import { WebSocketServer } from "ws";
 import { serve } from "./common.mjs";
 
@@ -17,11 +18,10 @@ wss.on("connection", (ws) => {
       map.get(key).add(ws);
       ws.send('{"t":"k"}');
     } else if (msg.t === "p") {
-      const text = JSON.stringify({ c: msg.c, d: msg.d });
       const targets = new Set(channels.get(msg.c));
       for (const [prefix, set] of prefixes)
         if (msg.c.startsWith(prefix)) for (const s of set) targets.add(s);
-      for (const s of targets) s.send(text);
+      for (const s of targets) s.send(raw, { binary: false });
     }
   });
   ws.on("close", () => {
