@@ -31,22 +31,26 @@ export interface DeliverySocket {
 
 type Phase = "holding" | "replaying" | "live" | "closed";
 
+/** The empty list every idle delivery shares. */
+const NOTHING: readonly never[] = Object.freeze([]);
+
 export class Delivery {
   /** Stamp of the last fan-out that reached this connection, so it gets each message once. */
   stamp = 0;
   #phase: Phase = "holding";
   /** Live messages that arrived before the replay was out: [offset, frame]. */
-  #held: Array<[string, string]> = [];
+  #held: Array<[string, string]> | undefined;
   #heldBytes = 0;
   /**
    * Live messages at or before this offset are skipped: the client has them from its welcome or
    * replay (a listener on a shared log may lag behind the log's head).
    */
   #floor: string | undefined;
-  #outbox: string[] = [];
+  /** Frames waiting for the next flush (allocated when one is queued: most connections idle). */
+  #outbox: string[] | undefined;
   #outboxBytes = 0;
   #dirty = false;
-  #replay: readonly LogMessage[] = [];
+  #replay: readonly LogMessage[] = NOTHING;
   #replayAt = 0;
   /** A replay batch is with the socket; the next waits until it is written. */
   #replayWriting = false;
@@ -62,12 +66,17 @@ export class Delivery {
   /** Queues an answer (welcome, ack, error, pong…): frames queued in one tick share a write. */
   enqueue(text: string): void {
     if (this.#phase === "closed") return;
-    this.#outbox.push(text);
-    this.#outboxBytes += text.length;
+    this.#queue(text);
     if (!this.#dirty) {
       this.#dirty = true;
       this.#host.scheduleFlush(this);
     }
+  }
+
+  #queue(text: string): void {
+    if (this.#outbox === undefined) this.#outbox = [];
+    this.#outbox.push(text);
+    this.#outboxBytes += text.length;
   }
 
   /**
@@ -85,6 +94,7 @@ export class Delivery {
       return true;
     }
     if (this.#phase === "closed") return false;
+    if (this.#held === undefined) this.#held = [];
     this.#held.push([offset, text]);
     this.#heldBytes += text.length;
     // A client that cannot take its replay does not get to pile up live messages behind it.
@@ -123,8 +133,7 @@ export class Delivery {
         const first = this.#replayAt;
         while (this.#replayAt < this.#replay.length && bytes < this.#host.maxBatchBytes) {
           const text = serializeMessage(this.#replay[this.#replayAt++] as LogMessage);
-          this.#outbox.push(text);
-          this.#outboxBytes += text.length;
+          this.#queue(text);
           bytes += text.length;
         }
         this.#replayWriting = true;
@@ -142,9 +151,9 @@ export class Delivery {
 
   #goLive(): void {
     this.#phase = "live";
-    this.#replay = [];
-    const held = this.#held;
-    this.#held = [];
+    this.#replay = NOTHING;
+    const held = this.#held ?? NOTHING;
+    this.#held = undefined;
     this.#heldBytes = 0;
     for (const [offset, text] of held) this.live(offset, text);
   }
@@ -156,7 +165,8 @@ export class Delivery {
   flush(written?: () => void, replayed = 0): void {
     this.#dirty = false;
     if (this.#phase === "closed") return;
-    if (this.#outbox.length === 0) {
+    const frames = this.#outbox;
+    if (frames === undefined || frames.length === 0) {
       written?.();
       return;
     }
@@ -164,8 +174,7 @@ export class Delivery {
       this.#socket.slowConsumer();
       return;
     }
-    const frames = this.#outbox;
-    this.#outbox = [];
+    this.#outbox = undefined;
     this.#outboxBytes = 0;
     this.#write(frames, written, replayed);
   }
@@ -197,9 +206,9 @@ export class Delivery {
     if (this.#phase === "closed") return;
     const frames = this.#outbox;
     this.#phase = "closed";
-    this.#outbox = [];
-    this.#held = [];
-    this.#replay = [];
-    if (drain && frames.length > 0) this.#write(frames);
+    this.#outbox = undefined;
+    this.#held = undefined;
+    this.#replay = NOTHING;
+    if (drain && frames !== undefined && frames.length > 0) this.#write(frames);
   }
 }

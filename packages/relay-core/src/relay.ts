@@ -37,6 +37,9 @@ import type {
 } from "./types.js";
 import { silentLogger } from "./types.js";
 
+/** The identity of every connection when there is no authenticate hook: one, shared. */
+const ANONYMOUS: Identity = Object.freeze({});
+
 /** Options of {@link createRelayCore}. */
 export interface RelayCoreOptions {
   /** Where messages go and where the namespace logs live. */
@@ -320,7 +323,7 @@ export class RelayEngine implements RelayCore, SessionHost {
     namespace: string,
     client: string,
   ): Promise<Identity | { refused: string }> {
-    if (!this.#authenticate) return {};
+    if (!this.#authenticate) return ANONYMOUS;
     try {
       const identity = await this.#authenticate({ token, namespace, client });
       return identity || { refused: "the token was refused" };

@@ -33,7 +33,8 @@ function worstOf<S>(node: TrieNode<S>): number {
  * channel can make a publish test, which the relay holds to a budget.
  */
 export class SubscriptionIndex<S> {
-  readonly #exact = new Map<string, Map<S, number>>();
+  /** Exact channels: their one subscriber (most channels have one), or a count per subscriber. */
+  readonly #exact = new Map<string, Sole<S> | Map<S, number>>();
   readonly #root: TrieNode<S> = newNode();
   #patternCount = 0;
   #cost = 0;
@@ -80,17 +81,36 @@ export class SubscriptionIndex<S> {
   }
 
   add(pattern: CompiledPattern, subscriber: S): void {
-    const subscribers = pattern.exact
-      ? this.#exactSubscribers(pattern.source)
-      : this.#entry(pattern).subscribers;
+    if (pattern.exact) return this.#addExact(pattern.source, subscriber);
+    const subscribers = this.#entry(pattern).subscribers;
     subscribers.set(subscriber, (subscribers.get(subscriber) ?? 0) + 1);
+  }
+
+  #addExact(channel: string, subscriber: S): void {
+    const at = this.#exact.get(channel);
+    if (at === undefined) this.#exact.set(channel, new Sole(subscriber));
+    else if (!(at instanceof Sole)) at.set(subscriber, (at.get(subscriber) ?? 0) + 1);
+    else if (at.subscriber === subscriber) at.uses++;
+    else
+      this.#exact.set(
+        channel,
+        new Map([
+          [at.subscriber, at.uses],
+          [subscriber, 1],
+        ]),
+      );
   }
 
   remove(pattern: CompiledPattern, subscriber: S): void {
     if (pattern.exact) {
-      const subscribers = this.#exact.get(pattern.source);
-      if (subscribers && decrement(subscribers, subscriber) === 0)
-        this.#exact.delete(pattern.source);
+      const at = this.#exact.get(pattern.source);
+      const left =
+        at instanceof Sole
+          ? at.subscriber === subscriber
+            ? --at.uses
+            : 1
+          : at && decrement(at, subscriber);
+      if (left === 0) this.#exact.delete(pattern.source);
       return;
     }
     const path: TrieNode<S>[] = [this.#root];
@@ -120,7 +140,8 @@ export class SubscriptionIndex<S> {
    */
   forEachMatch(channel: string, visit: (subscriber: S) => void, exactOnly = false): void {
     const exact = this.#exact.get(channel);
-    if (exact) for (const subscriber of exact.keys()) visit(subscriber);
+    if (exact instanceof Sole) visit(exact.subscriber);
+    else if (exact) for (const subscriber of exact.keys()) visit(subscriber);
     if (exactOnly || this.#patternCount === 0) return;
     let node: TrieNode<S> | undefined = this.#root;
     let i = 0;
@@ -131,10 +152,6 @@ export class SubscriptionIndex<S> {
       if (i >= channel.length) break;
       node = node.children.get(channel.charCodeAt(i++));
     }
-  }
-
-  #exactSubscribers(channel: string): Map<S, number> {
-    return getOrCreate(this.#exact, channel, () => new Map<S, number>());
   }
 
   #entry(pattern: CompiledPattern): PatternEntry<S> {
@@ -158,6 +175,16 @@ export class SubscriptionIndex<S> {
       }
     }
     return entry;
+  }
+}
+
+/** The one subscriber of an exact channel and how many of its subscriptions name it. */
+class Sole<S> {
+  readonly subscriber: S;
+  uses = 1;
+
+  constructor(subscriber: S) {
+    this.subscriber = subscriber;
   }
 }
 

@@ -104,6 +104,10 @@ export class PendingSockets {
    * server's request and upgrade handlers drop whatever it sends anyway.
    */
   watch(server: Server): void {
+    const pending = this;
+    const onClose = function (this: Duplex) {
+      pending.#served(this);
+    };
     server.prependListener("connection", (socket: Duplex & { remoteAddress?: string }) => {
       const address = socket.remoteAddress ?? "";
       if ((this.#byAddress.get(address) ?? 0) >= this.#max) {
@@ -119,7 +123,8 @@ export class PendingSockets {
         return;
       }
       this.#wait(socket, address);
-      socket.once("close", () => this.#served(socket));
+      // One listener for every socket (not a closure each): it stays as long as the socket.
+      socket.on("close", onClose);
     });
     server.on("request", (req: IncomingMessage, res: ServerResponse) => {
       const address = this.#waiting.get(req.socket);

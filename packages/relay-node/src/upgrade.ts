@@ -115,10 +115,12 @@ export function createUpgradeHandler(options: UpgradeOptions) {
       connect(ws, core, namespace, remote, logger),
     );
   };
+  const onSocketError = (error: unknown) =>
+    logger.debug("upgrade socket error", { error: String(error) });
   return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // Node hands an upgrade's socket over without an error listener: a client that resets it
     // (while being refused, say) would otherwise throw an uncaught ECONNRESET in the relay.
-    socket.on("error", (error) => logger.debug("upgrade socket error", { error: String(error) }));
+    socket.on("error", onSocketError);
     try {
       upgrade(req, socket, head);
     } catch (error) {
