@@ -1,11 +1,15 @@
 // The counter page: asks the counter service for the count, shows every change live, and
 // publishes a click. Whichever relay instance serves the page, every page shows the same count.
-import { createClient, request } from "@pubsubbud/client";
+import { createClient, pageLifecycle, request } from "@pubsubbud/client";
 import { showState } from "../shared/page-kit.js";
 
 const $ = (id: string) => document.getElementById(id) as HTMLElement;
 const scheme = location.protocol === "https:" ? "wss" : "ws";
-const client = createClient({ url: `${scheme}://${location.host}/ns/counter` });
+// pageLifecycle: probe the link when the tab comes back or the network returns.
+const client = createClient({
+  url: `${scheme}://${location.host}/ns/counter`,
+  lifecycle: pageLifecycle(),
+});
 showState(client);
 let shown = -1;
 /** Counts only grow: a late answer never takes the count back. */

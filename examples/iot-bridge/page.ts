@@ -1,11 +1,15 @@
 // The dashboard: one row per sensor, updated live from `sensor.*`; its reading as readable text
 // (the JSON stays on the cell as data-json).
-import { createClient } from "@pubsubbud/client";
+import { createClient, pageLifecycle } from "@pubsubbud/client";
 import { readable, showState } from "../shared/page-kit.js";
 
 const $ = (id: string) => document.getElementById(id) as HTMLElement;
 const scheme = location.protocol === "https:" ? "wss" : "ws";
-const client = createClient({ url: `${scheme}://${location.host}/ns/iot` });
+// pageLifecycle: probe the link when the tab comes back or the network returns.
+const client = createClient({
+  url: `${scheme}://${location.host}/ns/iot`,
+  lifecycle: pageLifecycle(),
+});
 showState(client);
 const rows = new Map<string, HTMLTableRowElement>();
 client.subscribe("sensor.*", (msg) => {

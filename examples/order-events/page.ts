@@ -1,11 +1,15 @@
 // The shop's page: places orders and shows every event of the flow live, one readable row each
 // (the message's channel and JSON data stay on the row as data-channel and data-json).
-import { createClient, type Message } from "@pubsubbud/client";
+import { createClient, pageLifecycle, type Message } from "@pubsubbud/client";
 import { readable, showState } from "../shared/page-kit.js";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const scheme = location.protocol === "https:" ? "wss" : "ws";
-const client = createClient({ url: `${scheme}://${location.host}/ns/shop` });
+// pageLifecycle: probe the link when the tab comes back or the network returns.
+const client = createClient({
+  url: `${scheme}://${location.host}/ns/shop`,
+  lifecycle: pageLifecycle(),
+});
 showState(client);
 
 interface Order {

@@ -1,10 +1,14 @@
 // The calculator page: each button is a request to the Node service through the relay.
-import { createClient, request } from "@pubsubbud/client";
+import { createClient, pageLifecycle, request } from "@pubsubbud/client";
 import { showState } from "../shared/page-kit.js";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const scheme = location.protocol === "https:" ? "wss" : "ws";
-const client = createClient({ url: `${scheme}://${location.host}/ns/rpc` });
+// pageLifecycle: probe the link when the tab comes back or the network returns.
+const client = createClient({
+  url: `${scheme}://${location.host}/ns/rpc`,
+  lifecycle: pageLifecycle(),
+});
 showState(client);
 for (const op of ["add", "divide"])
   $(op).addEventListener("click", async () => {

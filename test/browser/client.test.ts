@@ -11,11 +11,11 @@ import { waitFor } from "../helpers/wait.js";
 
 /** The page's script: the real client, bundled for the browser like a user's app would. */
 const PAGE_ENTRY = `
-import { createClient, serve } from "@pubsubbud/client";
+import { createClient, pageLifecycle, serve } from "@pubsubbud/client";
 const received = [];
 window.received = received;
 window.start = async (url) => {
-  const client = createClient({ url });
+  const client = createClient({ url, lifecycle: pageLifecycle() });
   window.client = client;
   await client.subscribe("browser.*", (m) => received.push([m.channel, m.data])).ready;
   serve(client, "page.echo", (req) => ({ echoed: req.data, from: navigator.userAgent.includes("Chrome") ? "chromium" : "?" }));

@@ -60,6 +60,28 @@ describe("client", () => {
     ).rejects.toMatchObject({ code: "publish_refused", message: /__proto__/ });
   });
 
+  it("leaves channels and patterns to the relay: its refusal names the fault, the connection stays", async () => {
+    await using relay = await startRelay({ port: 0 });
+    const client = connect(relay.wsUrl);
+    const sub = client.subscribe("bad pattern", () => {});
+    await expect(sub.ready).rejects.toMatchObject({
+      code: "subscribe_refused",
+      wireCode: "bad_pattern",
+      message: /printable ASCII/,
+    });
+    await expect(client.publish("with*star", 1)).rejects.toMatchObject({
+      code: "publish_refused",
+      wireCode: "bad_channel",
+      message: /wildcards belong in patterns/,
+    });
+    expect(client.state).toBe("open");
+    await expect(client.publish("ok.x", 1)).resolves.toMatchObject({ id: expect.any(String) });
+    // The frame-size limit stays the client's: an oversized frame would be refused on every reconnect.
+    await expect(client.publish("ok.x", "x".repeat(70_000))).rejects.toMatchObject({
+      code: "bad_argument",
+    });
+  });
+
   it("calls a token function on every connect", async () => {
     const presented: Array<string | undefined> = [];
     await using relay = await startRelay({

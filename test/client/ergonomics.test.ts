@@ -1,12 +1,14 @@
 /**
- * Async iteration, AbortSignal and `using`, through a real relay-node: a subscription without a
- * handler is a bounded `for await` source, signals cancel subscriptions, requests and the client,
- * and disposables unsubscribe.
+ * Async iteration, AbortSignal and `using`, through a real relay-node: `messages()` is a bounded
+ * `for await` source, signals cancel loops, requests, subscriptions and the client
+ * (`disposeOnAbort`), and disposables unsubscribe.
  */
 import {
   type ClientError,
   createClient,
+  disposeOnAbort,
   type Message,
+  messages,
   type PubsubBudClient,
   request,
   serve,
@@ -46,9 +48,9 @@ async function publishSeen(client: PubsubBudClient, channel: string, count: numb
 }
 
 describe("client ergonomics", () => {
-  it("iterates a subscription without a handler, in order, and unsubscribes on break", async () => {
+  it("iterates messages() in order and unsubscribes on break", async () => {
     const client = connect({ url: `${relay.wsUrl}/ns/iterate` });
-    const sub = client.subscribe<number>("it.*");
+    const sub = messages<number>(client, "it.*");
     await sub.ready;
     expect(subscriptions("iterate")).toBe(1);
     for (let n = 0; n < 5; n++) await client.publish(`it.${n}`, n);
@@ -64,7 +66,7 @@ describe("client ergonomics", () => {
 
   it("holds at most bufferSize messages for a loop that falls behind, then throws slow_consumer", async () => {
     const client = connect();
-    const sub = client.subscribe("slow.x", { bufferSize: 3 });
+    const sub = messages(client, "slow.x", { bufferSize: 3 });
     await sub.ready;
     await publishSeen(client, "slow.x", 5);
     const got: unknown[] = [];
@@ -76,16 +78,9 @@ describe("client ergonomics", () => {
     expect(got).toEqual([0, 1, 2]);
   });
 
-  it("refuses to iterate a subscription that has a handler", async () => {
-    const sub = connect().subscribe("h.x", () => {});
-    await expect(sub[Symbol.asyncIterator]().next()).rejects.toMatchObject({
-      code: "bad_argument",
-    });
-  });
-
   it("ends a loop quietly when the client closes, and with the refusal when the relay refuses", async () => {
     const client = connect();
-    const sub = client.subscribe("end.x");
+    const sub = messages(client, "end.x");
     await sub.ready;
     const loop = (async () => {
       for await (const _ of sub) return "message";
@@ -94,15 +89,15 @@ describe("client ergonomics", () => {
     client.close();
     await expect(loop).resolves.toBe("ended");
     const refused = (async () => {
-      for await (const _ of connect().subscribe("bad pattern")) return "message";
+      for await (const _ of messages(connect(), "bad pattern")) return "message";
     })();
     await expect(refused).rejects.toMatchObject({ code: "subscribe_refused" });
   });
 
-  it("unsubscribes when the subscribe's signal aborts, ending its loop with aborted", async () => {
-    const client = connect();
+  it("unsubscribes when the loop's signal aborts, ending the loop with aborted", async () => {
+    const client = connect({ url: `${relay.wsUrl}/ns/abort` });
     const controller = new AbortController();
-    const sub = client.subscribe("ab.x", { signal: controller.signal });
+    const sub = messages(client, "ab.x", { signal: controller.signal });
     await sub.ready;
     const loop = (async () => {
       for await (const _ of sub) return "message";
@@ -112,18 +107,31 @@ describe("client ergonomics", () => {
       code: "aborted",
       cause: new Error("user left"),
     });
-    // An already aborted signal refuses at once.
-    const late = client.subscribe("ab.y", () => {}, { signal: controller.signal });
-    await expect(late.ready).rejects.toMatchObject({ code: "aborted" });
+    await waitFor(() => subscriptions("abort") === 0, "unsubscribe");
+    // An already aborted signal ends the loop at once, and nothing is subscribed.
+    const late = messages(client, "ab.y", { signal: controller.signal });
+    await expect(late.ready).rejects.toMatchObject({ code: "closed" });
+    await expect(late[Symbol.asyncIterator]().next()).rejects.toMatchObject({ code: "aborted" });
   });
 
-  it("takes its listener off a long-lived signal when the subscription ends otherwise", async () => {
+  it("unsubscribes a handler's subscription when disposeOnAbort's signal aborts", async () => {
+    const client = connect({ url: `${relay.wsUrl}/ns/dispose` });
+    const controller = new AbortController();
+    const sub = client.subscribe("ab.z", () => {});
+    disposeOnAbort(controller.signal, sub);
+    await sub.ready;
+    expect(subscriptions("dispose")).toBe(1);
+    controller.abort();
+    await waitFor(() => subscriptions("dispose") === 0, "unsubscribe");
+  });
+
+  it("takes its listener off a long-lived signal when the loop's subscription ends otherwise", async () => {
     const client = connect();
     const { signal } = new AbortController();
     const added = vi.spyOn(signal, "addEventListener");
     const removed = vi.spyOn(signal, "removeEventListener");
     for (let n = 0; n < 3; n++) {
-      const sub = client.subscribe(`many.${n}`, () => {}, { signal });
+      const sub = messages(client, `many.${n}`, { signal });
       await sub.ready;
       sub.unsubscribe();
     }
@@ -165,9 +173,10 @@ describe("client ergonomics", () => {
     expect(published()).toBe(sent);
   });
 
-  it("closes the client when its signal aborts", async () => {
+  it("closes the client when disposeOnAbort's signal aborts", async () => {
     const controller = new AbortController();
-    const client = connect({ signal: controller.signal });
+    const client = connect();
+    disposeOnAbort(controller.signal, client);
     await client.publish("sig.x", 1);
     controller.abort();
     expect(client.state).toBe("closed");

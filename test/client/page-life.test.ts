@@ -1,14 +1,14 @@
 // @vitest-environment happy-dom
 /**
- * Page life, in happy-dom's page with the test kit's relay and fake clock: a page coming back or
+ * Page life (`pageLifecycle()`), in happy-dom's page with the test kit's relay and fake clock: a page coming back or
  * the network returning probes the link or ends the backoff wait at once, pings survive a
  * throttled background tab, a frozen link after sleep is found by a probe, and a hidden page
  * can let go of its connection and resume when visible.
  */
-import type { PubsubBudClient } from "@pubsubbud/client";
+import { type PubsubBudClient, pageLifecycle } from "@pubsubbud/client";
 import { collect, createTestRelay, FakeClock, type TestRelay } from "@pubsubbud/client/testing";
 import { stateLog } from "../helpers/states.js";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 let clock: FakeClock;
 let relay: TestRelay;
@@ -30,8 +30,9 @@ afterEach(async () => {
   await relay.close();
 });
 
-const connect = (options: Parameters<TestRelay["connect"]>[0] = {}) => {
-  const client = relay.connect(options);
+/** A client with `pageLifecycle()`, or `page`'s options for it. */
+const connect = (page = {}, options: Parameters<TestRelay["connect"]>[0] = {}) => {
+  const client = relay.connect({ lifecycle: pageLifecycle(page), ...options });
   clients.push(client);
   return client;
 };
@@ -63,7 +64,7 @@ describe("page life", () => {
   });
 
   it("connects at once when the network comes back, without waiting out the backoff", async () => {
-    const client = connect({ reconnect: { baseDelayMs: 60_000, maxDelayMs: 60_000 } });
+    const client = connect({}, { reconnect: { baseDelayMs: 60_000, maxDelayMs: 60_000 } });
     await opened(client);
     relay.offline(true);
     relay.drop(client);
@@ -122,6 +123,30 @@ describe("page life", () => {
     expect(log.map((entry) => entry.state)).toEqual(["open", "paused", "reconnecting", "open"]);
     const welcome = relay.frames.filter((f) => f.frame.type === "welcome").at(-1);
     expect(welcome?.frame.recovered).toBe(true);
+  });
+
+  it("watches no page without a lifecycle: a frozen link waits for the heartbeat", async () => {
+    const client = connect(undefined, { lifecycle: undefined });
+    await opened(client);
+    relay.freeze(client);
+    show("hidden");
+    show("visible");
+    await clock.tick(5_000);
+    expect(client.state).toBe("open");
+  });
+
+  it("stops watching the page when the client closes", async () => {
+    const client = connect({ hiddenTimeoutMs: 1_000 });
+    await opened(client);
+    const removed = vi.spyOn(document, "removeEventListener");
+    const offline = vi.spyOn(window, "removeEventListener");
+    show("hidden");
+    client.close();
+    expect(removed.mock.calls.map((call) => call[0])).toEqual(["visibilitychange"]);
+    expect(offline.mock.calls.map((call) => call[0])).toEqual(["online"]);
+    // The hidden timer went with it: no pause after the close.
+    await clock.tick(1_000);
+    expect(client.state).toBe("closed");
   });
 
   it("stays connected while hidden by default", async () => {

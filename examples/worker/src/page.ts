@@ -1,10 +1,14 @@
 // The browser side: the PubsubBud client on the page's global WebSocket, talking to the Worker
 // that served the page.
-import { createClient } from "@pubsubbud/client";
+import { createClient, pageLifecycle } from "@pubsubbud/client";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const scheme = location.protocol === "https:" ? "wss" : "ws";
-const client = createClient({ url: `${scheme}://${location.host}/ns/chat` });
+// pageLifecycle: probe the link when the tab comes back or the network returns.
+const client = createClient({
+  url: `${scheme}://${location.host}/ns/chat`,
+  lifecycle: pageLifecycle(),
+});
 const log = $<HTMLUListElement>("log");
 const show = (text: string, cls = "") => {
   const item = document.createElement("li");

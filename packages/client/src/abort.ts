@@ -19,3 +19,12 @@ export function onAbort(
   signal?.addEventListener("abort", listener, { once: true });
   return () => signal?.removeEventListener("abort", listener);
 }
+
+/**
+ * Disposes `target` when `signal` aborts, at once if it already has: a client closes, a
+ * subscription unsubscribes. Returns what removes the listener.
+ * @example disposeOnAbort(controller.signal, createClient({ url }));
+ */
+export function disposeOnAbort(signal: AbortSignal, target: Disposable): () => void {
+  return onAbort(signal, () => target[Symbol.dispose]());
+}

@@ -9,7 +9,6 @@ import {
   type MessageFrame,
   PING,
   parseRetryReason,
-  patternError,
   type RefreshedFrame,
   type RelayFrame,
   type WelcomeFrame,
@@ -23,12 +22,9 @@ import { ClientEventTarget, type ClientState } from "./events.js";
 import {
   type Message,
   type MessageHandler,
-  type SubscribeOptions,
   type Subscription,
   SubscriptionEntry,
 } from "./subscription.js";
-import { onAbort } from "./abort.js";
-import { watchPage } from "./page.js";
 import { Pending } from "./pending.js";
 import { helloFrame, publishFrame } from "./outbound.js";
 import { openSocket, type ReconnectingSocket } from "./socket.js";
@@ -75,8 +71,7 @@ export class PubsubBudClient extends ClientEventTarget {
   readonly #schedule: ReconnectSchedule;
   readonly #token: TokenKeeper;
   readonly #ws: ReconnectingSocket;
-  readonly #unwatchPage: () => void;
-  #hiddenTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #unwatch: (() => void) | undefined;
 
   constructor(options: ClientOptions) {
     super();
@@ -90,11 +85,11 @@ export class PubsubBudClient extends ClientEventTarget {
       open: () => this.#onOpen(),
       message: (text) => this.#onMessage(text),
     });
-    this.#unwatchPage = watchPage(
-      () => this.#wake(),
-      (hidden) => this.#pageHidden(hidden),
-    );
-    onAbort(options.signal, () => this.close());
+    this.#unwatch = options.lifecycle?.({
+      wake: () => this.#wake(),
+      pause: () => this.#pause(),
+      resume: () => this.#resume(),
+    });
   }
 
   /** The connection state. */
@@ -104,24 +99,20 @@ export class PubsubBudClient extends ClientEventTarget {
 
   /**
    * Subscribes to a channel or a pattern (`*`, `?`, `[seq]`, `[!seq]`): each message goes to
-   * `handler`, or, without one, to a `for await` loop over the subscription.
+   * `handler`. For a `for await` loop instead, use `messages(client, pattern)`.
    * @example const sub = client.subscribe("sensor.*", (msg) => render(msg.channel, msg.data)); await sub.ready;
-   * @example for await (const msg of client.subscribe("sensor.*", { signal })) render(msg.data);
    */
-  subscribe<T = unknown>(
-    pattern: string,
-    handler?: MessageHandler<T> | SubscribeOptions,
-    options: SubscribeOptions = {},
-  ): Subscription<T> {
-    if (typeof handler === "object") [handler, options] = [undefined, handler];
-    const { signal } = options;
-    const entry = this.#addSubscription(
-      `s${++this.#nextSubscription}`,
-      pattern,
-      handler as MessageHandler | undefined,
-      options.bufferSize,
+  subscribe<T = unknown>(pattern: string, handler: MessageHandler<T>): Subscription<T> {
+    const id = `s${++this.#nextSubscription}`;
+    const entry = new SubscriptionEntry(id, pattern, handler as MessageHandler, (e) =>
+      this.#removeSubscription(e),
     );
-    entry.release = onAbort(signal, (error) => this.#removeSubscription(entry, error));
+    if (this.#userClosed) entry.refuse(this.#closedError());
+    else {
+      // A bad pattern is the relay's to refuse (subscribe_refused, wireCode bad_pattern).
+      this.#subscriptions.set(id, entry);
+      this.#sendOpen({ type: "subscribe", id, pattern });
+    }
     return entry as Subscription<T>;
   }
 
@@ -169,40 +160,10 @@ export class PubsubBudClient extends ClientEventTarget {
     this.close();
   }
 
-  #addSubscription(
-    id: string,
-    pattern: string,
-    handler: MessageHandler | undefined,
-    bufferSize?: number,
-  ): SubscriptionEntry {
-    const entry = new SubscriptionEntry(
-      id,
-      pattern,
-      handler,
-      (e) => this.#removeSubscription(e),
-      bufferSize,
-    );
-    const invalid = patternError(pattern, this.#limits);
-    if (invalid) {
-      entry.refuse(new ClientError("subscribe_refused", invalid, { wireCode: "bad_pattern" }));
-      return entry;
-    }
-    if (this.#userClosed) {
-      entry.refuse(this.#closedError());
-      return entry;
-    }
-    this.#subscriptions.set(id, entry);
-    this.#sendOpen({ type: "subscribe", id, pattern });
-    return entry;
-  }
-
-  #removeSubscription(
-    entry: SubscriptionEntry,
-    reason = new ClientError("closed", "unsubscribed before the relay confirmed"),
-  ): void {
+  #removeSubscription(entry: SubscriptionEntry): void {
     if (this.#subscriptions.get(entry.id) !== entry) return;
     this.#subscriptions.delete(entry.id);
-    entry.refuse(reason);
+    entry.refuse(new ClientError("closed", "unsubscribed before the relay confirmed"));
     this.#sendOpen({ type: "unsubscribe", id: entry.id });
   }
 
@@ -391,21 +352,17 @@ export class PubsubBudClient extends ClientEventTarget {
     else this.#schedule.skip();
   }
 
-  #pageHidden(hidden: boolean): void {
-    const after = this.#options.hiddenTimeoutMs;
-    clearTimeout(this.#hiddenTimer);
-    if (after === undefined || this.#userClosed) return;
-    if (hidden) this.#hiddenTimer = setTimeout(() => this.#pause(), after);
-    else if (this.#state === "paused") {
-      this.#setState(this.#everOpen ? "reconnecting" : "connecting");
-      this.#ws.resume();
-    }
-  }
-
   #pause(): void {
+    if (this.#userClosed) return;
     this.#ws.pause();
     this.#disconnected();
     this.#setState("paused", 1000, "page hidden");
+  }
+
+  #resume(): void {
+    if (this.#state !== "paused") return;
+    this.#setState(this.#everOpen ? "reconnecting" : "connecting");
+    this.#ws.resume();
   }
 
   /** Forgets what belonged to the socket that is gone. */
@@ -452,10 +409,10 @@ export class PubsubBudClient extends ClientEventTarget {
 
   #shutdown(error: ClientError, state: ClientState, code: number, reason: string): void {
     this.#disconnected();
-    this.#unwatchPage();
-    clearTimeout(this.#hiddenTimer);
+    this.#unwatch?.();
     this.#pending.failAll(error);
     for (const entry of this.#subscriptions.values()) entry.refuse(error);
+    this.#subscriptions.clear();
     this.#setState(state, code, reason);
   }
 

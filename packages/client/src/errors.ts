@@ -19,7 +19,7 @@ export const ClientErrorCode = {
   RemoteError: "remote_error",
   /** The client was closed (by `close()` or by a close code that means do not reconnect). */
   Closed: "closed",
-  /** A `for await` loop fell `bufferSize` messages behind; messages after those were dropped. */
+  /** A `for await` loop over `messages()` fell `bufferSize` behind; later messages were dropped. */
   SlowConsumer: "slow_consumer",
   /** The operation was aborted by its AbortSignal (the signal's reason is the `cause`). */
   Aborted: "aborted",
@@ -27,7 +27,7 @@ export const ClientErrorCode = {
   Unauthorized: "unauthorized",
   /** The relay reported an error not tied to a publish or subscription (see `wireCode`). */
   RelayError: "relay_error",
-  /** A bad argument, e.g. an invalid channel name. */
+  /** A bad argument, e.g. a message larger than the relay's frame limit. */
   BadArgument: "bad_argument",
   /** A typed channel's schema refused outgoing data (see `issues`); nothing was sent. */
   InvalidData: "invalid_data",

@@ -2,7 +2,7 @@ import type { InvalidDetail } from "./channel.js";
 
 /**
  * Connection states: `connecting` (first attempt), `open`, `reconnecting`, `paused` (the page
- * was hidden longer than `hiddenTimeoutMs`; it reconnects when visible), and the final ones
+ * was hidden longer than `pageLifecycle`'s `hiddenTimeoutMs`; it reconnects when visible), and the final ones
  * `closed` (by `close()` or the relay) and `unauthorized` (the relay refused the token).
  */
 export type ClientState =

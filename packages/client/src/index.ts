@@ -7,8 +7,13 @@ export {
 export { channel, type InvalidDetail, type TypedChannel } from "./channel.js";
 export { createClient, PubsubBudClient } from "./client.js";
 export { request, serve } from "./rpc.js";
+export { messages, type MessageStream, type MessagesOptions } from "./messages.js";
+export { pageLifecycle, type PageLifecycleOptions } from "./page.js";
+export { disposeOnAbort } from "./abort.js";
 export type {
   ClientOptions,
+  Lifecycle,
+  LifecycleControl,
   PublishOptions,
   RequestOptions,
   WebSocketConstructor,
@@ -25,7 +30,6 @@ export {
 export type {
   Message,
   MessageHandler,
-  SubscribeOptions,
   Subscription,
 } from "./subscription.js";
 export type { Headers } from "@pubsubbud/protocol";

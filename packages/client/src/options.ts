@@ -20,14 +20,28 @@ export interface ClientOptions {
   publishTimeoutMs?: number;
   /** This client's id, kept across reconnects; it names the private inbox. @default a random 26-character id */
   clientId?: string;
-  /** Closes the client when aborted. */
-  signal?: AbortSignal;
   /**
-   * In a browser: once the page has been hidden this many ms, close the connection (state
-   * `paused`) and reconnect, resuming, when it is visible again. @default undefined (stay connected)
+   * Watches the runtime for moments the link is likely dead or unneeded and tells the client;
+   * `pageLifecycle()` does it for a browser page. @default undefined (nothing watched)
    */
-  hiddenTimeoutMs?: number;
+  lifecycle?: Lifecycle;
 }
+
+/**
+ * What a {@link Lifecycle} may do to the client it is given to. Calls after the client closed
+ * do nothing.
+ */
+export interface LifecycleControl {
+  /** The link may be back (a page became visible, the network is up): probe it or stop waiting. */
+  wake(): void;
+  /** Closes the connection (state `paused`) until {@link LifecycleControl.resume}. */
+  pause(): void;
+  /** Reconnects a paused client, resuming where it left off. */
+  resume(): void;
+}
+
+/** Watches a runtime for a client; returns what stops watching (called when the client closes). */
+export type Lifecycle = (control: LifecycleControl) => () => void;
 
 /** Options of a publish. */
 export interface PublishOptions {

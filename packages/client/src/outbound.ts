@@ -1,11 +1,13 @@
-import { type AnnouncedLimits, channelError } from "@pubsubbud/protocol";
+import type { AnnouncedLimits } from "@pubsubbud/protocol";
 import { randomId } from "./id.js";
 import { ClientError } from "./errors.js";
 import type { PublishOptions } from "./options.js";
 
 /**
- * Builds a `publish` frame, checked against the relay's announced limits before anything is
- * queued: a bad channel or an oversized message is refused here with `bad_argument`.
+ * Builds a `publish` frame, checked against the relay's announced frame limit before anything is
+ * queued: an oversized message is refused here with `bad_argument`, since it would be refused again
+ * after every reconnect (or, far past the limit, close the connection). The channel is the relay's to check (`publish_refused`, wireCode
+ * `bad_channel`): a second copy of the grammar here would cost every bundle its size.
  */
 export function publishFrame(
   channel: string,
@@ -13,8 +15,6 @@ export function publishFrame(
   options: PublishOptions,
   limits: AnnouncedLimits,
 ): { id: string; frame: string } | ClientError {
-  const invalid = channelError(channel, limits);
-  if (invalid) return new ClientError("bad_argument", invalid);
   const id = options.id ?? randomId();
   // JSON leaves out undefined members: no `headers` key when there are none.
   const frame = JSON.stringify({ type: "publish", id, channel, data, headers: options.headers });
