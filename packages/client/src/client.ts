@@ -1,8 +1,7 @@
 import {
-  type AnnouncedLimits,
   type CloseCode,
   closeAdvice,
-  DEFAULT_LIMITS,
+  DEFAULT_MAX_FRAME_BYTES,
   decodeRelayFrames,
   type ErrorCode,
   type ErrorFrame,
@@ -62,7 +61,8 @@ export class PubsubBudClient extends ClientEventTarget {
     () => this.#send(PING),
     () => this.#ws.reconnect(CLOSE_IDLE, "no pong"),
   );
-  #limits: AnnouncedLimits = DEFAULT_LIMITS;
+  /** The relay's frame size limit, once its welcome announced it. */
+  #maxFrameBytes = DEFAULT_MAX_FRAME_BYTES;
   #nextSubscription = 0;
   readonly #subscriptions = new Map<string, SubscriptionEntry>();
   /** Unacknowledged publishes, by message id, with their frames. */
@@ -126,7 +126,7 @@ export class PubsubBudClient extends ClientEventTarget {
     options: PublishOptions = {},
   ): Promise<{ id: string; offset: string }> {
     if (this.#userClosed) return Promise.reject(this.#closedError());
-    const built = publishFrame(channel, data, options, this.#limits);
+    const built = publishFrame(channel, data, options, this.#maxFrameBytes);
     if (built instanceof ClientError) return Promise.reject(built);
     const { id, frame } = built;
     // A retry with the same id takes the first attempt's place in the queue.
@@ -275,7 +275,7 @@ export class PubsubBudClient extends ClientEventTarget {
 
   #onWelcome(frame: WelcomeFrame): void {
     this.#schedule.succeeded();
-    this.#limits = frame.limits;
+    this.#maxFrameBytes = frame.limits.maxFrameBytes;
     this.inbox = frame.inbox;
     if (frame.recovered !== true) {
       const lost = frame.recovered === false;

@@ -1,4 +1,3 @@
-import type { AnnouncedLimits } from "@pubsubbud/protocol";
 import { randomId } from "./id.js";
 import { ClientError } from "./errors.js";
 import type { PublishOptions } from "./options.js";
@@ -13,15 +12,15 @@ export function publishFrame(
   channel: string,
   data: unknown,
   options: PublishOptions,
-  limits: AnnouncedLimits,
+  maxFrameBytes: number,
 ): { id: string; frame: string } | ClientError {
   const id = options.id ?? randomId();
   // JSON leaves out undefined members: no `headers` key when there are none.
   const frame = JSON.stringify({ type: "publish", id, channel, data, headers: options.headers });
-  if (frame.length > limits.maxFrameBytes)
+  if (frame.length > maxFrameBytes)
     return new ClientError(
       "bad_argument",
-      `message is ${frame.length} bytes; the limit is ${limits.maxFrameBytes}`,
+      `message is ${frame.length} bytes; the limit is ${maxFrameBytes}`,
     );
   return { id, frame };
 }

@@ -45,7 +45,12 @@ export {
   isInboxChannel,
   patternError,
 } from "./grammar.js";
-export { DEFAULT_LIMITS, INBOX_PREFIX, type ProtocolLimits } from "./limits.js";
+export {
+  DEFAULT_LIMITS,
+  DEFAULT_MAX_FRAME_BYTES,
+  INBOX_PREFIX,
+  type ProtocolLimits,
+} from "./limits.js";
 export {
   type CompiledPattern,
   compileMatcher,

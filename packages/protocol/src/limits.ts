@@ -20,12 +20,15 @@ export interface ProtocolLimits {
   maxSubscriptions: number;
 }
 
+/** The default of `maxFrameBytes`, alone: all a client needs before the relay announces its own. */
+export const DEFAULT_MAX_FRAME_BYTES = 65_536;
+
 /** The defaults of {@link ProtocolLimits}, as documented in docs/protocol.md. */
-export const DEFAULT_LIMITS: Readonly<ProtocolLimits> = Object.freeze({
+export const DEFAULT_LIMITS: Readonly<ProtocolLimits> = /* @__PURE__ */ Object.freeze({
   maxChannelLength: 255,
   maxPatternLength: 255,
   maxWildcards: 16,
-  maxFrameBytes: 65_536,
+  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   maxDepth: 32,
   maxHeaders: 32,
   maxHeaderKeyLength: 64,
