@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { dedupeKey } from "./broker.js";
 import { createMemoryBroker } from "./memory-broker.js";
 import { createRelayCore, type RelayCoreOptions } from "./relay.js";
-import { sha256 } from "./sha256.js";
+import { sha256, sha256Plain } from "./sha256.js";
 import type { Transport } from "./types.js";
 
 /** An in-memory transport: relay-core's own injection point, recording what the relay sends. */
@@ -418,6 +418,7 @@ describe("sha256", () => {
         fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: "grapheme", maxLength: 80 })),
         (text) => {
           const expected = createHash("sha256").update(text, "utf8").digest("hex");
+          expect(Buffer.from(sha256Plain(text)).toString("hex")).toBe(expected);
           expect(Buffer.from(sha256(text)).toString("hex")).toBe(expected);
         },
       ),
