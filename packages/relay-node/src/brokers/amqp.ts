@@ -24,14 +24,8 @@ import { AmqpConnection, NotSent } from "./amqp-connection.js";
 import { AmqpGroupMember } from "./amqp-group.js";
 import { namespaceKey, publishedForm, readDelivery } from "./amqp-mapping.js";
 import { LocalWindows } from "./local-window.js";
-import { LocalWindowBroker } from "./local-window-broker.js";
-import {
-  type BrokerCommonOptions,
-  checkUrl,
-  firstConnect,
-  Listeners,
-  retentionOf,
-} from "./shared.js";
+import { LocalWindowBroker, windowSettings } from "./local-window-broker.js";
+import { type BrokerCommonOptions, checkUrl, firstConnect, Listeners } from "./shared.js";
 
 /** Options of {@link createAmqpBroker}. */
 export interface AmqpBrokerOptions extends BrokerCommonOptions {
@@ -100,11 +94,7 @@ class AmqpBroker extends LocalWindowBroker implements GroupBroker {
         ),
     });
     this.windows = new LocalWindows({
-      retention: retentionOf(options),
-      lingerMs: options.lingerMs ?? 60_000,
-      listeners: this.#listeners,
-      publishTimeoutMs: options.publishTimeoutMs ?? 10_000,
-      maxOnTheirWay: options.maxPublishesInFlight ?? 500,
+      ...windowSettings(options, this.#listeners),
       // A nack is no proof: RabbitMQ nacks a message that one bound queue refused (an overflow
       // `reject-publish`, a queue process error) while the other queues enqueued it. Only a
       // publish the closed channel never sent is refused; everything else is uncertain.

@@ -10,7 +10,32 @@ import {
   type LogMessage,
   type StopListening,
 } from "@pubsubbud/relay-core";
-import type { LocalWindows } from "./local-window.js";
+import type { LocalWindows, LocalWindowsOptions } from "./local-window.js";
+import { type BrokerCommonOptions, type Listeners, retentionOf } from "./shared.js";
+
+/** The window options MQTT and RabbitMQ both take (each documents them in its own terms). */
+export interface WindowOptions extends BrokerCommonOptions {
+  lingerMs?: number;
+  publishTimeoutMs?: number;
+  maxPublishesInFlight?: number;
+}
+
+/** Those options with their defaults, as {@link LocalWindows} takes them. */
+export function windowSettings(
+  options: WindowOptions,
+  listeners: Listeners,
+): Pick<
+  LocalWindowsOptions,
+  "retention" | "lingerMs" | "listeners" | "publishTimeoutMs" | "maxOnTheirWay"
+> {
+  return {
+    retention: retentionOf(options),
+    lingerMs: options.lingerMs ?? 60_000,
+    listeners,
+    publishTimeoutMs: options.publishTimeoutMs ?? 10_000,
+    maxOnTheirWay: options.maxPublishesInFlight ?? 500,
+  };
+}
 
 export abstract class LocalWindowBroker {
   readonly capabilities: { sharedHistory: false; totalOrder: boolean };

@@ -25,18 +25,11 @@ import {
 } from "mqtt";
 import { MAX_STAMP, SEQ_HEADER, TAIL_CHANNEL } from "./feed-sequence.js";
 import { LocalWindows } from "./local-window.js";
-import { LocalWindowBroker } from "./local-window-broker.js";
+import { LocalWindowBroker, windowSettings } from "./local-window-broker.js";
 import { connectSession, joinMqttGroup, type MqttSessionOptions } from "./mqtt-group.js";
 import { channelToTopic, readPublish, userPropertiesOf } from "./mqtt-mapping.js";
 import { type ConnackProperties, logServerLimits, mqttPacketBytes } from "./mqtt-probe.js";
-import {
-  type BrokerCommonOptions,
-  checkUrl,
-  encodeData,
-  Listeners,
-  redactUrl,
-  retentionOf,
-} from "./shared.js";
+import { type BrokerCommonOptions, checkUrl, encodeData, Listeners, redactUrl } from "./shared.js";
 
 export { channelToTopic, topicToChannel } from "./mqtt-mapping.js";
 
@@ -119,11 +112,7 @@ class MqttBroker extends LocalWindowBroker implements GroupBroker {
     const log = options.log ?? (() => {});
     this.#log = log;
     this.windows = new LocalWindows({
-      retention: retentionOf(options),
-      lingerMs: options.lingerMs ?? 60_000,
-      listeners: this.#listeners,
-      publishTimeoutMs: options.publishTimeoutMs ?? 10_000,
-      maxOnTheirWay: options.maxPublishesInFlight ?? 500,
+      ...windowSettings(options, this.#listeners),
       // Only a PUBACK with an error reason code proves the server did not take the message.
       refused: (error) => error instanceof ErrorWithReasonCode && error.code >= 0x80,
       subscribe: (ns) => this.#subscribe(ns),
