@@ -203,9 +203,9 @@ describe.skipIf(pgMissing)("PostgreSQL order and exactly-once", () => {
     const groupTable = freshTable("group");
     const broker = await createPostgresBroker({ url: PG_URL, table: groupTable });
     try {
-      const handled: string[] = [];
+      const handled: Array<string | undefined> = [];
       const stop = await broker.groups.consume("jobs", "workers", undefined, async (m) => {
-        handled.push(m.offset);
+        handled.push(m.offset); // a shared log: every group message carries its offset
       });
       const acks = await Promise.all(
         Array.from({ length: 120 }, (_, n) =>

@@ -2,7 +2,9 @@
  * Durable subscriber groups on every broker with a shared server: each message goes to one member
  * of the group, and a group whose members all stopped resumes, on restart, with exactly the
  * messages published meanwhile. On MQTT the server queues them per member, so the same members
- * come back; elsewhere a new member takes them all.
+ * come back; elsewhere a new member takes them all. A member's message carries the offset its
+ * publish was acknowledged with where the broker keeps a shared log, and no offset where it does
+ * not (MQTT, RabbitMQ: a group reads a server queue, which gives a message no position).
  */
 import { createMemoryBroker } from "@pubsubbud/relay-core";
 import { createPublisher, createSubscriber, type Subscriber } from "@pubsubbud/relay-node";
@@ -17,8 +19,10 @@ describe.each(sharedBrokerKinds)("durable groups on $name", (kind) => {
     it("gives each message to one member, and resumes after a restart with what was missed", async () => {
       const namespace = `grp${Date.now().toString(36)}-${++counter}`;
       const group = `billing-${counter}`;
-      await using publisher = await createPublisher({ broker: await kind.create(), namespace });
+      const publishing = await kind.create();
+      await using publisher = await createPublisher({ broker: publishing, namespace });
       const handled: Array<[string, number]> = [];
+      const offsets = { acked: new Map<number, string>(), handled: new Map<number, unknown>() };
       const member = async (name: string, label = name): Promise<Subscriber> => {
         const subscriber = await createSubscriber({
           broker: await kind.create(),
@@ -26,13 +30,17 @@ describe.each(sharedBrokerKinds)("durable groups on $name", (kind) => {
           group,
           member: name,
         });
-        subscriber.on("invoice.*", (m) => void handled.push([label, m.data as number]));
+        subscriber.on("invoice.*", (m) => {
+          handled.push([label, m.data as number]);
+          offsets.handled.set(m.data as number, m.offset);
+        });
         await subscriber.start();
         return subscriber;
       };
       const a = await member("a");
       const b = await member("b");
-      for (let i = 0; i < 40; i++) await publisher.publish(`invoice.${i % 3}`, i);
+      for (let i = 0; i < 40; i++)
+        offsets.acked.set(i, (await publisher.publish(`invoice.${i % 3}`, i)).offset);
       await waitFor(() => handled.length >= 40, "40 messages handled by the group").catch((e) => {
         throw new Error(`${e.message}: ${JSON.stringify(handled)}`);
       });
@@ -42,7 +50,8 @@ describe.each(sharedBrokerKinds)("durable groups on $name", (kind) => {
       );
 
       // Nobody in the group runs: these wait for it.
-      for (let i = 40; i < 50; i++) await publisher.publish("invoice.late", i);
+      for (let i = 40; i < 50; i++)
+        offsets.acked.set(i, (await publisher.publish("invoice.late", i)).offset);
       const comeback =
         kind.name === "mqtt"
           ? [await member("a", "c"), await member("b", "c")]
@@ -61,6 +70,12 @@ describe.each(sharedBrokerKinds)("durable groups on $name", (kind) => {
         JSON.stringify(handled.slice(38)),
       ).toEqual(Array.from({ length: 10 }, (_, i) => 40 + i));
       expect(handled).toHaveLength(50);
+      // The log position where there is a log, and none (never a made-up one) where there is not.
+      expect(offsets.handled).toEqual(
+        publishing.capabilities.sharedHistory
+          ? offsets.acked
+          : new Map([...offsets.acked.keys()].map((n) => [n, undefined])),
+      );
     });
   });
 });

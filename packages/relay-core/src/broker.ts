@@ -6,6 +6,14 @@ import type { Headers, MessageFrame, Position } from "@pubsubbud/protocol";
  */
 export type LogMessage = Omit<MessageFrame, "type">;
 
+/**
+ * A message as a durable group hands it to a member. `offset` is its position in the namespace
+ * log, the one live subscribers see; it is absent on a broker without a shared log
+ * (`capabilities.sharedHistory` false: MQTT, RabbitMQ), whose groups read a server-side queue that
+ * gives a message no position.
+ */
+export type GroupMessage = Omit<LogMessage, "offset"> & { offset?: string };
+
 /** What a relay hands a broker to publish. */
 export interface PublishInput {
   channel: string;
@@ -82,7 +90,7 @@ export interface BrokerGroups {
     namespace: string,
     group: string,
     member: string | undefined,
-    handle: (message: LogMessage) => Promise<void>,
+    handle: (message: GroupMessage) => Promise<void>,
   ): Promise<() => Promise<void>>;
 }
 

@@ -12,6 +12,7 @@ export {
   compareDecimalOffsets,
   dedupeKey,
   type GroupBroker,
+  type GroupMessage,
   type LogMessage,
   type PublishInput,
   type PublishOutcome,

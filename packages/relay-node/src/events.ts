@@ -16,7 +16,7 @@ import {
   isInboxChannel,
   patternError,
 } from "@pubsubbud/protocol";
-import type { Broker, LogMessage, StopListening } from "@pubsubbud/relay-core";
+import type { Broker, GroupMessage, LogMessage, StopListening } from "@pubsubbud/relay-core";
 import { randomId } from "@pubsubbud/relay-core/internal";
 import { type BrokerUrlOptions, createBrokerFromUrl } from "./broker-url.js";
 import { GROUP_NAME } from "./brokers/shared.js";
@@ -25,8 +25,11 @@ import { RelayNodeError, RelayNodeErrorCode } from "./errors.js";
 /** The header that carries an event's schema version. */
 export const EVENT_VERSION = "event-version";
 
-/** A delivered message, with the namespace it came from and which attempt this is (1-based). */
-export interface EventMessage<T = unknown> extends LogMessage {
+/**
+ * A delivered message, with the namespace it came from and which attempt this is (1-based). A
+ * group member on a broker without a shared log (MQTT, RabbitMQ) gets it without an `offset`.
+ */
+export interface EventMessage<T = unknown> extends GroupMessage {
   data: T;
   namespace: string;
   attempt: number;
@@ -201,7 +204,7 @@ export async function createSubscriber(options: SubscriberOptions): Promise<Subs
   let closed = false;
   let count = 0;
 
-  const runHandler = async (registration: Registration, message: LogMessage) => {
+  const runHandler = async (registration: Registration, message: GroupMessage) => {
     let delay = retry.delayMs;
     for (let attempt = 1; ; attempt++) {
       const event: EventMessage = { ...message, namespace, attempt };
@@ -228,7 +231,7 @@ export async function createSubscriber(options: SubscriberOptions): Promise<Subs
   };
 
   /** Runs every matching handler of a message; settles when all have (or were dead-lettered). */
-  const process = async (message: LogMessage): Promise<void> => {
+  const process = async (message: GroupMessage): Promise<void> => {
     if (isInboxChannel(message.channel)) return;
     const matching = [...registrations].filter((r) => r.pattern.matches(message.channel));
     await Promise.all(matching.map((r) => runHandler(r, message)));

@@ -4,38 +4,28 @@
  * MQTT: resume works on the same instance; another instance answers `recovered:false`). See
  * docs/brokers.md.
  *
- * Mapping: exchange `pubsubbud` (topic, durable); routing key `<namespace>.<channel>` (dots in
- * the namespace written `%2E`); body = the JSON data (content type application/json);
- * `messageId` = the message id; `headers` = the message headers. A plain
+ * Mapping (amqp-mapping.ts): exchange `pubsubbud` (topic, durable); routing key
+ * `<namespace>.<channel>` (dots in the namespace written `%2E`); body = the JSON data (content type
+ * application/json); `messageId` = the message id; `headers` = the message headers. A plain
  * `basic.publish` to the exchange with routing key `ns.sensor.temp` reaches `sensor.*`, and a
  * queue bound with `ns.#` receives client publishes.
+ *
+ * Parts: {@link AmqpConnection} owns the connection, the confirm channel and this relay's queue;
+ * {@link LocalWindows} the relay-local windows; {@link AmqpGroupMember} a durable group's member.
  */
-import type { Position } from "@pubsubbud/protocol";
-import { channelError, DEFAULT_LIMITS } from "@pubsubbud/protocol";
-import {
-  type BrokerListener,
-  compareDecimalOffsets,
-  type PublishInput,
-  type PublishOutcome,
-  type GroupBroker,
+import type {
+  BrokerGroups,
+  GroupBroker,
+  PublishInput,
+  PublishOutcome,
 } from "@pubsubbud/relay-core";
-import { randomId } from "@pubsubbud/relay-core/internal";
-import { type ChannelModel, type ConfirmChannel, type ConsumeMessage, connect } from "amqplib";
-import { SEQ_HEADER, TAIL_CHANNEL } from "./feed-sequence.js";
+import type { ConsumeMessage } from "amqplib";
+import { AmqpConnection, NotSent } from "./amqp-connection.js";
+import { AmqpGroupMember } from "./amqp-group.js";
+import { namespaceKey, publishedForm, readDelivery } from "./amqp-mapping.js";
 import { LocalWindows } from "./local-window.js";
-import {
-  type BrokerCommonOptions,
-  checkUrl,
-  decodeData,
-  encodeData,
-  firstConnect,
-  headersFromPairs,
-  headersToPairs,
-  Listeners,
-  reconnectWithBackoff,
-  redactUrl,
-  retentionOf,
-} from "./shared.js";
+import { LocalWindowBroker, windowSettings } from "./local-window-broker.js";
+import { type BrokerCommonOptions, checkUrl, firstConnect, Listeners } from "./shared.js";
 
 /** Options of {@link createAmqpBroker}. */
 export interface AmqpBrokerOptions extends BrokerCommonOptions {
@@ -60,232 +50,98 @@ export interface AmqpBrokerOptions extends BrokerCommonOptions {
   maxPublishesInFlight?: number;
 }
 
-const keyOf = (ns: string) => ns.replace(/\./g, "%2E");
-
-/** A publish the channel refused to send (it was closed): provably never reached RabbitMQ. */
-class NotSent extends Error {
-  override readonly name = "NotSent";
-}
-
 /**
  * Connects to RabbitMQ and returns the broker; it reconnects by itself after a lost connection.
  * @example const broker = await createAmqpBroker({ url: "amqp://guest:guest@127.0.0.1:5672" })
  */
 export async function createAmqpBroker(options: AmqpBrokerOptions): Promise<GroupBroker> {
-  const {
-    url,
-    exchange = "pubsubbud",
-    lingerMs = 60_000,
-    publishTimeoutMs = 10_000,
-    connectTimeoutMs = 5_000,
-    maxPublishesInFlight = 500,
-  } = options;
-  checkUrl(url, "amqp://user:password@host:5672");
-  const retention = retentionOf(options);
-  const log = options.log ?? (() => {});
-  const listeners = new Listeners();
-  let connection: ChannelModel | undefined;
-  let channel: ConfirmChannel | undefined;
-  let queue = "";
-  let closed = false;
-
-  /** A delivery as a namespace and a message, or undefined when its key names no channel. */
-  const parse = (
-    message: ConsumeMessage,
-  ): { ns: string; input: PublishInput; stamp: string | undefined } | undefined => {
-    const key = message.fields.routingKey;
-    const dot = key.indexOf(".");
-    const ns = key.slice(0, dot).replace(/%2E/g, ".");
-    const name = key.slice(dot + 1);
-    if (name === TAIL_CHANNEL) return undefined;
-    if (dot < 0 || channelError(name, DEFAULT_LIMITS)) {
-      log("warn", "routing key is not a valid channel; message skipped", { key });
-      return undefined;
-    }
-    let stamp: string | undefined;
-    const pairs: Array<[string, string]> = [];
-    for (const [header, value] of Object.entries(message.properties.headers ?? {})) {
-      const text = Buffer.isBuffer(value) ? value.toString() : String(value);
-      if (header === SEQ_HEADER) stamp = text;
-      else pairs.push([header, text]);
-    }
-    const input: PublishInput = {
-      channel: name,
-      id: message.properties.messageId
-        ? String(message.properties.messageId)
-        : `amqp-${randomId(16)}`,
-      data: decodeData(message.content.toString("utf8")),
-    };
-    const headers = headersFromPairs(pairs);
-    if (headers) input.headers = headers;
-    return { ns, input, stamp };
-  };
-
-  const onMessage = (message: ConsumeMessage | null) => {
-    if (!message) return;
-    const key = message.fields.routingKey;
-    if (key.endsWith(`.${TAIL_CHANNEL}`)) {
-      const stamp = message.properties.headers?.[SEQ_HEADER];
-      const ns = key.slice(0, -TAIL_CHANNEL.length - 1).replace(/%2E/g, ".");
-      windows.receiveTail(ns, Buffer.isBuffer(stamp) ? stamp.toString() : stamp?.toString());
-      return;
-    }
-    const parsed = parse(message);
-    if (parsed) windows.receive(parsed.ns, parsed.input, parsed.stamp);
-  };
-
-  /** Durable group consumers, started again on every (re)connect. */
-  const groups = new Set<(model: ChannelModel) => Promise<void>>();
-
-  /** Opens the connection, the confirm channel, the exchange and this relay's exclusive queue. */
-  const open = async () => {
-    const opened = await connect(url, { timeout: connectTimeoutMs });
-    opened.on("error", () => {});
-    const ch = await opened.createConfirmChannel();
-    ch.on("error", () => {});
-    await ch.assertExchange(exchange, "topic", { durable: true });
-    const { queue: name } = await ch.assertQueue("", { exclusive: true, autoDelete: true });
-    await ch.consume(name, onMessage, { noAck: true });
-    opened.on("close", () => {
-      if (closed) return;
-      channel = undefined;
-      log("warn", "rabbitmq connection lost", { url: redactUrl(url) });
-      void reconnect();
-    });
-    connection = opened;
-    channel = ch;
-    queue = name;
-    for (const start of groups) await start(opened);
-  };
-
-  const bind = async (ns: string) => {
-    if (!channel) throw new Error(`RabbitMQ ${redactUrl(url)} is not connected`);
-    await channel.bindQueue(queue, exchange, `${keyOf(ns)}.#`);
-  };
-
-  const reconnect = async () => {
-    if (!(await reconnectWithBackoff(open, () => closed))) return;
-    log("info", "rabbitmq reconnected", {});
-    // The exclusive queue died with the connection, and what was routed meanwhile with it.
-    windows.restart(bind, (error) =>
-      log("warn", "rabbitmq rebind failed", { error: String(error) }),
-    );
-  };
-
-  const windows = new LocalWindows({
-    retention,
-    lingerMs,
-    listeners,
-    publishTimeoutMs,
-    maxOnTheirWay: maxPublishesInFlight,
-    // A nack is no proof: RabbitMQ nacks a message that one bound queue refused (an overflow
-    // `reject-publish`, a queue process error) while the other queues enqueued it. Only a
-    // publish the closed channel never sent is refused; everything else is uncertain.
-    refused: (error) => error instanceof NotSent,
-    log,
-    sendTail: (ns, stamp) => {
-      try {
-        channel?.publish(exchange, `${keyOf(ns)}.${TAIL_CHANNEL}`, Buffer.alloc(0), {
-          headers: { [SEQ_HEADER]: stamp },
-        });
-      } catch {
-        // best effort: the channel closed; the next tail or message tells the same
-      }
-    },
-    subscribe: bind,
-    unsubscribe: async (ns) => {
-      await channel?.unbindQueue(queue, exchange, `${keyOf(ns)}.#`);
-    },
-  });
-
+  checkUrl(options.url, "amqp://user:password@host:5672");
+  const broker = new AmqpBroker(options);
   await firstConnect(
-    url,
-    connectTimeoutMs,
-    open(),
+    options.url,
+    options.connectTimeoutMs ?? 5_000,
+    broker.connection.open(),
     "that RabbitMQ runs there and accepts the URL's user, password and vhost",
   );
+  return broker;
+}
 
-  const broker: GroupBroker = {
-    name: "rabbitmq",
-    capabilities: { sharedHistory: false, totalOrder: false },
-    async publish(namespace: string, input: PublishInput): Promise<PublishOutcome> {
-      const ch = channel;
-      if (!ch) throw new Error(`RabbitMQ ${redactUrl(url)} is not connected`);
-      // A client's own `pubsubbud-seq` header would forge this relay's stream: dropped.
-      const headers = Object.fromEntries(
-        headersToPairs(input.headers).filter(([name]) => name !== SEQ_HEADER),
-      );
-      const send = (stamp: string) =>
-        new Promise<void>((resolve, reject) => {
-          const confirmed = (error: unknown) => (error ? reject(error) : resolve());
-          try {
-            ch.publish(
-              exchange,
-              `${keyOf(namespace)}.${input.channel}`,
-              Buffer.from(encodeData(input.data)),
-              {
-                messageId: input.id,
-                headers: { ...headers, [SEQ_HEADER]: stamp },
-                contentType: "application/json",
-                timestamp: Math.floor(Date.now() / 1000),
-              },
-              confirmed,
-            );
-          } catch (error) {
-            reject(
-              new NotSent(`RabbitMQ channel closed before the message was sent`, { cause: error }),
-            );
-          }
-        });
-      return windows.publish(namespace, input, send);
-    },
-    listen: (namespace: string, listener: BrokerListener) => windows.listen(namespace, listener),
-    head: async (namespace: string) => windows.head(namespace),
-    since: async (namespace: string, position: Position) => windows.since(namespace, position),
-    compareOffsets: compareDecimalOffsets,
-    healthy: () => !closed && channel !== undefined,
-    // A durable queue per group, bound to the namespace: members compete for its messages, and
-    // what arrives while none runs waits in the queue. Acknowledged after `handle`.
-    groups: {
-      namedMembers: false,
-      async consume(namespace, group, _member, handle) {
-        const name = `${exchange}.${keyOf(namespace)}.${group}`;
-        let active: { ch: import("amqplib").Channel; tag: string } | undefined;
-        const start = async (model: ChannelModel) => {
-          const ch = await model.createChannel();
-          ch.on("error", () => {});
-          await ch.assertQueue(name, { durable: true });
-          await ch.bindQueue(name, exchange, `${keyOf(namespace)}.#`);
-          await ch.prefetch(10);
-          const { consumerTag } = await ch.consume(name, (delivery) => {
-            if (!delivery) return;
-            const parsed = parse(delivery);
-            const message = parsed && {
-              ...parsed.input,
-              ts: Number(delivery.properties.timestamp ?? 0) * 1000 || Date.now(),
-              offset: "",
-            };
-            (message ? handle(message) : Promise.resolve()).then(
-              () => ch.ack(delivery),
-              () => ch.nack(delivery, false, true),
-            );
-          });
-          active = { ch, tag: consumerTag };
-        };
-        groups.add(start);
-        if (connection) await start(connection);
-        return async () => {
-          groups.delete(start);
-          await active?.ch.close().catch(() => {});
-        };
-      },
-    },
-    async close() {
-      closed = true;
-      windows.clear();
-      listeners.clear();
-      await connection?.close().catch(() => {});
+class AmqpBroker extends LocalWindowBroker implements GroupBroker {
+  readonly name = "rabbitmq";
+  readonly connection: AmqpConnection;
+  protected readonly windows: LocalWindows;
+  readonly #listeners = new Listeners();
+  readonly #exchange: string;
+  readonly #log: NonNullable<BrokerCommonOptions["log"]>;
+
+  constructor(options: AmqpBrokerOptions) {
+    // No total order: RabbitMQ routes each publishing channel on its own.
+    super(false);
+    this.#exchange = options.exchange ?? "pubsubbud";
+    this.#log = options.log ?? (() => {});
+    const log = this.#log;
+    this.connection = new AmqpConnection({
+      url: options.url,
+      exchange: this.#exchange,
+      connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
+      log,
+      onDelivery: (delivery) => this.#receive(delivery),
+      // The exclusive queue died with the connection, and what was routed meanwhile with it.
+      onReconnected: () =>
+        this.windows.restart(
+          (ns) => this.connection.bind(ns),
+          (error) => log("warn", "rabbitmq rebind failed", { error: String(error) }),
+        ),
+    });
+    this.windows = new LocalWindows({
+      ...windowSettings(options, this.#listeners),
+      // A nack is no proof: RabbitMQ nacks a message that one bound queue refused (an overflow
+      // `reject-publish`, a queue process error) while the other queues enqueued it. Only a
+      // publish the closed channel never sent is refused; everything else is uncertain.
+      refused: (error) => error instanceof NotSent,
+      log,
+      sendTail: (ns, stamp) => this.connection.sendTail(ns, stamp),
+      subscribe: (ns) => this.connection.bind(ns),
+      unsubscribe: (ns) => this.connection.unbind(ns),
+    });
+  }
+
+  #receive(delivery: ConsumeMessage): void {
+    const read = readDelivery(delivery);
+    if (read.kind === "tail") this.windows.receiveTail(read.ns, read.stamp);
+    else if (read.kind === "message") this.windows.receive(read.ns, read.input, read.stamp);
+    else
+      this.#log("warn", "routing key is not a valid channel; message skipped", { key: read.key });
+  }
+
+  async publish(namespace: string, input: PublishInput): Promise<PublishOutcome> {
+    const channel = this.connection.channel();
+    const key = `${namespaceKey(namespace)}.${input.channel}`;
+    return this.windows.publish(namespace, input, (stamp) => {
+      const { body, properties } = publishedForm(input, stamp);
+      return this.connection.publish(channel, key, body, properties);
+    });
+  }
+
+  healthy(): boolean {
+    return this.connection.healthy;
+  }
+
+  readonly groups: BrokerGroups = {
+    namedMembers: false,
+    consume: async (namespace, group, _member, handle) => {
+      const member = new AmqpGroupMember({ exchange: this.#exchange, namespace, group, handle });
+      const forget = await this.connection.onEveryConnect((model) => member.start(model));
+      return async () => {
+        forget();
+        await member.stop();
+      };
     },
   };
-  return broker;
+
+  async close(): Promise<void> {
+    this.windows.clear();
+    this.#listeners.clear();
+    await this.connection.close();
+  }
 }

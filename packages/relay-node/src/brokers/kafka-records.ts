@@ -3,8 +3,9 @@
  * `pubsubbud-id` = the message id, other headers = the message headers (see docs/brokers.md).
  */
 import type { Consumer } from "@platformatic/kafka";
-import type { LogMessage } from "@pubsubbud/relay-core";
-import { decodeData, headersFromPairs } from "./shared.js";
+import type { LogMessage, PublishInput } from "@pubsubbud/relay-core";
+import type { OutgoingRecord } from "./kafka-produce.js";
+import { decodeData, encodeData, headersFromPairs, headersToPairs } from "./shared.js";
 
 /** The record header holding the message id. */
 export const ID_HEADER = "pubsubbud-id";
@@ -65,4 +66,12 @@ export function messagesOf(
     }
   }
   return { messages, next };
+}
+
+/** The record a relay produces for a message. */
+export function recordOf(input: PublishInput): OutgoingRecord {
+  const headers = new Map<Buffer, Buffer>([[Buffer.from(ID_HEADER), Buffer.from(input.id)]]);
+  for (const [name, value] of headersToPairs(input.headers))
+    if (name !== ID_HEADER) headers.set(Buffer.from(name), Buffer.from(value));
+  return { key: Buffer.from(input.channel), value: Buffer.from(encodeData(input.data)), headers };
 }

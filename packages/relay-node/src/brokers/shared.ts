@@ -37,6 +37,25 @@ export function pollingMember(
   return stop;
 }
 
+/** The group members one broker started, so that its close can stop every one still running. */
+export class GroupMembers {
+  readonly #stops = new Set<() => Promise<void>>();
+
+  /** Tracks a member that `leave` ends; the returned stop ends it and forgets it. */
+  add(leave: () => Promise<void>): () => Promise<void> {
+    const stop = async () => {
+      this.#stops.delete(stop);
+      await leave();
+    };
+    this.#stops.add(stop);
+    return stop;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.#stops].map((stop) => stop()));
+  }
+}
+
 /** Group names become queue, consumer and key names: kept to a safe alphabet. */
 export const GROUP_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
