@@ -113,7 +113,7 @@ describe("MemoryLog against a reference model", () => {
               appends.pop();
             log.dropNewest();
           } else if (step.op === "append") {
-            const latest = appends.findLast((a) => a.id === step.id);
+            const latest = [...appends].reverse().find((a) => a.id === step.id);
             const duplicate =
               latest !== undefined && !latest.forgotten && now - latest.ts <= kept.dedupeWindowMs;
             const { outcome } = log.append({ channel: "c", id: step.id, data: step.id });
