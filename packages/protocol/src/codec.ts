@@ -135,7 +135,7 @@ export function decodeClientFrames(
   // A batch is one level of nesting more than its frames. Counting brackets first skips the
   // walk for the common frame that cannot be too deep.
   const maxDepth = limits.maxDepth + (Array.isArray(raw) ? 1 : 0);
-  if (bracketCount(text) > maxDepth && jsonDepthExceeds(raw, maxDepth))
+  if (bracketCount(text, maxDepth) > maxDepth && jsonDepthExceeds(raw, maxDepth))
     return [failure(ErrorCode.TooDeep, `frame nests deeper than ${limits.maxDepth} levels`)];
   if (Array.isArray(raw)) {
     if (raw.length === 0)
