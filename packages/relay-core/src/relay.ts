@@ -146,7 +146,9 @@ export class RelayEngine implements RelayCore, SessionHost {
   /** Open connections per client address. */
   readonly #byRemote = new Map<string, number>();
   readonly #authenticate: Authenticate | undefined;
-  readonly #tail: Array<[string, LogMessage]> = [];
+  /** The recent messages (a ring) and, same index, their namespaces. */
+  readonly #tail: LogMessage[] = [];
+  readonly #tailNamespaces: string[] = [];
   #tailNext = 0;
   readonly #tailSize: number;
   #dirty: Delivery[] = [];
@@ -453,9 +455,10 @@ export class RelayEngine implements RelayCore, SessionHost {
         healthy: this.broker.healthy(),
         ...this.broker.capabilities,
       },
-      tail: [...this.#tail.slice(this.#tailNext), ...this.#tail.slice(0, this.#tailNext)].map(
-        ([namespace, message]) => ({ namespace, ...message }),
-      ),
+      tail: this.#tail.map((_, i) => {
+        const at = (this.#tailNext + i) % this.#tail.length;
+        return { namespace: this.#tailNamespaces[at] as string, ...(this.#tail[at] as LogMessage) };
+      }),
     };
   }
 
@@ -471,7 +474,8 @@ export class RelayEngine implements RelayCore, SessionHost {
     // Inbox replies are private: never kept where stats, the live page or logs could show them.
     if (this.#tailSize === 0 || isInboxChannel(message.channel)) return;
     // A ring of references: the hot path neither copies messages nor shifts arrays.
-    this.#tail[this.#tailNext] = [namespace, message];
+    this.#tail[this.#tailNext] = message;
+    this.#tailNamespaces[this.#tailNext] = namespace;
     this.#tailNext = (this.#tailNext + 1) % this.#tailSize;
   }
 }
