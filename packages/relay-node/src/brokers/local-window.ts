@@ -258,6 +258,8 @@ export class LocalWindows {
       const stamp = this.#stamper.next(namespace);
       if (listening) echo = this.#echoes.wait(namespace, key, stamp.n);
       await this.#send(namespace, key, stamp, send, deadline);
+      // Without a window here the message has no position this instance could name: "" is the
+      // protocol's "no position" (docs/protocol.md, publish → ack), not a made-up offset.
       return echo ? await Promise.race([echo.copy, deadline]) : { offset: "", duplicate: false };
     } catch (error) {
       // A copy with this key arrived meanwhile (the first copy of a retried id, through another
