@@ -254,7 +254,6 @@ export class Session implements Connection, DeliverySocket {
     this.#transport.close(code, reason);
   }
 
-  /** Forgets the session after its socket closed (or when closing it). */
   /** The session id (what the runtime adapter logs and persists). */
   get session(): string {
     return this.id;
@@ -265,6 +264,7 @@ export class Session implements Connection, DeliverySocket {
     this.dispose();
   }
 
+  /** Forgets the session after its socket closed (or when closing it). */
   dispose(): void {
     if (this.#state === "closed") return;
     this.#state = "closed";
