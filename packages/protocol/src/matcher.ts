@@ -34,7 +34,7 @@ export interface CompiledPattern {
    * Anchored segments and literal ones cost nothing here. Relays budget it per namespace.
    */
   readonly cost: number;
-  /** Tests one channel name. */
+  /** Tests one channel name (a method: call it on the pattern). */
   matches(channel: string): boolean;
 }
 
@@ -140,15 +140,7 @@ function tokenMatches(token: Token, code: number): boolean {
 export function compilePattern(pattern: string): CompiledPattern {
   // Most subscriptions name one channel: no tokens, no copy of the name (a relay holds one of
   // these per subscription for as long as it lives).
-  if (!WILDCARD_CHARACTER.test(pattern))
-    return {
-      source: pattern,
-      literalPrefix: pattern,
-      exact: true,
-      wildcards: 0,
-      cost: 0,
-      matches: (c) => c === pattern,
-    };
+  if (!WILDCARD_CHARACTER.test(pattern)) return new ExactPattern(pattern);
   const tokens = tokenize(pattern);
   let prefixEnd = 0;
   while (prefixEnd < tokens.length && tokens[prefixEnd]?.kind === LITERAL) prefixEnd++;
@@ -164,6 +156,38 @@ export function compilePattern(pattern: string): CompiledPattern {
     cost: parts.slice(1, -1).reduce((n, part) => n + (literalText(part) ? 0 : part.length), 0),
     matches: segmentMatcher(parts),
   };
+}
+
+/**
+ * A pattern without wildcards: one field, everything else on the prototype (a relay holds one
+ * per exact subscription). `matches` is a method here: call it on the pattern.
+ */
+class ExactPattern implements CompiledPattern {
+  readonly source: string;
+
+  constructor(source: string) {
+    this.source = source;
+  }
+
+  get literalPrefix(): string {
+    return this.source;
+  }
+
+  get exact(): boolean {
+    return true;
+  }
+
+  get wildcards(): number {
+    return 0;
+  }
+
+  get cost(): number {
+    return 0;
+  }
+
+  matches(channel: string): boolean {
+    return channel === this.source;
+  }
 }
 
 /** A character that may start a wildcard token; a pattern without one is all literals. */

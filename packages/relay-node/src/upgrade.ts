@@ -6,7 +6,13 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { ErrorCode } from "@pubsubbud/protocol";
-import { HttpCode, type Logger, type RelayCore, type Transport } from "@pubsubbud/relay-core";
+import {
+  type Connection,
+  HttpCode,
+  type Logger,
+  type RelayCore,
+  type Transport,
+} from "@pubsubbud/relay-core";
 import {
   admitUpgrade,
   type HttpAnswer,
@@ -78,26 +84,36 @@ class WsTransport implements Transport {
   }
 }
 
+/** The connection a socket feeds, kept on the socket so its listeners can be shared functions. */
+const CONNECTION = Symbol("pubsubbud.connection");
+type FedSocket = WebSocket & { [CONNECTION]: Connection };
+const connectionOf = (ws: WebSocket): Connection => (ws as FedSocket)[CONNECTION];
+
+function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  if (isBinary) connectionOf(this).receive('{"type":"binary"}');
+  else connectionOf(this).receive(data.toString("utf8"), data.length);
+}
+
+function onClose(this: WebSocket): void {
+  connectionOf(this).closed();
+}
+
 /**
- * Hands an upgraded socket to the core. A function of its own, so the closures that live as long
- * as the socket hold only what they use, not the upgrade's request and its headers.
+ * Hands an upgraded socket to the core. Its listeners are functions shared by every socket (not
+ * closures each): an idle connection's memory is what a relay holds most of.
  */
 function connect(
   ws: WebSocket,
   core: RelayCore,
   namespace: string,
   remote: string | undefined,
-  logger: Logger,
+  onError: (this: WebSocket, error: Error) => void,
 ): void {
-  const connection = core.accept({ namespace, remote, transport: new WsTransport(ws) });
-  ws.on("message", (data: Buffer, isBinary) => {
-    if (isBinary) connection.receive('{"type":"binary"}');
-    else connection.receive(data.toString("utf8"), data.length);
-  });
-  ws.on("close", () => connection.closed());
-  ws.on("error", (error) =>
-    logger.debug("socket error", { session: connection.session, error: String(error) }),
-  );
+  const fed = ws as FedSocket;
+  fed[CONNECTION] = core.accept({ namespace, remote, transport: new WsTransport(ws) });
+  ws.on("message", onMessage);
+  ws.on("close", onClose);
+  ws.on("error", onError);
 }
 
 /** Builds the `upgrade` handler. It never throws: a failure inside is answered 500 `internal`. */
@@ -112,11 +128,14 @@ export function createUpgradeHandler(options: UpgradeOptions) {
     if (!admission.admitted) return answerSocket(socket, admission.answer);
     const namespace = admission.namespace;
     options.wss.handleUpgrade(req, socket, head, (ws) =>
-      connect(ws, core, namespace, remote, logger),
+      connect(ws, core, namespace, remote, onError),
     );
   };
   const onSocketError = (error: unknown) =>
     logger.debug("upgrade socket error", { error: String(error) });
+  const onError = function (this: WebSocket, error: Error) {
+    logger.debug("socket error", { session: connectionOf(this).session, error: String(error) });
+  };
   return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // Node hands an upgrade's socket over without an error listener: a client that resets it
     // (while being refused, say) would otherwise throw an uncaught ECONNRESET in the relay.

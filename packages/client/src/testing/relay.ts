@@ -417,7 +417,8 @@ export function createTestRelay(options: TestRelayOptions = {}): TestRelay {
       core.sweep();
     },
     refuseSubscribe(pattern, code = ErrorCode.Forbidden) {
-      refusals.push({ matches: compilePattern(pattern).matches, code });
+      const compiled = compilePattern(pattern);
+      refusals.push({ matches: (channel: string) => compiled.matches(channel), code });
     },
     async close() {
       clearInterval(sweeper);
