@@ -69,6 +69,36 @@ export function createSqliteBroker(
   );
   const listeners = new Set<BrokerListener>();
   let lastSweep = 0;
+  // Messages are stamped in log order (a clock that steps back does not reorder them), so the
+  // log's and the dedupe table's oldest rows are found by their first row, never by a scan.
+  let lastTs =
+    sql.exec<{ ts: number }>(`SELECT ts FROM pubsubbud_seen ORDER BY ts DESC LIMIT 1`).toArray()[0]
+      ?.ts ?? 0;
+  /** The log's first row at or after `seq` (its primary key: one row read). */
+  const rowFrom = (seq: number) =>
+    sql
+      .exec<{ seq: number; ts: number }>(
+        `SELECT seq, ts FROM pubsubbud_log WHERE seq >= ? ORDER BY seq LIMIT 1`,
+        seq,
+      )
+      .toArray()[0];
+  /**
+   * The newest log message older than `cutoff`, found by bisecting sequence numbers (a few rows
+   * read, however long the log), or 0 when the oldest one is young enough.
+   */
+  const agedThrough = (cutoff: number): number => {
+    const oldest = rowFrom(trimmedThrough + 1);
+    if (!oldest || oldest.ts >= cutoff) return 0;
+    let lo = oldest.seq; // stamped before the cutoff
+    let hi = lastSeq + 1; // past the log
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      const row = rowFrom(mid);
+      if (row && row.ts < cutoff) lo = row.seq;
+      else hi = mid;
+    }
+    return lo;
+  };
 
   const trimThrough = (through: number) => {
     if (through <= trimmedThrough) return;
@@ -85,18 +115,19 @@ export function createSqliteBroker(
       trimThrough(lastSeq - maxMessages);
     if (at - lastSweep < 1000) return;
     lastSweep = at;
-    const aged = sql
-      .exec<{ seq: number | null }>(
-        `SELECT MAX(seq) AS seq FROM pubsubbud_log WHERE ts < ?`,
-        at - maxAgeMs,
-      )
-      .toArray()[0]?.seq;
-    trimThrough(Math.max(lastSeq - maxMessages, aged ?? 0));
+    trimThrough(Math.max(lastSeq - maxMessages, agedThrough(at - maxAgeMs)));
+    // Through the ts index: the rows read are the rows deleted.
     sql.exec(`DELETE FROM pubsubbud_seen WHERE ts < ?`, at - dedupeWindowMs);
-    sql.exec(
-      `DELETE FROM pubsubbud_seen WHERE seq <= (SELECT seq FROM pubsubbud_seen ORDER BY seq DESC LIMIT 1 OFFSET ?)`,
-      dedupeMaxIds,
-    );
+    // Every message since the oldest remembered id left one row: past dedupeMaxIds, the oldest go.
+    const oldest = sql
+      .exec<{ seq: number }>(`SELECT seq FROM pubsubbud_seen ORDER BY ts LIMIT 1`)
+      .toArray()[0];
+    const excess = oldest ? lastSeq - oldest.seq + 1 - dedupeMaxIds : 0;
+    if (excess > 0)
+      sql.exec(
+        `DELETE FROM pubsubbud_seen WHERE id IN (SELECT id FROM pubsubbud_seen ORDER BY ts LIMIT ?)`,
+        excess,
+      );
   };
 
   const toMessage = (row: Record<string, SqlStorageValue>): LogMessage => {
@@ -113,7 +144,7 @@ export function createSqliteBroker(
 
   /** One publish: the dedupe row (or the earlier offset), the log row, the live listeners. */
   const write = (input: PublishInput): PublishOutcome => {
-    const at = now();
+    const at = Math.max(now(), lastTs);
     trim(at);
     // pubsubbud_seen.id holds the sender-scoped dedupe key, not the bare message id.
     const key = dedupeKey(input);
@@ -136,6 +167,7 @@ export function createSqliteBroker(
       return { offset: String(seen), duplicate: true };
     }
     lastSeq = seq;
+    lastTs = at;
     sql.exec(
       `INSERT INTO pubsubbud_log (seq, id, channel, data, headers, ts) VALUES (?, ?, ?, ?, ?, ?)`,
       seq,
