@@ -92,9 +92,11 @@ describe.each(faultRunCases)("fault run: $name", (fault) => {
   describe.skipIf(unavailable)("two relays, the server on its default settings", () => {
     const relays: RunningRelay[] = [];
     const clients: PubsubBudClient[] = [];
+    // A server's first start can take minutes on a loaded 2-core machine (RabbitMQ's Erlang
+    // node); patient() waits up to 150 s for it.
     beforeAll(async () => {
       await fault.server.start();
-    }, 120_000);
+    }, 180_000);
     afterAll(async () => {
       for (const client of clients) client.close();
       await Promise.all(relays.map((relay) => relay.close(1000)));

@@ -9,7 +9,7 @@ import {
   spawn,
   spawnSync,
 } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -162,7 +162,9 @@ export function privateRabbit(port: number): PrivateServer {
   const server = foregroundServer(port, "rabbitmq-server", [], { env, cwd: dir });
   const kill = async () => {
     // The Erlang VM runs under the start script and writes its pid here: kill the node itself.
-    const pid = Number(readFileSync(join(dir, "pid"), "utf8").trim());
+    // No pid file: the node never got that far (a start that failed), so there is none to kill.
+    const pidFile = join(dir, "pid");
+    const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").trim()) : 0;
     if (pid > 0) execFileSync("sh", ["-c", `kill -9 ${pid} 2>/dev/null || true`]);
     await server.kill();
   };
