@@ -70,6 +70,10 @@ describe.skipIf(missing("java", commandExists("java"), "install a JDK (Kafka run
         process.off("uncaughtException", onCrash);
         await broker.close();
       }
-    }, 180_000);
+    }, 300_000);
+    // 300 s: after the SIGKILL the request in flight takes 90–135 s to fail on this machine
+    // alone (the client library's reconnects), and every publish queued behind it waits that
+    // long for its refusal; one loaded CI run passed 180 s. A publish deadline for the Kafka
+    // broker is not there yet (docs/brokers.md).
   },
 );

@@ -198,7 +198,7 @@ const wildcardsIn = (tokens: Token[]): number =>
 
 /** The pattern's wildcard count, as `CompiledPattern.wildcards` counts them (for validation). */
 export function countWildcards(pattern: string): number {
-  return wildcardsIn(tokenize(pattern));
+  return WILDCARD_CHARACTER.test(pattern) ? wildcardsIn(tokenize(pattern)) : 0;
 }
 
 /**

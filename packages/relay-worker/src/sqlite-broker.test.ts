@@ -73,7 +73,10 @@ describe("durable-object sqlite retention", () => {
       let clock = 1_000_000;
       const { sql, read } = counted(state.storage.sql);
       const broker = createSqliteBroker(sql, retention, () => clock);
-      await run(broker, { read, tick: (ms) => void (clock += ms) });
+      const tick = (ms: number) => {
+        clock += ms;
+      };
+      await run(broker, { read, tick });
     });
   };
   const publishMany = async (broker: Broker, tick: (ms: number) => void, n: number) => {
