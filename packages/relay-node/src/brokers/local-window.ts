@@ -56,6 +56,12 @@ class NamespaceWindow {
   log: MemoryLog;
   readonly dedupe: DedupeWindow;
   readonly streams = new SequenceTracker();
+  /**
+   * The highest number appended from each stream, kept across epochs: a lower one arriving later
+   * (the client library's resend after a reconnect) came after newer messages, so appending it
+   * would deliver out of order. Its loss was a hole, announced as a gap.
+   */
+  readonly #highest = new Map<string, number>();
   readonly #retention: LogRetention;
 
   constructor(retention: LogRetention) {
@@ -77,7 +83,23 @@ class NamespaceWindow {
    * Appends a message with a key not seen before; its offset is remembered for later copies. The
    * log dedupes too (within its epoch): then the message is undefined and the offset the first's.
    */
-  append(input: PublishInput, key: string): { message?: LogMessage; offset: string } {
+  /** True when a message with this stamp would come after a newer one of its stream. */
+  behind(stamp: Stamp | undefined): boolean {
+    return stamp !== undefined && stamp.n <= (this.#highest.get(stamp.stream) ?? 0);
+  }
+
+  append(
+    input: PublishInput,
+    key: string,
+    stamp: Stamp | undefined,
+  ): { message?: LogMessage; offset: string } {
+    if (stamp) {
+      this.#highest.delete(stamp.stream);
+      this.#highest.set(stamp.stream, stamp.n);
+      // Streams are few (an instance's own, restarted ones): the oldest are forgotten.
+      if (this.#highest.size > 1024)
+        this.#highest.delete(this.#highest.keys().next().value as string);
+    }
     const { message, outcome } = this.log.append(input);
     this.dedupe.remember(key, outcome.offset);
     return message ? { message, offset: outcome.offset } : { offset: outcome.offset };
@@ -168,7 +190,12 @@ export class LocalWindows {
       this.#echoes.settle(key, first, undefined);
       return;
     }
-    const { message, offset } = window.append(input, key);
+    // Behind a newer number of its stream and never seen: a resend after a reconnect, whose
+    // hole was announced when the newer one came. Dropped rather than delivered out of order;
+    // its publisher, still waiting, hears uncertain.
+    const stamp = parseStamp(stampHeader);
+    if (window.behind(stamp)) return;
+    const { message, offset } = window.append(input, key, stamp);
     this.#echoes.settle(key, offset, message ? own : undefined);
     if (message) this.#options.listeners.message(namespace, message);
   }
