@@ -2,7 +2,6 @@ import {
   type AnnouncedLimits,
   type ClientFrame,
   CloseCode,
-  type CompiledPattern,
   compilePattern,
   decodeClientFrames,
   ErrorCode,
@@ -22,6 +21,7 @@ import { CompiledGrants, stampSender } from "./grants.js";
 import { inboxFor } from "./inbox.js";
 import type { RelayLimits } from "./limits.js";
 import type { NamespaceState } from "./namespace.js";
+import { SessionSubscriptions } from "./subscriptions.js";
 import { TokenBucket } from "./token-bucket.js";
 import type {
   Connection,
@@ -78,7 +78,7 @@ export class Session implements Connection, DeliverySocket {
   #grants = CompiledGrants.unrestricted;
   readonly connectedAt: number;
   lastSeen: number;
-  readonly subscriptions = new Map<string, CompiledPattern>();
+  readonly subscriptions: SessionSubscriptions<Session>;
 
   #state: SessionState = "handshake";
   /** Frames that arrived while `hello` was being answered (allocated only then). */
@@ -109,6 +109,7 @@ export class Session implements Connection, DeliverySocket {
       this.connectedAt,
     );
     this.delivery = new Delivery(engine, this);
+    this.subscriptions = new SessionSubscriptions(namespace.index, this);
   }
 
   // DeliverySocket: the session is its delivery's connection (no closures per connection).
@@ -188,11 +189,7 @@ export class Session implements Connection, DeliverySocket {
     this.client = snapshot.client;
     this.identity = snapshot.identity;
     this.inbox = snapshot.inbox ?? inboxFor(snapshot.client, snapshot.identity.user);
-    for (const [id, pattern] of snapshot.subscriptions) {
-      const compiled = compilePattern(pattern);
-      this.subscriptions.set(id, compiled);
-      this.namespace.index.add(compiled, this);
-    }
+    this.subscriptions.restore(snapshot.subscriptions);
     this.delivery.start([], "");
     this.#state = "open";
     this.namespace.attach(this).catch((error: unknown) => {
@@ -209,7 +206,7 @@ export class Session implements Connection, DeliverySocket {
       client: this.client as string,
       inbox: this.inbox,
       identity: this.identity ?? {},
-      subscriptions: [...this.subscriptions].map(([id, pattern]) => [id, pattern.source]),
+      subscriptions: this.subscriptions.snapshot(),
       ...(this.remote === undefined ? {} : { remote: this.remote }),
     });
   }
@@ -269,23 +266,14 @@ export class Session implements Connection, DeliverySocket {
     if (this.#state === "closed") return;
     this.#state = "closed";
     this.delivery.close(false);
-    for (const pattern of this.subscriptions.values()) this.namespace.index.remove(pattern, this);
     this.subscriptions.clear();
     this.#engine.forget(this);
   }
 
   /** True when one of the session's subscriptions would receive `channel` (for replay). */
   wants(channel: string): boolean {
-    if (isInboxChannel(channel)) return this.#hasExact(channel);
-    if (!this.granted(channel)) return false;
-    for (const pattern of this.subscriptions.values()) if (pattern.matches(channel)) return true;
-    return false;
-  }
-
-  #hasExact(channel: string): boolean {
-    for (const pattern of this.subscriptions.values())
-      if (pattern.exact && pattern.source === channel) return true;
-    return false;
+    if (isInboxChannel(channel)) return this.subscriptions.matches(channel, true);
+    return this.granted(channel) && this.subscriptions.matches(channel, false);
   }
 
   #refuseHandshake(reason: string): void {
@@ -415,17 +403,13 @@ export class Session implements Connection, DeliverySocket {
       return refuse(ErrorCode.Forbidden, `the token does not grant subscribing to ${pattern}`);
     const overBudget = this.namespace.index.overBudget(compiled, limits);
     if (overBudget) return refuse(ErrorCode.TooManySubscriptions, overBudget);
-    this.subscriptions.set(id, compiled);
-    this.namespace.index.add(compiled, this);
+    this.subscriptions.add(id, compiled);
     return { type: "subscribed", id };
   }
 
   #unsubscribe(id: string): void {
-    const pattern = this.subscriptions.get(id);
-    if (!pattern)
+    if (!this.subscriptions.remove(id))
       return this.refuse(ErrorCode.UnknownSubscription, `no subscription with id ${id}`, id);
-    this.subscriptions.delete(id);
-    this.namespace.index.remove(pattern, this);
     this.#persist();
     this.enqueue(JSON.stringify({ type: "unsubscribed", id }));
   }
