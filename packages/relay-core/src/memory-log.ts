@@ -65,10 +65,13 @@ export class MemoryLog {
   append(input: PublishInput): { outcome: PublishOutcome; message?: LogMessage } {
     const now = this.#now();
     const key = dedupeKey(input);
-    const seen = this.#seenWithin(key, now);
-    if (seen !== undefined) return { outcome: { offset: String(seen), duplicate: true } };
-    // An id seen before the window is new again; its old place in the order is left behind.
-    this.#seen.delete(key);
+    const earlier = this.#seen.get(key);
+    if (earlier !== undefined) {
+      if (this.#within(earlier, now))
+        return { outcome: { offset: String(earlier), duplicate: true } };
+      // An id seen before the window is new again; its old place in the order is left behind.
+      this.#seen.delete(key);
+    }
     const seq = ++this.#lastSeq;
     const offset = String(seq);
     const message = new FramedMessage(input, now, offset);
@@ -83,20 +86,18 @@ export class MemoryLog {
     return { outcome: { offset, duplicate: false }, message };
   }
 
-  /** The sequence number of the message with this key, if appended inside the dedupe window. */
-  #seenWithin(key: string, now: number): number | undefined {
-    const seq = this.#seen.get(key);
-    if (seq === undefined) return undefined;
+  /** True when the id appended as `seq` is still inside the dedupe window. */
+  #within(seq: number, now: number): boolean {
     // Its time: ids are appended in sequence order, so its place is found by its distance from
     // the newest remembered one.
     const ts = this.#seenTs[this.#seenTs.length - 1 - (this.#lastSeq - seq)];
-    return ts !== undefined && now - ts <= this.#retention.dedupeWindowMs ? seq : undefined;
+    return ts !== undefined && now - ts <= this.#retention.dedupeWindowMs;
   }
 
   /** The offset of the message with this {@link dedupeKey} when it was appended inside the dedupe window. */
   seen(key: string): string | undefined {
-    const seq = this.#seenWithin(key, this.#now());
-    return seq === undefined ? undefined : String(seq);
+    const seq = this.#seen.get(key);
+    return seq !== undefined && this.#within(seq, this.#now()) ? String(seq) : undefined;
   }
 
   /** Bytes of the messages retained for replay. */
