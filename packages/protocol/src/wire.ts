@@ -45,11 +45,15 @@ export function jsonDepthExceeds(value: unknown, max: number): boolean {
  * to `limit + 1` at most. The brackets are found by `indexOf` (native, and a frame has few).
  */
 export function bracketCount(text: string, limit = Number.POSITIVE_INFINITY): number {
+  const braces = countOf(text, "{", limit);
+  return braces > limit ? braces : braces + countOf(text, "[", limit - braces);
+}
+
+/** Occurrences of `char` in `text`, counted up to `limit + 1` at most. */
+function countOf(text: string, char: string, limit: number): number {
   let count = 0;
-  for (const bracket of ["{", "["]) {
-    for (let at = text.indexOf(bracket); at !== -1; at = text.indexOf(bracket, at + 1))
-      if (++count > limit) return count;
-  }
+  for (let at = text.indexOf(char); at !== -1 && count <= limit; at = text.indexOf(char, at + 1))
+    count++;
   return count;
 }
 
