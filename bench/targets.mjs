@@ -10,7 +10,11 @@ const opened = (ws) =>
     ws.once("error", reject);
   });
 
-/** PubsubBud spoken by a bare ws peer: isolates the relay's cost from @pubsubbud/client's. */
+/**
+ * PubsubBud spoken by a bare ws peer: isolates the relay's cost from @pubsubbud/client's. It
+ * speaks as the client does: `hello` goes with the first frame and carries the subscription
+ * made before it, so connecting and subscribing is one message, as raw ws's subscribe is.
+ */
 export const wirePeer = {
   name: "PubsubBud (wire)",
   server: "pubsubbud.mjs",
@@ -19,9 +23,12 @@ export const wirePeer = {
       perMessageDeflate: false,
     });
     await opened(ws);
-    ws.send(
-      JSON.stringify({ type: "hello", client: `bench-${Math.random().toString(36).slice(2, 14)}` }),
-    );
+    const hello = (subscriptions) => ({
+      type: "hello",
+      client: `bench-${Math.random().toString(36).slice(2, 14)}`,
+      subscriptions,
+    });
+    let greeted = false;
     let onMessage = () => {};
     const acks = [];
     let next = 0;
@@ -34,16 +41,22 @@ export const wirePeer = {
       if (Array.isArray(parsed)) for (const frame of parsed) handle(frame);
       else handle(parsed);
     });
+    /** Sends `frame`; the connection's first frame goes as `hello` or behind one. */
+    const send = (frame, subscriptions = []) => {
+      if (greeted) return ws.send(JSON.stringify(frame));
+      greeted = true;
+      ws.send(JSON.stringify(hello(subscriptions)));
+      if (frame.type !== "subscribe") ws.send(JSON.stringify(frame));
+    };
     return {
       subscribe(pattern, handler) {
         onMessage = handler;
-        ws.send(JSON.stringify({ type: "subscribe", id: `s${++next}`, pattern }));
+        const frame = { type: "subscribe", id: `s${++next}`, pattern };
+        send(frame, [{ id: frame.id, pattern }]);
         return new Promise((resolve) => acks.push(resolve));
       },
       publish: (channel, data) =>
-        ws.send(
-          JSON.stringify({ type: "publish", id: `p${++next}-${Math.random()}`, channel, data }),
-        ),
+        send({ type: "publish", id: `p${++next}-${Math.random()}`, channel, data }),
       close: () => ws.terminate(),
       // Stops reading the socket: a slow consumer (the kernel buffers fill, then the relay's).
       pause: () => ws._socket.pause(),
