@@ -113,6 +113,27 @@ describe("the hand-checked common frames", () => {
     ),
   );
   const id = fc.oneof(value, fc.string({ minLength: 1, maxLength: 128 }));
+  // hello's nested parts: right, wrong, missing or with a foreign key.
+  const nested = (fields: Record<string, fc.Arbitrary<unknown>>) =>
+    fc.oneof(
+      value,
+      fc.record(fields),
+      fc.record({ ...fields, extra: value }, { requiredKeys: [] }),
+    );
+  const positionPart = fc.oneof(
+    value,
+    fc.string({ maxLength: 128 }),
+    fc.constantFrom("x".repeat(128), "x".repeat(129)),
+  );
+  const position = nested({ epoch: positionPart, offset: positionPart });
+  const subscriptions = fc.oneof(
+    value,
+    fc.array(nested({ id, pattern: fc.oneof(value, fc.string()) }), { maxLength: 3 }),
+    fc.array(fc.record({ id: fc.constant("s"), pattern: fc.constant("p") }), {
+      minLength: 1023,
+      maxLength: 1026,
+    }),
+  );
   const shaped = (type: string, fields: Record<string, fc.Arbitrary<unknown>>) =>
     fc.record({ type: fc.constant(type), ...fields }, { requiredKeys: ["type"] });
   const frame = fc
@@ -120,6 +141,12 @@ describe("the hand-checked common frames", () => {
       shaped("publish", { id, channel: value, data: value, headers: value }),
       shaped("subscribe", { id, pattern: value }),
       shaped("hello", { client: value, token: value }),
+      shaped("hello", {
+        client: fc.constantFrom("abcdefgh", "abc-DEF_0123", "x"),
+        token: value,
+        resume: position,
+        subscriptions,
+      }),
       // Any key on any of the three, foreign ones included.
       fc.record(
         {
@@ -131,6 +158,8 @@ describe("the hand-checked common frames", () => {
           headers: value,
           client: value,
           token: value,
+          resume: position,
+          subscriptions,
           extra: value,
         },
         { requiredKeys: ["type"] },

@@ -66,8 +66,32 @@ const CLIENT_ID = /^[A-Za-z0-9_-]{8,64}$/;
 const FAST_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
   publish: new Set(["type", "id", "channel", "data", "headers"]),
   subscribe: new Set(["type", "id", "pattern"]),
-  hello: new Set(["type", "client", "token"]),
+  hello: new Set(["type", "client", "token", "resume", "subscriptions"]),
 };
+const POSITION_KEYS: ReadonlySet<string> = new Set(["epoch", "offset"]);
+const SUBSCRIPTION_KEYS: ReadonlySet<string> = new Set(["id", "pattern"]);
+
+/** A plain object (not null, not an array) whose own keys are all in `keys`. */
+function isRecordOf(value: unknown, keys: ReadonlySet<string>): value is Record<string, unknown> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+  for (const key in value) if (!keys.has(key)) return false;
+  return true;
+}
+
+const isPosition = (value: unknown): boolean =>
+  isRecordOf(value, POSITION_KEYS) &&
+  typeof value.epoch === "string" &&
+  value.epoch.length <= 128 &&
+  typeof value.offset === "string" &&
+  value.offset.length <= 128;
+
+function isSubscriptionList(value: unknown): boolean {
+  if (!Array.isArray(value) || value.length > 1024) return false;
+  for (const item of value)
+    if (!isRecordOf(item, SUBSCRIPTION_KEYS) || !isId(item.id) || typeof item.pattern !== "string")
+      return false;
+  return true;
+}
 
 /**
  * The common frames checked by hand (a publish is the relay's hottest path, zod's parse of it
@@ -93,7 +117,9 @@ function isPlainValid(raw: Record<string, unknown>, type: string): boolean {
       return (
         typeof raw.client === "string" &&
         CLIENT_ID.test(raw.client) &&
-        (raw.token === undefined || (typeof raw.token === "string" && raw.token.length <= 8192))
+        (raw.token === undefined || (typeof raw.token === "string" && raw.token.length <= 8192)) &&
+        (raw.resume === undefined || isPosition(raw.resume)) &&
+        (raw.subscriptions === undefined || isSubscriptionList(raw.subscriptions))
       );
   }
 }
