@@ -85,8 +85,11 @@ export class Session implements Connection, DeliverySocket {
   #pending: ClientFrame[] | undefined;
   #violations = 0;
   #violationWindow = 0;
-  /** The connection's publish rate (`limits.publishRatePerSecond`, `publishBurst`). */
-  readonly #publishes: TokenBucket;
+  /**
+   * The connection's publish rate (`limits.publishRatePerSecond`, `publishBurst`), made full at
+   * its first publish (as a bucket made at connect would be by then): a subscriber needs none.
+   */
+  #publishes: TokenBucket | undefined;
   readonly #engine: SessionHost;
   readonly #transport: Transport;
 
@@ -103,11 +106,6 @@ export class Session implements Connection, DeliverySocket {
     this.#transport = transport;
     this.remote = remote;
     this.connectedAt = this.lastSeen = engine.now();
-    this.#publishes = new TokenBucket(
-      engine.limits.publishRatePerSecond,
-      engine.limits.publishBurst,
-      this.connectedAt,
-    );
     this.delivery = new Delivery(engine, this);
     this.subscriptions = new SessionSubscriptions(namespace.index, this);
   }
@@ -417,8 +415,9 @@ export class Session implements Connection, DeliverySocket {
   #publish(frame: PublishFrame): void {
     const { id } = frame;
     // `lastSeen` was set by `receive`, which every publish comes through.
+    const { publishRatePerSecond, publishBurst } = this.#engine.limits;
+    this.#publishes ??= new TokenBucket(publishRatePerSecond, publishBurst, this.lastSeen);
     if (!this.#publishes.take(this.lastSeen)) {
-      const { publishRatePerSecond, publishBurst } = this.#engine.limits;
       return this.refuse(
         ErrorCode.RateLimited,
         `over ${publishRatePerSecond} publishes a second (bursts of ${publishBurst}): not published; retry later with the same id`,

@@ -1,12 +1,22 @@
 import { type CompiledPattern, compilePattern } from "@pubsubbud/protocol";
 import type { SubscriptionIndex } from "./subscription-index.js";
 
+/** True when `pattern` would receive `channel`; with `exactOnly`, only as an exact pattern. */
+function receives(pattern: CompiledPattern, channel: string, exactOnly: boolean): boolean {
+  return exactOnly ? pattern.exact && pattern.source === channel : pattern.matches(channel);
+}
+
 /**
  * One connection's subscriptions by id, kept in step with its namespace's index: what is added
  * here is findable by a publish, what leaves here leaves the index.
+ *
+ * Most connections hold one subscription, so the first is kept in two fields and a Map (about
+ * 300 bytes) is made only when a second arrives; from then on the Map holds them all, in order.
  */
 export class SessionSubscriptions<S> {
-  readonly #byId = new Map<string, CompiledPattern>();
+  #soleId: string | undefined;
+  #sole: CompiledPattern | undefined;
+  #byId: Map<string, CompiledPattern> | undefined;
   readonly #index: SubscriptionIndex<S>;
   readonly #owner: S;
 
@@ -16,23 +26,31 @@ export class SessionSubscriptions<S> {
   }
 
   get size(): number {
-    return this.#byId.size;
+    return this.#byId?.size ?? (this.#sole ? 1 : 0);
   }
 
   has(id: string): boolean {
-    return this.#byId.has(id);
+    return this.#byId ? this.#byId.has(id) : this.#sole !== undefined && this.#soleId === id;
   }
 
   add(id: string, pattern: CompiledPattern): void {
-    this.#byId.set(id, pattern);
+    if (this.#byId) this.#byId.set(id, pattern);
+    else if (!this.#sole) {
+      this.#soleId = id;
+      this.#sole = pattern;
+    } else {
+      this.#byId = new Map([[this.#soleId as string, this.#sole]]).set(id, pattern);
+      this.#soleId = this.#sole = undefined;
+    }
     this.#index.add(pattern, this.#owner);
   }
 
   /** Removes one subscription; false when there is none with that id. */
   remove(id: string): boolean {
-    const pattern = this.#byId.get(id);
+    const pattern = this.#byId ? this.#byId.get(id) : this.#soleId === id ? this.#sole : undefined;
     if (!pattern) return false;
-    this.#byId.delete(id);
+    if (this.#byId) this.#byId.delete(id);
+    else this.#soleId = this.#sole = undefined;
     this.#index.remove(pattern, this.#owner);
     return true;
   }
@@ -44,19 +62,24 @@ export class SessionSubscriptions<S> {
 
   /** The [id, pattern] pairs, as a snapshot keeps them. */
   snapshot(): Array<[string, string]> {
-    return [...this.#byId].map(([id, pattern]) => [id, pattern.source]);
+    return this.#entries().map(([id, pattern]) => [id, pattern.source]);
   }
 
   clear(): void {
-    for (const pattern of this.#byId.values()) this.#index.remove(pattern, this.#owner);
-    this.#byId.clear();
+    for (const [, pattern] of this.#entries()) this.#index.remove(pattern, this.#owner);
+    this.#byId = this.#soleId = this.#sole = undefined;
   }
 
   /** True when a subscription would receive `channel`; with `exactOnly`, only an exact one. */
   matches(channel: string, exactOnly: boolean): boolean {
+    if (!this.#byId) return this.#sole !== undefined && receives(this.#sole, channel, exactOnly);
     for (const pattern of this.#byId.values())
-      if (exactOnly ? pattern.exact && pattern.source === channel : pattern.matches(channel))
-        return true;
+      if (receives(pattern, channel, exactOnly)) return true;
     return false;
+  }
+
+  #entries(): Array<[string, CompiledPattern]> {
+    if (this.#byId) return [...this.#byId];
+    return this.#sole ? [[this.#soleId as string, this.#sole]] : [];
   }
 }
