@@ -105,6 +105,7 @@ export class PendingSockets {
    */
   watch(server: Server): void {
     const pending = this;
+    // One listener for every socket (not a closure each), until the socket closes or upgrades.
     const onClose = function (this: Duplex) {
       pending.#served(this);
     };
@@ -123,7 +124,6 @@ export class PendingSockets {
         return;
       }
       this.#wait(socket, address);
-      // One listener for every socket (not a closure each): it stays as long as the socket.
       socket.on("close", onClose);
     });
     server.on("request", (req: IncomingMessage, res: ServerResponse) => {
@@ -134,7 +134,12 @@ export class PendingSockets {
         if (address !== undefined && !req.socket.destroyed) this.#wait(req.socket, address);
       });
     });
-    server.on("upgrade", (req: IncomingMessage) => this.#served(req.socket));
+    // An upgraded socket is served for good: it keeps no listener of ours (an idle WebSocket's
+    // memory is what a relay holds most of).
+    server.on("upgrade", (req: IncomingMessage) => {
+      this.#served(req.socket);
+      req.socket.off("close", onClose);
+    });
   }
 
   /** True for a socket refused when it connected. */

@@ -102,6 +102,8 @@ export function createRelay(options: RelayOptions = {}): Relay {
     // frames far past it (close 1009) so a hostile peer cannot make the relay buffer megabytes.
     maxPayload: core.limits.maxFrameBytes * 4,
     perMessageDeflate: false,
+    // The relay keeps its own set of open sockets, without a closure per socket as ws's has.
+    clientTracking: false,
     handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
   });
   const boundHosts = new Set<string>();
@@ -122,9 +124,11 @@ export function createRelay(options: RelayOptions = {}): Relay {
   const pending = new PendingSockets(
     clientIpHeader === undefined ? limits.maxPendingPerIp : Number.POSITIVE_INFINITY,
   );
+  const sockets = new Set<WebSocket>();
   const handleUpgrade = createUpgradeHandler({
     core,
     wss,
+    sockets,
     logger,
     allowedOrigins,
     clientIpHeader,
@@ -168,12 +172,12 @@ export function createRelay(options: RelayOptions = {}): Relay {
       core.shutdown();
       const deadline = Date.now() + timeoutMs;
       while (
-        [...wss.clients].some((ws) => ws.readyState !== WebSocket.CLOSED) &&
+        [...sockets].some((ws) => ws.readyState !== WebSocket.CLOSED) &&
         Date.now() < deadline
       ) {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      for (const ws of wss.clients) ws.terminate();
+      for (const ws of sockets) ws.terminate();
       for (const server of servers) server.closeAllConnections();
       servers = [];
       await core.broker.close();

@@ -27,7 +27,10 @@ import { headerOf } from "./http.js";
 /** What the upgrade handler works with. */
 export interface UpgradeOptions {
   core: RelayCore;
+  /** Made with `clientTracking: false`: the open sockets are kept in `sockets`. */
   wss: WebSocketServer;
+  /** The relay's open sockets: each is added when upgraded and leaves when it closes. */
+  sockets: Set<WebSocket>;
   logger: Logger;
   allowedOrigins: readonly string[] | undefined;
   clientIpHeader: string | undefined;
@@ -57,14 +60,20 @@ function handshakeRefusal({ header }: UpgradeRequest): HttpAnswer | undefined {
 }
 
 /**
- * A ws socket as relay-core's transport: one object per connection, its methods on the
- * prototype (an idle connection's memory is what a relay holds most of, see docs/performance.md).
+ * A ws socket as relay-core's transport, and the link from the socket to its connection: one
+ * object per connection, its methods on the prototype (an idle connection's memory is what a
+ * relay holds most of, see docs/performance.md).
  */
 class WsTransport implements Transport {
   readonly #ws: WebSocket;
+  /** The relay's open sockets, which this one leaves when it closes. */
+  readonly #open: Set<WebSocket>;
+  connection!: Connection;
 
-  constructor(ws: WebSocket) {
+  constructor(ws: WebSocket, open: Set<WebSocket>) {
     this.#ws = ws;
+    this.#open = open;
+    open.add(ws);
   }
 
   send(text: string): void {
@@ -82,20 +91,27 @@ class WsTransport implements Transport {
   bufferedAmount(): number {
     return this.#ws.bufferedAmount;
   }
+
+  /** The socket closed. */
+  closed(): void {
+    this.#open.delete(this.#ws);
+    this.connection.closed();
+  }
 }
 
-/** The connection a socket feeds, kept on the socket so its listeners can be shared functions. */
-const CONNECTION = Symbol("pubsubbud.connection");
-type FedSocket = WebSocket & { [CONNECTION]: Connection };
-const connectionOf = (ws: WebSocket): Connection => (ws as FedSocket)[CONNECTION];
+/** The transport of a socket, kept on the socket so its listeners can be shared functions. */
+const TRANSPORT = Symbol("pubsubbud.transport");
+type FedSocket = WebSocket & { [TRANSPORT]: WsTransport };
+const transportOf = (ws: WebSocket): WsTransport => (ws as FedSocket)[TRANSPORT];
 
 function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
-  if (isBinary) connectionOf(this).receive('{"type":"binary"}');
-  else connectionOf(this).receive(data.toString("utf8"), data.length);
+  const { connection } = transportOf(this);
+  if (isBinary) connection.receive('{"type":"binary"}');
+  else connection.receive(data.toString("utf8"), data.length);
 }
 
 function onClose(this: WebSocket): void {
-  connectionOf(this).closed();
+  transportOf(this).closed();
 }
 
 /**
@@ -104,13 +120,14 @@ function onClose(this: WebSocket): void {
  */
 function connect(
   ws: WebSocket,
-  core: RelayCore,
+  options: UpgradeOptions,
   namespace: string,
   remote: string | undefined,
   onError: (this: WebSocket, error: Error) => void,
 ): void {
-  const fed = ws as FedSocket;
-  fed[CONNECTION] = core.accept({ namespace, remote, transport: new WsTransport(ws) });
+  const transport = new WsTransport(ws, options.sockets);
+  (ws as FedSocket)[TRANSPORT] = transport;
+  transport.connection = options.core.accept({ namespace, remote, transport });
   ws.on("message", onMessage);
   ws.on("close", onClose);
   ws.on("error", onError);
@@ -127,14 +144,17 @@ export function createUpgradeHandler(options: UpgradeOptions) {
     );
     if (!admission.admitted) return answerSocket(socket, admission.answer);
     const namespace = admission.namespace;
-    options.wss.handleUpgrade(req, socket, head, (ws) =>
-      connect(ws, core, namespace, remote, onError),
-    );
+    options.wss.handleUpgrade(req, socket, head, (ws) => {
+      // ws listens for the socket's errors from here on.
+      socket.off("error", onSocketError);
+      connect(ws, options, namespace, remote, onError);
+    });
   };
   const onSocketError = (error: unknown) =>
     logger.debug("upgrade socket error", { error: String(error) });
   const onError = function (this: WebSocket, error: Error) {
-    logger.debug("socket error", { session: connectionOf(this).session, error: String(error) });
+    const { session } = transportOf(this).connection;
+    logger.debug("socket error", { session, error: String(error) });
   };
   return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // Node hands an upgrade's socket over without an error listener: a client that resets it
