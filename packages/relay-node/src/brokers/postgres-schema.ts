@@ -4,6 +4,7 @@
  * idempotent, and the whole setup runs under one advisory lock, so instances may start together.
  */
 import type pg from "pg";
+import { badBrokerUrl } from "./shared.js";
 
 /** The names of one log table's objects. Checked plain names, so they are safe to quote. */
 export interface PgNames {
@@ -19,7 +20,20 @@ export interface PgNames {
   readonly channel: string;
 }
 
-export function pgNames(table: string, channel: string): PgNames {
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,50}$/;
+
+/** The names of `table`'s objects; fails with a clear error when it or `channel` is not plain. */
+export function pgNames(url: string, table: string, channel: string): PgNames {
+  for (const [name, value] of [
+    ["table", table],
+    ["channel", channel],
+  ])
+    if (!IDENTIFIER.test(value as string))
+      throw badBrokerUrl(
+        url,
+        `${name} ${JSON.stringify(value)} is not a plain name`,
+        `that ${name} is 1–51 of a–z 0–9 _`,
+      );
   return {
     table,
     log: `"${table}"`,

@@ -61,7 +61,8 @@ if holder == ARGV[1] or not holder then
 end
 return 0`;
 
-type LogState = [
+/** What the state script answers about a namespace's log. */
+export type LogState = [
   epoch: string,
   last: string,
   intact: number,
@@ -69,7 +70,7 @@ type LogState = [
   appends: number,
 ];
 
-interface Scripts {
+export interface Scripts {
   pubsubbudPublish(...args: Array<string | number>): Promise<[string, number]>;
   pubsubbudState(...args: string[]): Promise<LogState>;
   pubsubbudClaim(...args: Array<string | number>): Promise<number>;
