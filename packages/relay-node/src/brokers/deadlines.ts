@@ -61,6 +61,7 @@ export class Deadlines {
   readonly #ms: number;
   /** Pending deadlines in the order they were set, which is the order they pass. */
   readonly #pending = new Set<Deadline>();
+  readonly #forget = (deadline: Deadline) => void this.#pending.delete(deadline);
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(ms: number) {
@@ -69,7 +70,7 @@ export class Deadlines {
 
   /** A deadline `ms` from now; call its {@link Deadline.done} once the publish is answered. */
   start(): Deadline {
-    const deadline = new Deadline(Date.now() + this.#ms, (d) => this.#pending.delete(d));
+    const deadline = new Deadline(Date.now() + this.#ms, this.#forget);
     this.#pending.add(deadline);
     this.#arm(deadline.at);
     return deadline;
