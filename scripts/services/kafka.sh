@@ -4,6 +4,8 @@
 #   scripts/services/kafka.sh start   download if needed, format once, start, wait until ready
 #   scripts/services/kafka.sh stop    stop the broker started here
 #   scripts/services/kafka.sh kill    SIGKILL it, as a crash would (fault tests)
+#   scripts/services/kafka.sh freeze  SIGSTOP it: connections stay open, nothing answers (fault tests)
+#   scripts/services/kafka.sh thaw    SIGCONT it after a freeze
 # PUBSUBBUD_KAFKA_PORT picks another port (and data folder) for a private broker.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -88,6 +90,7 @@ stop() {
   [ -f "$home/pid" ] || { echo "kafka: no pid file"; return; }
   local pid; pid="$(cat "$home/pid")"
   kill "$pid" 2>/dev/null || true
+  kill -CONT "$pid" 2>/dev/null || true # a frozen broker handles SIGTERM only once it runs
   for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
   rm -f "$home/pid"
   echo "kafka: stopped"
@@ -102,9 +105,18 @@ crash() {
   rm -f "$home/pid"
 }
 
+# Stops (SIGSTOP) or continues (SIGCONT) the broker: a frozen broker keeps its connections open
+# and answers nothing, as a hung host or a network partition would: for fault tests.
+signal() {
+  [ -f "$home/pid" ] || { echo "kafka: no pid file" >&2; exit 1; }
+  kill "-$1" "$(cat "$home/pid")"
+}
+
 case "${1:-start}" in
   start) start ;;
   stop) stop ;;
   kill) crash ;;
-  *) echo "usage: $0 start|stop|kill" >&2; exit 2 ;;
+  freeze) signal STOP ;;
+  thaw) signal CONT ;;
+  *) echo "usage: $0 start|stop|kill|freeze|thaw" >&2; exit 2 ;;
 esac

@@ -190,21 +190,26 @@ export function privateMosquitto(port: number): PrivateServer {
   return foregroundServer(port, "mosquitto", ["-p", String(port)]);
 }
 
+/** A private Kafka that can also be frozen (SIGSTOP: connections open, no answers) and thawed. */
+export interface PrivateKafka extends PrivateServer {
+  freeze(): Promise<void>;
+  thaw(): Promise<void>;
+}
+
 /** A private Kafka (KRaft) broker from the repo's script; its log survives a kill. */
-export function privateKafka(port: number): PrivateServer {
+export function privateKafka(port: number): PrivateKafka {
   const script = join(repoRoot, "scripts/services/kafka.sh");
   const env = { ...process.env, PUBSUBBUD_KAFKA_PORT: String(port) };
+  const run = async (command: string) => {
+    execFileSync(script, [command], { env, stdio: "ignore" });
+  };
   return {
     port,
-    async start() {
-      execFileSync(script, ["start"], { env, stdio: "ignore" });
-    },
-    async kill() {
-      execFileSync(script, ["kill"], { env, stdio: "ignore" });
-    },
-    async stop() {
-      execFileSync(script, ["stop"], { env, stdio: "ignore" });
-    },
+    start: () => run("start"),
+    kill: () => run("kill"),
+    stop: () => run("stop"),
+    freeze: () => run("freeze"),
+    thaw: () => run("thaw"),
   };
 }
 

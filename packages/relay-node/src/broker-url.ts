@@ -21,6 +21,7 @@ export interface BrokerUrlOptions {
   /** MQTT: how long a namespace stays subscribed after its last client left. */
   lingerMs?: number;
   sessionExpirySeconds?: number;
+  /** MQTT, RabbitMQ, PostgreSQL, Kafka: how long a publish may wait for the broker. */
   publishTimeoutMs?: number;
   /** MQTT, RabbitMQ: publishes on their way at once before more wait their turn. */
   maxPublishesInFlight?: number;

@@ -12,6 +12,7 @@ import {
   type PublishOutcome,
 } from "@pubsubbud/relay-core";
 import { getOrCreate } from "@pubsubbud/relay-core/internal";
+import type { Deadline } from "./deadlines.js";
 import { FeedDedupe } from "./kafka-dedupe.js";
 import { NamespaceFeed } from "./kafka-feed.js";
 import type { PartitionReader, Topic } from "./kafka-reader.js";
@@ -107,11 +108,17 @@ export class KafkaFeeds {
 
   /**
    * A publish's outcome once its own instance has judged the record: a copy the feed drops (the
-   * same key was appended first through another instance) is answered with the first copy.
+   * same key was appended first through another instance) is answered with the first copy. Past
+   * `deadline` it is answered without that judgement, as when the read fails.
    */
-  async confirm(topic: Topic, feed: NamespaceFeed, offset: bigint): Promise<PublishOutcome> {
+  async confirm(
+    topic: Topic,
+    feed: NamespaceFeed,
+    offset: bigint,
+    deadline: Deadline,
+  ): Promise<PublishOutcome> {
     try {
-      await this.#reach(feed, topic, offset);
+      await deadline.race(this.#reach(feed, topic, offset), () => {});
     } catch {
       // The record is in the log; whether it repeats an earlier copy stays unknown here, and
       // every reader's feed decides that alike.

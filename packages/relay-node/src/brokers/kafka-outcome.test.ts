@@ -2,7 +2,7 @@ import { MultipleErrors, NetworkError, ProtocolError, TimeoutError } from "@plat
 import { PublishUncertainError } from "@pubsubbud/relay-core";
 import { describe, expect, it } from "vitest";
 import { mayHaveAppended, publishError } from "./kafka-outcome.js";
-import { NotSentError } from "./kafka-produce.js";
+import { NotSentError, UnansweredError } from "./kafka-produce.js";
 
 const connectFailed = () => new NetworkError("Connection to 127.0.0.1:9092 failed.");
 const lostInFlight = () => new NetworkError("Connection closed");
@@ -20,7 +20,7 @@ describe("a failed Kafka produce", () => {
     );
   });
 
-  it("is uncertain after a timeout, a connection lost in flight, or any retry that was", () => {
+  it("is uncertain after a timeout, a connection lost in flight, a request unanswered by the deadline, or any retry that was", () => {
     expect(mayHaveAppended(new TimeoutError("Request timed out"))).toBe(true);
     expect(mayHaveAppended(lostInFlight())).toBe(true);
     expect(mayHaveAppended(new ProtocolError("REQUEST_TIMED_OUT"))).toBe(true);
@@ -29,6 +29,7 @@ describe("a failed Kafka produce", () => {
       true,
     );
     expect(mayHaveAppended(new Error("kafka acknowledged without an offset"))).toBe(true);
+    expect(mayHaveAppended(new UnansweredError("no answer by the deadline"))).toBe(true);
   });
 
   it("throws PublishUncertainError when uncertain and the refusal itself otherwise", () => {

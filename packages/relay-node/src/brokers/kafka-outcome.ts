@@ -2,10 +2,11 @@
  * What a failed Kafka produce means for the publisher: provably not appended (`publish_failed`,
  * the message must never be delivered) or maybe appended (`publish_uncertain`, retry with the
  * same id). Only failures that happen before the request leaves, or a broker answer that it did
- * not append, are proof; a timeout or a connection lost with requests in flight is not.
+ * not append, are proof; a timeout, a connection lost with requests in flight, or a request that
+ * left but was not answered by the publish deadline is not.
  */
 import { PublishUncertainError } from "@pubsubbud/relay-core";
-import { NotSentError } from "./kafka-produce.js";
+import { NotSentError, UnansweredError } from "./kafka-produce.js";
 
 /** Broker answers to a produce request that mean the records were not appended. */
 const REFUSED = new Set([
@@ -41,6 +42,7 @@ interface ErrorShape {
  */
 export function mayHaveAppended(error: unknown): boolean {
   if (error instanceof NotSentError) return false;
+  if (error instanceof UnansweredError) return true;
   const shape = (typeof error === "object" && error !== null ? error : {}) as ErrorShape;
   if (Array.isArray(shape.errors) && shape.errors.length > 0)
     return shape.errors.some(mayHaveAppended);

@@ -1,11 +1,20 @@
 import { describe, expect, it } from "vitest";
-import { NotSentError, type OutgoingRecord, ProduceQueue } from "./kafka-produce.js";
+import { Deadline } from "./deadlines.js";
+import {
+  NotSentError,
+  type OutgoingRecord,
+  ProduceQueue,
+  UnansweredError,
+} from "./kafka-produce.js";
 
 const record = (text: string, size = 1): OutgoingRecord => ({
   key: Buffer.from("c"),
   value: Buffer.from(text.padEnd(size, ".")),
   headers: new Map(),
 });
+
+/** A deadline that passes only when the test says so. */
+const later = () => new Deadline(Number.POSITIVE_INFINITY);
 
 /** A log per topic behind a send that answers when told to, as a slow Kafka would. */
 function fakeKafka() {
@@ -33,7 +42,7 @@ describe("ProduceQueue", () => {
     const kafka = fakeKafka();
     const queue = new ProduceQueue(kafka.send, { maxTopicsInFlight: 2 });
     const offsets = ["a1", "a2", "b1", "a3", "c1", "a4"].map((v) =>
-      queue.push(v[0] as string, record(v)),
+      queue.push(v[0] as string, record(v), later()),
     );
     expect(kafka.requests.map((r) => r.values)).toEqual([["a1"], ["b1"]]);
     kafka.requests[0]?.answer();
@@ -51,7 +60,7 @@ describe("ProduceQueue", () => {
   it("splits a batch at the byte limit and keeps the order of what stays behind", async () => {
     const kafka = fakeKafka();
     const queue = new ProduceQueue(kafka.send, { maxBatchBytes: 400 });
-    const pushed = ["t0", "t1", "t2", "t3"].map((v) => queue.push("t", record(v, 100)));
+    const pushed = ["t0", "t1", "t2", "t3"].map((v) => queue.push("t", record(v, 100), later()));
     kafka.requests[0]?.answer();
     await pushed[0];
     expect(kafka.requests.map((r) => r.values.map((v) => v.slice(0, 2)))).toEqual([
@@ -67,12 +76,12 @@ describe("ProduceQueue", () => {
   it("rejects a failed request's records with its error, and the records waiting behind it as not sent", async () => {
     const kafka = fakeKafka();
     const queue = new ProduceQueue(kafka.send);
-    const first = queue.push("t", record("x"));
-    const sent = [queue.push("t", record("y")), queue.push("t", record("z"))];
-    const other = queue.push("u", record("u1"));
+    const first = queue.push("t", record("x"), later());
+    const sent = [queue.push("t", record("y"), later()), queue.push("t", record("z"), later())];
+    const other = queue.push("u", record("u1"), later());
     kafka.requests[0]?.answer();
     await first;
-    const behind = queue.push("t", record("w"));
+    const behind = queue.push("t", record("w"), later());
     const lost = new Error("Connection closed");
     kafka.requests[2]?.answer(lost);
     for (const pending of sent) await expect(pending).rejects.toBe(lost);
@@ -80,5 +89,27 @@ describe("ProduceQueue", () => {
     kafka.requests[1]?.answer();
     expect(await other).toBe(0n);
     expect(kafka.requests.map((r) => r.values)).toEqual([["x"], ["u1"], ["y", "z"]]);
+  });
+
+  it("past the deadline answers a sent record as unanswered, drops a waiting one unsent, and sends nothing past the stuck request", async () => {
+    const kafka = fakeKafka();
+    const queue = new ProduceQueue(kafka.send);
+    const [early, waiting, fresh] = [later(), later(), later()];
+    const sent = queue.push("t", record("x"), early);
+    const dropped = queue.push("t", record("y"), waiting);
+    early.pass();
+    await expect(sent).rejects.toBeInstanceOf(UnansweredError);
+    waiting.pass();
+    await expect(dropped).rejects.toBeInstanceOf(NotSentError);
+    const behind = queue.push("t", record("z"), fresh);
+    const overdue = queue.push("t", record("w"), early);
+    await expect(overdue).rejects.toBeInstanceOf(NotSentError);
+    expect(kafka.requests.map((r) => r.values)).toEqual([["x"]]);
+    kafka.requests[0]?.answer();
+    await Promise.resolve();
+    expect(kafka.requests.map((r) => r.values)).toEqual([["x"], ["z"]]);
+    kafka.requests[1]?.answer();
+    expect(await behind).toBe(1n);
+    expect(kafka.logs.get("t")).toEqual(["x", "z"]);
   });
 });

@@ -6,7 +6,14 @@
  * requests instead of thousands, and the client library never holds more than a handful when a
  * connection dies (@platformatic/kafka fails its queued requests recursively, one stack frame
  * each: thousands of them overflowed the stack and crashed the process).
+ *
+ * Each record carries its publish's deadline. Past it, a record still waiting leaves the queue
+ * unsent ({@link NotSentError}) and a record whose request left is answered without waiting for
+ * Kafka ({@link UnansweredError}); the request itself stays its topic's one in flight until the
+ * client library gives up on it, so nothing overtakes it.
  */
+
+import type { Deadline } from "./deadlines.js";
 
 /**
  * The error of records that waited behind a failed request of their topic: they never left, so
@@ -14,6 +21,14 @@
  */
 export class NotSentError extends Error {
   override readonly name = "NotSentError";
+}
+
+/**
+ * The error of records whose request left but got no answer by their publish's deadline: Kafka
+ * may have appended them (the publish is uncertain).
+ */
+export class UnansweredError extends Error {
+  override readonly name = "UnansweredError";
 }
 
 /** One record to produce. */
@@ -39,6 +54,8 @@ export interface ProduceQueueOptions {
 interface Waiting {
   topic: string;
   record: OutgoingRecord;
+  /** `waiting` in the queue, `sent` once its request left, `dropped` past its deadline unsent. */
+  state: "waiting" | "sent" | "dropped";
   resolve: (offset: bigint) => void;
   reject: (error: unknown) => void;
 }
@@ -57,6 +74,7 @@ export class ProduceQueue {
   readonly #maxBytes: number;
   #waiting: Waiting[] = [];
   readonly #busy = new Set<string>();
+  #compacting = false;
 
   constructor(send: SendBatch, options: ProduceQueueOptions = {}) {
     this.#send = send;
@@ -65,17 +83,43 @@ export class ProduceQueue {
     this.#maxBytes = options.maxBatchBytes ?? 512 * 1024;
   }
 
-  /** Produces one record; resolves with its offset, or rejects with the batch's error. */
-  push(topic: string, record: OutgoingRecord): Promise<bigint> {
+  /**
+   * Produces one record; resolves with its offset, or rejects with the batch's error, or when
+   * `deadline` passes first (see the file header).
+   */
+  push(topic: string, record: OutgoingRecord, deadline: Deadline): Promise<bigint> {
     return new Promise((resolve, reject) => {
-      this.#waiting.push({ topic, record, resolve, reject });
+      if (deadline.passed)
+        return reject(new NotSentError(`not sent to ${topic}: past its deadline`));
+      const entry: Waiting = { topic, record, state: "waiting", resolve, reject };
+      this.#waiting.push(entry);
+      deadline.onPass(() => this.#overdue(entry));
       this.#pump();
+    });
+  }
+
+  /** The entry's deadline passed before its answer. */
+  #overdue(entry: Waiting): void {
+    if (entry.state === "sent") {
+      entry.reject(new UnansweredError(`no answer from Kafka for ${entry.topic} by the deadline`));
+      return;
+    }
+    // Dropped here, in the same turn, so no later request can carry it.
+    entry.state = "dropped";
+    entry.reject(new NotSentError(`not sent to ${entry.topic}: the deadline passed in the queue`));
+    if (this.#compacting) return;
+    this.#compacting = true;
+    queueMicrotask(() => {
+      this.#compacting = false;
+      this.#waiting = this.#waiting.filter((waiting) => waiting.state === "waiting");
     });
   }
 
   #pump(): void {
     while (this.#busy.size < this.#maxTopics) {
-      const next = this.#waiting.find((entry) => !this.#busy.has(entry.topic));
+      const next = this.#waiting.find(
+        (entry) => entry.state === "waiting" && !this.#busy.has(entry.topic),
+      );
       if (!next) return;
       this.#dispatch(this.#take(next.topic));
     }
@@ -89,6 +133,7 @@ export class ProduceQueue {
     // Once one record of the topic stays behind, every later one does too (their order).
     let full = false;
     for (const entry of this.#waiting) {
+      if (entry.state === "dropped") continue;
       const size = sizeOf(entry.record);
       full ||=
         batch.length > 0 && (batch.length >= this.#maxRecords || bytes + size > this.#maxBytes);
@@ -104,6 +149,7 @@ export class ProduceQueue {
   #dispatch(batch: Waiting[]): void {
     const topic = (batch[0] as Waiting).topic;
     this.#busy.add(topic);
+    for (const entry of batch) entry.state = "sent";
     // The next request of the topic leaves before anyone hears of this one's answer.
     const release = () => {
       this.#busy.delete(topic);

@@ -8,8 +8,9 @@
  *
  * Parts: {@link KafkaTopics} creates and describes topics; {@link KafkaFeeds} keeps each
  * namespace's reading of its partition; {@link LivePoller} long-polls the live ones;
- * {@link ProduceQueue} batches publishes; {@link PartitionReader} reads history; kafka-clients.ts
- * makes the Kafka clients, kafka-group.ts a durable group's member.
+ * {@link ProduceQueue} batches publishes; {@link Deadlines} answers those Kafka leaves unanswered
+ * (`publishTimeoutMs`); {@link PartitionReader} reads history; kafka-clients.ts makes the Kafka
+ * clients, kafka-group.ts a durable group's member.
  *
  * Client: @platformatic/kafka, a pure-JavaScript client under active development that speaks the
  * current Kafka protocol (KRaft, Kafka 4). KafkaJS, the older choice, has had no stable release
@@ -29,13 +30,15 @@ import {
   type StopListening,
 } from "@pubsubbud/relay-core";
 import { randomId } from "@pubsubbud/relay-core/internal";
+import { Deadlines } from "./deadlines.js";
+import type { NamespaceFeed } from "./kafka-feed.js";
 import { KafkaFeeds } from "./kafka-feeds.js";
 import { connectKafkaClients, type KafkaClients } from "./kafka-clients.js";
 import { joinKafkaGroup } from "./kafka-group.js";
 import { LivePoller } from "./kafka-live.js";
 import { publishError } from "./kafka-outcome.js";
-import { ProduceQueue } from "./kafka-produce.js";
-import { PartitionReader } from "./kafka-reader.js";
+import { NotSentError, ProduceQueue } from "./kafka-produce.js";
+import { PartitionReader, type Topic } from "./kafka-reader.js";
 import { recordOf } from "./kafka-records.js";
 import { KafkaTopics } from "./kafka-topics.js";
 import { type BrokerCommonOptions, GroupMembers, Listeners, retentionOf } from "./shared.js";
@@ -52,6 +55,12 @@ export interface KafkaBrokerOptions extends BrokerCommonOptions {
   replicas?: number;
   /** @default 5000 */
   connectTimeoutMs?: number;
+  /**
+   * How long a publish waits for Kafka's acknowledgement; past it the publish is answered
+   * `publish_uncertain` if its produce request left, `publish_failed` if it never left (it is then
+   * never sent). @default 10000
+   */
+  publishTimeoutMs?: number;
 }
 
 /**
@@ -79,6 +88,7 @@ class KafkaBroker implements GroupBroker {
   readonly #poller: LivePoller;
   readonly #probe: ReturnType<typeof setInterval>;
   readonly #members = new GroupMembers();
+  readonly #deadlines: Deadlines;
   #healthy = true;
   #closed = false;
 
@@ -87,6 +97,7 @@ class KafkaBroker implements GroupBroker {
     this.#retention = retentionOf(options);
     this.#keylessChannel = options.keylessChannel ?? "kafka";
     this.#log = options.log ?? (() => {});
+    this.#deadlines = new Deadlines(options.publishTimeoutMs ?? 10_000);
     const { admin, producer, live, reader } = clients;
     this.#topics = new KafkaTopics(
       admin,
@@ -142,20 +153,31 @@ class KafkaBroker implements GroupBroker {
   }
 
   async publish(namespace: string, input: PublishInput): Promise<PublishOutcome> {
-    // Failures up to the send are proof the message was not appended (publish_failed).
-    const topic = await this.#topics.of(namespace);
-    const feed = await this.#feeds.of(namespace, topic);
-    const first = feed.firstCopy(dedupeKey(input));
-    if (first !== undefined) return { offset: String(first), duplicate: true };
-    let offset: bigint;
+    const deadline = this.#deadlines.start();
     try {
-      offset = await this.#produce.push(topic.name, recordOf(input));
-    } catch (error) {
-      this.#healthy = false;
-      throw publishError(error);
+      // Failures up to the send are proof the message was not appended (publish_failed).
+      const { topic, feed } = await deadline.race(this.#lookUp(namespace), () => {
+        throw new NotSentError(`not sent: ${namespace}'s topic was not found by the deadline`);
+      });
+      const first = feed.firstCopy(dedupeKey(input));
+      if (first !== undefined) return { offset: String(first), duplicate: true };
+      let offset: bigint;
+      try {
+        offset = await this.#produce.push(topic.name, recordOf(input), deadline);
+      } catch (error) {
+        this.#healthy = false;
+        throw publishError(error);
+      }
+      this.#healthy = true;
+      return await this.#feeds.confirm(topic, feed, offset, deadline);
+    } finally {
+      deadline.done();
     }
-    this.#healthy = true;
-    return this.#feeds.confirm(topic, feed, offset);
+  }
+
+  async #lookUp(namespace: string): Promise<{ topic: Topic; feed: NamespaceFeed }> {
+    const topic = await this.#topics.of(namespace);
+    return { topic, feed: await this.#feeds.of(namespace, topic) };
   }
 
   async listen(namespace: string, listener: BrokerListener): Promise<StopListening> {
