@@ -113,7 +113,7 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  * The list must be tokens separated by commas, each once, and name `pubsubbud.v1`.
  */
 export function subprotocolError(offered: string | null | undefined): string | undefined {
-  if (offered === undefined || offered === null) return undefined;
+  if (offered === undefined || offered === null || offered === SUBPROTOCOL) return undefined;
   const names = offered.split(",").map((name) => name.trim());
   if (names.some((name) => !TOKEN.test(name)) || new Set(names).size !== names.length)
     return "Sec-WebSocket-Protocol must list distinct tokens separated by commas";

@@ -21,7 +21,6 @@ import { RelayError, RelayErrorCode } from "./errors.js";
 import type { Delivery } from "./delivery.js";
 import { CompiledGrants, stampSender } from "./grants.js";
 import { DEFAULT_RELAY_LIMITS, namespaceError, type RelayLimits } from "./limits.js";
-import { getOrCreate } from "./map.js";
 import { NamespaceState } from "./namespace.js";
 import { randomId } from "./random.js";
 import { serializeMessage } from "./serialize.js";
@@ -219,19 +218,21 @@ export class RelayEngine implements RelayCore, SessionHost {
   }
 
   #namespace(name: string): NamespaceState<Session> {
+    // A namespace the relay holds was checked when it was made.
+    const known = this.#namespaces.get(name);
+    if (known) return known;
     const invalid = namespaceError(name);
     if (invalid) throw new RelayError(RelayErrorCode.BadNamespace, invalid);
-    return getOrCreate(this.#namespaces, name, () => {
-      const namespace: NamespaceState<Session> = new NamespaceState(
-        name,
-        (ns, listener) => this.broker.listen(ns, listener),
-        {
-          message: (message) => this.#fanOut(namespace, message),
-          gap: () => this.#brokerGap(namespace),
-        },
-      );
-      return namespace;
-    });
+    const namespace: NamespaceState<Session> = new NamespaceState(
+      name,
+      (ns, listener) => this.broker.listen(ns, listener),
+      {
+        message: (message) => this.#fanOut(namespace, message),
+        gap: () => this.#brokerGap(namespace),
+      },
+    );
+    this.#namespaces.set(name, namespace);
+    return namespace;
   }
 
   #register(session: Session): Connection {
