@@ -158,11 +158,10 @@ export const targets = [
   {
     name: "PubsubBud (client)",
     server: "pubsubbud.mjs",
+    // As an app uses it: subscribe right after createClient, so the subscription travels in
+    // hello; `ready` resolves once it is confirmed (a publish before then waits in the queue).
     async connect(port) {
       const client = createClient({ url: `ws://127.0.0.1:${port}`, WebSocket });
-      await new Promise((resolve) =>
-        client.addEventListener("state", (e) => e.detail.state === "open" && resolve()),
-      );
       return {
         subscribe: (pattern, handler) =>
           client.subscribe(pattern, (msg) => handler(msg.data)).ready,
