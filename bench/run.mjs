@@ -1,6 +1,7 @@
-// npm run bench: PubsubBud next to a minimal raw ws relay, Socket.IO and Mosquitto, same workloads,
-// one run. Each system runs in its own server process (CPU and RSS are measured there; Mosquitto's
-// from /proc by its wrapper); this process is the load generator. Writes bench/results/latest.md
+// npm run bench: PubsubBud next to a minimal raw ws relay, Socket.IO and Mosquitto (over TCP and,
+// where scripts/bench/mosquitto-ws.sh has built it, over WebSocket), same workloads, one run. Each
+// system runs in its own server process (CPU and RSS are measured there; Mosquitto's from /proc by
+// its wrapper); this process is the load generator. Writes bench/results/latest.md
 // (a summary table of ratios to raw ws first) and .json.
 // The core workloads (0, 1, 2, 3 and 9) run in BENCH_REPS interleaved repetitions (default 3:
 // rep 1 of every workload and system, then rep 2, …) and report each figure's median.
@@ -28,8 +29,8 @@ const REPS = Number(process.env.BENCH_REPS ?? 3);
 const only = process.env.BENCH_ONLY?.split(",");
 const PAD = "x".repeat(64);
 
-function startServer(file) {
-  const child = fork(fileURLToPath(new URL(`./servers/${file}`, import.meta.url)), {
+function startServer(file, args = []) {
+  const child = fork(fileURLToPath(new URL(`./servers/${file}`, import.meta.url)), args, {
     execArgv: ["--expose-gc", ...(process.env.BENCH_NODE_FLAGS?.split(" ") ?? [])],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
@@ -176,7 +177,7 @@ async function ownChannels(target, port, patternSubs) {
 
 /** Runs `measure(server, port)` against a fresh server of `target`'s, stopped afterwards. */
 async function withServer(target, measure) {
-  const server = startServer(target.server);
+  const server = startServer(target.server, target.serverArgs);
   try {
     return await measure(server, (await server.ready).port);
   } finally {
@@ -249,7 +250,11 @@ const measureIdle = (target) =>
     };
   });
 
-const chosen = targets.filter((t) => !only || only.includes(t.name));
+const wanted = targets.filter((t) => !only || only.includes(t.name));
+// A system this machine cannot run (Mosquitto (WS) without its build) is skipped, and says so.
+const skipped = wanted.filter((t) => t.missing).map((t) => `${t.name} skipped: ${t.missing}.`);
+for (const note of skipped) process.stderr.write(`${note}\n`);
+const chosen = wanted.filter((t) => !t.missing);
 const onlyWorkloads = process.env.BENCH_WORKLOADS?.split(",").map(Number);
 const picked = (index) => !onlyWorkloads || onlyWorkloads.includes(index);
 const loadBefore = loadavg();
@@ -309,6 +314,7 @@ const times = (a, b) => (a !== undefined && b ? `${(a / b).toFixed(2)}×` : "–
 const load = (l) => l.map((x) => x.toFixed(1)).join(" ");
 const lines = [
   `Machine: ${results.machine}; scale ${SCALE}; ${REPS} interleaved rep${REPS === 1 ? "" : "s"}, medians; load average ${load(loadBefore)} before, ${load(results.loadAverage.after)} after`,
+  ...skipped,
   "",
 ];
 
@@ -341,7 +347,13 @@ const summary = [
     target: 1.3,
   },
 ];
-const columns = ["PubsubBud (wire)", "PubsubBud (client)", "Socket.IO", "Mosquitto"];
+const columns = [
+  "PubsubBud (wire)",
+  "PubsubBud (client)",
+  "Socket.IO",
+  "Mosquitto",
+  "Mosquitto (WS)",
+];
 if (core.length) {
   lines.push(
     `## Summary: × raw ws (lower is better), medians of ${REPS} interleaved rep${REPS === 1 ? "" : "s"}`,
@@ -379,7 +391,7 @@ if (core.length) {
   lines.push(
     "",
     "raw ws: a minimal `ws` relay that parses each publish once and forwards its bytes unchanged (bench/servers/raw-ws.mjs); its column is the absolute figure. " +
-      "Mosquitto 2.0.11 (C), its own instance per measurement, is spoken to over plain MQTT 3.1.1 on TCP (QoS 0, clean session; `user.*` is `user/+`): this build has no WebSocket listener. Its CPU and RSS are the mosquitto process's, from /proc. " +
+      "Mosquitto 2.0.11 (C), its own instance per measurement, is spoken to in MQTT 3.1.1 (QoS 0, clean session; `user.*` is `user/+`): Mosquitto over plain TCP (Debian's binary), Mosquitto (WS) over WebSocket like every other system (the same source with a libwebsockets that has external poll, from scripts/bench/mosquitto-ws.sh). Its CPU and RSS are the mosquitto process's, from /proc. " +
       '"hold": not to be given back. Ratios divide medians; in brackets, the range of the per-rep ratios. Latency includes the load side\'s client library (mqtt.js for Mosquitto).',
     "",
   );
@@ -437,7 +449,7 @@ if (figures.storm) {
 
 if (picked(6)) {
   // Clients whose adapter cannot stop reading (PubsubBud's own client, mqtt.js) sit this one out.
-  const pausable = chosen.filter((t) => !["PubsubBud (client)", "Mosquitto"].includes(t.name));
+  const pausable = chosen.filter((t) => t.pausable !== false);
   lines.push(
     "### slow consumer: 200 subscribers × 5,000 1-KiB messages, then the same with 1 that stops reading",
     "",

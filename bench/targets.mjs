@@ -1,4 +1,7 @@
 // One load-side adapter per system under test: connect, subscribe (one per connection), publish.
+import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { createClient } from "@pubsubbud/client";
 import mqtt from "mqtt";
 import { io } from "socket.io-client";
@@ -64,6 +67,72 @@ export const wirePeer = {
   },
 };
 
+/** Where scripts/bench/mosquitto-ws.sh puts its WebSocket-capable mosquitto. */
+const mosquittoWs =
+  process.env.BENCH_MOSQUITTO_WS ??
+  join(
+    process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"),
+    "pubsubbud/mosquitto-ws/sbin/mosquitto",
+  );
+
+/**
+ * Mosquitto through bench/servers/mosquitto.mjs, spoken to by `mqtt` clients: MQTT 3.1.1, QoS 0,
+ * clean session, over TCP (`mqtt`, Debian's /usr/sbin/mosquitto) or over WebSocket (`websockets`,
+ * subprotocol `mqtt`, the binary of scripts/bench/mosquitto-ws.sh). Channel dots become topic
+ * levels and a `*` level becomes `+` (`user.*` → `user/+`). `missing` says why the target cannot
+ * run here: the bench skips it with that note. Its adapter has no `pause`.
+ */
+function mosquitto(name, protocol) {
+  const websockets = protocol === "websockets";
+  return {
+    name,
+    server: "mosquitto.mjs",
+    serverArgs: websockets ? [protocol, mosquittoWs] : [protocol],
+    pausable: false,
+    missing:
+      websockets && !existsSync(mosquittoWs)
+        ? `no WebSocket-capable mosquitto at ${mosquittoWs}: build it with ` +
+          "scripts/bench/mosquitto-ws.sh (or point BENCH_MOSQUITTO_WS at one)"
+        : undefined,
+    async connect(port) {
+      const client = mqtt.connect(`${websockets ? "ws" : "mqtt"}://127.0.0.1:${port}`, {
+        protocolVersion: 4,
+        clean: true,
+        reconnectPeriod: 0,
+        // As the other WebSocket targets: no compression offered.
+        wsOptions: { perMessageDeflate: false },
+      });
+      await new Promise((resolve, reject) => {
+        client.once("connect", resolve);
+        client.once("error", reject);
+      });
+      // As ws does on its sockets (mqtt's ws client too): no Nagle delay on small frames.
+      if (!websockets) client.stream.setNoDelay(true);
+      const topic = (channel) =>
+        channel
+          .split(".")
+          .map((level) => (level === "*" ? "+" : level))
+          .join("/");
+      let onMessage = () => {};
+      client.on("message", (_topic, payload) => onMessage(JSON.parse(payload)));
+      return {
+        subscribe(channel, handler) {
+          onMessage = handler;
+          // Resolves on the SUBACK.
+          return new Promise((resolve, reject) =>
+            client.subscribe(topic(channel), { qos: 0 }, (error) =>
+              error ? reject(error) : resolve(),
+            ),
+          );
+        },
+        publish: (channel, data) =>
+          client.publish(topic(channel), JSON.stringify(data), { qos: 0 }),
+        close: () => client.end(true),
+      };
+    },
+  };
+}
+
 export const targets = [
   {
     name: "raw ws",
@@ -115,49 +184,13 @@ export const targets = [
     },
   },
   wirePeer,
-  {
-    // MQTT 3.1.1 over TCP (see bench/servers/mosquitto.mjs), QoS 0, clean session; channel dots
-    // become topic levels and a `*` level becomes `+` (`user.*` → `user/+`).
-    name: "Mosquitto",
-    server: "mosquitto.mjs",
-    async connect(port) {
-      const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
-        protocolVersion: 4,
-        clean: true,
-        reconnectPeriod: 0,
-      });
-      await new Promise((resolve, reject) => {
-        client.once("connect", resolve);
-        client.once("error", reject);
-      });
-      // As ws does on its sockets: no Nagle delay on small frames.
-      client.stream.setNoDelay(true);
-      const topic = (channel) =>
-        channel
-          .split(".")
-          .map((level) => (level === "*" ? "+" : level))
-          .join("/");
-      let onMessage = () => {};
-      client.on("message", (_topic, payload) => onMessage(JSON.parse(payload)));
-      return {
-        subscribe(channel, handler) {
-          onMessage = handler;
-          // Resolves on the SUBACK.
-          return new Promise((resolve, reject) =>
-            client.subscribe(topic(channel), { qos: 0 }, (error) =>
-              error ? reject(error) : resolve(),
-            ),
-          );
-        },
-        publish: (channel, data) =>
-          client.publish(topic(channel), JSON.stringify(data), { qos: 0 }),
-        close: () => client.end(true),
-      };
-    },
-  },
+  mosquitto("Mosquitto", "mqtt"),
+  mosquitto("Mosquitto (WS)", "websockets"),
   {
     name: "PubsubBud (client)",
     server: "pubsubbud.mjs",
+    // Its adapter has no `pause`: the slow-consumer workload leaves it out.
+    pausable: false,
     // As an app uses it: subscribe right after createClient, so the subscription travels in
     // hello; `ready` resolves once it is confirmed (a publish before then waits in the queue).
     async connect(port) {

@@ -1,16 +1,20 @@
-// Mosquitto (C) on the same workloads: this wrapper starts its own /usr/sbin/mosquitto (not the
-// system one on 1883) with a generated config in a temp dir on a free port, and answers the
-// bench's ready/mark/probe IPC with the mosquitto process's CPU time (its threads' on-CPU
-// nanoseconds, /proc/<pid>/task/*/schedstat: /proc/<pid>/stat counts in 10 ms ticks, too coarse
-// for a measured phase of a few ms) and resident set (VmRSS, /proc/<pid>/status). Plain MQTT over TCP: this build (Debian's
-// 2.0.11, no libwebsockets) refuses `protocol websockets` listeners.
+// Mosquitto (C) on the same workloads: this wrapper starts its own mosquitto (not the system one
+// on 1883) with a generated config in a temp dir on a free port, and answers the bench's
+// ready/mark/probe IPC with the mosquitto process's CPU time (its threads' on-CPU nanoseconds,
+// /proc/<pid>/task/*/schedstat: /proc/<pid>/stat counts in 10 ms ticks, too coarse for a
+// measured phase of a few ms) and resident set (VmRSS, /proc/<pid>/status).
+// Arguments: the listener's protocol, `mqtt` (plain MQTT over TCP, the default) or `websockets`
+// (MQTT over WebSocket), and the binary. Debian's /usr/sbin/mosquitto (the default) starts no
+// `protocol websockets` listener: its libwebsockets lacks external poll. The "Mosquitto (WS)"
+// target passes one built by scripts/bench/mosquitto-ws.sh.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const binary = process.env.BENCH_MOSQUITTO ?? "/usr/sbin/mosquitto";
+const [protocol = "mqtt", binary = process.env.BENCH_MOSQUITTO ?? "/usr/sbin/mosquitto"] =
+  process.argv.slice(2);
 
 /** A port nothing listens on now (mosquitto cannot report a port it picked itself). */
 const freePort = () =>
@@ -28,12 +32,13 @@ writeFileSync(
   config,
   [
     `listener ${port} 127.0.0.1`,
+    `protocol ${protocol}`,
     "allow_anonymous true",
     "persistence false",
     "max_connections -1",
     // No log line per connection: a log write each would count against mosquitto's CPU.
     "connection_messages false",
-    // As ws does on its sockets: no Nagle delay on small frames.
+    // As ws does on its sockets: no Nagle delay on small frames (libwebsockets sets it itself).
     "set_tcp_nodelay true",
     "log_dest stderr",
     "log_type error",
