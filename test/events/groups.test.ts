@@ -5,7 +5,7 @@
  * come back; elsewhere a new member takes them all. A member's message carries the offset its
  * publish was acknowledged with where the broker keeps a shared log, and no offset where it does
  * not (MQTT, RabbitMQ: a group reads a server queue, which gives a message no position). Closing
- * the broker ends its members: a process that closed it exits by itself.
+ * the broker ends its members, even one still joining: a process that closed it exits by itself.
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
@@ -83,16 +83,15 @@ describe.each(sharedBrokerKinds)("durable groups on $name", (kind) => {
       );
     });
 
-    it("ends a member when the broker closes: the process that ran it exits by itself", async () => {
+    it.each([
+      ["joined", "ends a member when the broker closes"],
+      ["joining", "ends a member still joining when the broker closes"],
+    ])("%s: %s, so the process that ran it exits by itself", async (when) => {
       const namespace = `grp${Date.now().toString(36)}-${++counter}`;
-      const options = JSON.stringify(kind.options);
-      const child = spawn(
-        process.execPath,
-        [memberProcess, kind.name, options, namespace, "leavers"],
-        {
-          stdio: ["ignore", "pipe", "inherit"],
-        },
-      );
+      const args = [kind.name, JSON.stringify(kind.options), namespace, "leavers", when];
+      const child = spawn(process.execPath, [memberProcess, ...args], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
       let output = "";
       child.stdout.on("data", (chunk: Buffer) => {
         output += chunk;
