@@ -20,6 +20,8 @@ export interface BrokerKind {
   /** True when the broker's server is missing (the suite is skipped, or fails in CI). */
   readonly unavailable: boolean;
   create(retention?: Partial<LogRetention>): Promise<Broker>;
+  /** What `create` gives the broker's factory: for a child process that makes the same broker. */
+  readonly options: Record<string, unknown>;
 }
 
 const networkedNames = ["redis", "mqtt", "kafka", "postgres", "nats", "amqp"] as const;
@@ -37,24 +39,26 @@ function networked(
   authority = `127.0.0.1:${services[name].port}`,
 ): BrokerKind {
   const { port, fix } = services[name];
+  const options = { url: `${name}://${authority}` };
   return {
     name,
     get unavailable() {
       return missing(`${name} on 127.0.0.1:${port}`, up.has(name), fix);
     },
-    create: (retention) =>
-      create({ url: `${name}://${authority}`, ...(retention ? { retention } : {}) }),
+    create: (retention) => create({ ...options, ...(retention ? { retention } : {}) }),
+    options,
   };
 }
 
 /** One directory per test run, shared by every file broker instance, like processes on one host. */
-const fileDir = tempDir("file-broker");
+const fileOptions = { dir: tempDir("file-broker"), segmentMessages: 4 };
 
 export const brokerKinds: BrokerKind[] = [
   {
     name: "memory",
     unavailable: false,
     create: async (retention) => createMemoryBroker(retention ? { retention } : {}),
+    options: {},
   },
   networked("redis", createRedisBroker),
   networked("mqtt", createMqttBroker),
@@ -66,7 +70,8 @@ export const brokerKinds: BrokerKind[] = [
     name: "file",
     unavailable: false,
     create: (retention) =>
-      createFileBroker({ dir: fileDir, segmentMessages: 4, ...(retention ? { retention } : {}) }),
+      createFileBroker({ ...fileOptions, ...(retention ? { retention } : {}) }),
+    options: fileOptions,
   },
 ];
 

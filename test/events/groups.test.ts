@@ -4,8 +4,12 @@
  * messages published meanwhile. On MQTT the server queues them per member, so the same members
  * come back; elsewhere a new member takes them all. A member's message carries the offset its
  * publish was acknowledged with where the broker keeps a shared log, and no offset where it does
- * not (MQTT, RabbitMQ: a group reads a server queue, which gives a message no position).
+ * not (MQTT, RabbitMQ: a group reads a server queue, which gives a message no position). Closing
+ * the broker ends its members, even one still joining: a process that closed it exits by itself.
  */
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
 import { createMemoryBroker } from "@pubsubbud/relay-core";
 import { createPublisher, createSubscriber, type Subscriber } from "@pubsubbud/relay-node";
 import { describe, expect, it } from "vitest";
@@ -13,6 +17,7 @@ import { sharedBrokerKinds } from "../brokers/kinds.js";
 import { waitFor } from "../helpers/wait.js";
 
 let counter = 0;
+const memberProcess = fileURLToPath(new URL("group-member-process.mjs", import.meta.url));
 
 describe.each(sharedBrokerKinds)("durable groups on $name", (kind) => {
   describe.skipIf(kind.unavailable)("on the real server", () => {
@@ -76,6 +81,23 @@ describe.each(sharedBrokerKinds)("durable groups on $name", (kind) => {
           ? offsets.acked
           : new Map([...offsets.acked.keys()].map((n) => [n, undefined])),
       );
+    });
+
+    it.each([
+      ["joined", "ends a member when the broker closes"],
+      ["joining", "ends a member still joining when the broker closes"],
+    ])("%s: %s, so the process that ran it exits by itself", async (when) => {
+      const namespace = `grp${Date.now().toString(36)}-${++counter}`;
+      const args = [kind.name, JSON.stringify(kind.options), namespace, "leavers", when];
+      const child = spawn(process.execPath, [memberProcess, ...args], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      let output = "";
+      child.stdout.on("data", (chunk: Buffer) => {
+        output += chunk;
+      });
+      const [code] = await once(child, "close");
+      expect({ output, code }).toEqual({ output: "closed\n", code: 0 });
     });
   });
 });

@@ -22,8 +22,9 @@ import { FileLog, type FsyncPolicy, withLockFile } from "./file-log.js";
 import {
   type BrokerCommonOptions,
   badBrokerUrl,
-  pollingMember,
+  GroupMembers,
   Listeners,
+  pollingMember,
   retentionOf,
 } from "./shared.js";
 
@@ -118,7 +119,7 @@ export async function createFileBroker(options: FileBrokerOptions): Promise<Grou
     }
   };
 
-  const groupStops = new Set<() => Promise<void>>();
+  const members = new GroupMembers();
   const broker: GroupBroker = {
     name: "file",
     capabilities: { sharedHistory: true, totalOrder: true },
@@ -193,7 +194,7 @@ export async function createFileBroker(options: FileBrokerOptions): Promise<Grou
             }
             return next.length;
           });
-        return pollingMember(turn, groupStops);
+        return members.add(pollingMember(turn));
       },
     },
     async close() {
@@ -204,7 +205,7 @@ export async function createFileBroker(options: FileBrokerOptions): Promise<Grou
       }
       watchers.clear();
       listeners.clear();
-      await Promise.all([...groupStops].map((stop) => stop()));
+      await members.stopAll();
       await Promise.all([...logs.values()].map(async (file) => (await file).close()));
     },
   };

@@ -29,7 +29,14 @@ import { LocalWindowBroker, windowSettings } from "./local-window-broker.js";
 import { connectSession, joinMqttGroup, type MqttSessionOptions } from "./mqtt-group.js";
 import { channelToTopic, readPublish, userPropertiesOf } from "./mqtt-mapping.js";
 import { type ConnackProperties, logServerLimits, mqttPacketBytes } from "./mqtt-probe.js";
-import { type BrokerCommonOptions, checkUrl, encodeData, Listeners, redactUrl } from "./shared.js";
+import {
+  type BrokerCommonOptions,
+  checkUrl,
+  encodeData,
+  GroupMembers,
+  Listeners,
+  redactUrl,
+} from "./shared.js";
 
 export { channelToTopic, topicToChannel } from "./mqtt-mapping.js";
 
@@ -93,8 +100,8 @@ class MqttBroker extends LocalWindowBroker implements GroupBroker {
   readonly #log: NonNullable<BrokerCommonOptions["log"]>;
   readonly #listeners = new Listeners();
   protected readonly windows: LocalWindows;
-  /** The sessions of this process's group members. */
-  readonly #members = new Set<MqttClient>();
+  /** How to stop this process's group members. */
+  readonly #members = new GroupMembers();
   readonly #probing = new AbortController();
 
   constructor(
@@ -214,11 +221,8 @@ class MqttBroker extends LocalWindowBroker implements GroupBroker {
         member,
         handle,
       });
-      this.#members.add(session);
-      return async () => {
-        this.#members.delete(session);
-        await session.endAsync();
-      };
+      // Ended at once when the broker closes, as its own client is; gently when the member stops.
+      return this.#members.add(() => session.endAsync(this.#probing.signal.aborted));
     },
   };
 
@@ -226,7 +230,7 @@ class MqttBroker extends LocalWindowBroker implements GroupBroker {
     this.#probing.abort();
     this.windows.clear();
     this.#listeners.clear();
-    for (const member of this.#members) await member.endAsync(true);
+    await this.#members.stopAll();
     await this.#client.endAsync(true);
   }
 }

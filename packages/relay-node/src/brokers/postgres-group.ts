@@ -21,11 +21,10 @@ export interface PostgresGroupOptions {
 
 /**
  * Creates the group's cursor if it is new (at the log's end) and starts a member; resolves with
- * how to stop it, which is also kept in `stops` until it ran.
+ * how to stop it.
  */
 export async function joinPostgresGroup(
   member: PostgresGroupOptions,
-  stops: Set<() => Promise<void>>,
 ): Promise<() => Promise<void>> {
   const { pool, names, namespace, group } = member;
   await pool.query(
@@ -34,7 +33,7 @@ export async function joinPostgresGroup(
      on conflict do nothing`,
     [namespace, group],
   );
-  return pollingMember(() => groupTurn(member), stops);
+  return pollingMember(() => groupTurn(member));
 }
 
 /** Handles the (up to 10) rows after the group's cursor; resolves with how many there were. */

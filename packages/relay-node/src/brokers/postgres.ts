@@ -34,7 +34,13 @@ import { NotifySession } from "./postgres-notify.js";
 import { createPool, firstAnswer } from "./postgres-pool.js";
 import { ensureSchema, type PgNames, pgNames } from "./postgres-schema.js";
 import { appendBatch, refusedForValues, transaction } from "./postgres-write.js";
-import { type BrokerCommonOptions, checkUrl, Listeners, retentionOf } from "./shared.js";
+import {
+  type BrokerCommonOptions,
+  checkUrl,
+  GroupMembers,
+  Listeners,
+  retentionOf,
+} from "./shared.js";
 
 /** Options of {@link createPostgresBroker}. */
 export interface PostgresBrokerOptions extends BrokerCommonOptions {
@@ -79,7 +85,7 @@ class PostgresBroker implements GroupBroker {
   /** LISTENs for wakes and foreign publishes, which it appends while it holds the bridge lock. */
   readonly #notify: NotifySession;
   /** How to stop this process's group members. */
-  readonly #groupStops = new Set<() => Promise<void>>();
+  readonly #members = new GroupMembers();
   #probe: ReturnType<typeof setInterval> | undefined;
   /** This instance's appends, counted for the trim. */
   #appends = 0;
@@ -184,10 +190,9 @@ class PostgresBroker implements GroupBroker {
 
   readonly groups: BrokerGroups = {
     namedMembers: false,
-    consume: (namespace, group, _member, handle) =>
-      joinPostgresGroup(
-        { pool: this.#pool, names: this.#names, namespace, group, handle },
-        this.#groupStops,
+    consume: async (namespace, group, _member, handle) =>
+      this.#members.add(
+        await joinPostgresGroup({ pool: this.#pool, names: this.#names, namespace, group, handle }),
       ),
   };
 
@@ -197,7 +202,7 @@ class PostgresBroker implements GroupBroker {
     this.#listeners.clear();
     this.#feed.clear();
     await this.#notify.close();
-    await Promise.all([...this.#groupStops].map((stop) => stop()));
+    await this.#members.stopAll();
     await this.#pool.end().catch(() => {});
   }
 }

@@ -2,12 +2,13 @@
  * A Redis durable group's member on the real server (127.0.0.1:6379): it hands each new entry on
  * and acknowledges it only after the handler settled, leaves a failed one pending, claims what a
  * dead member left pending for over 30 s (made that old with XCLAIM's IDLE, not by waiting), and a
- * member joining later gets only what no member was given.
+ * member joining later gets only what no member was given; closing the broker stops its members.
  */
 import type { LogMessage } from "@pubsubbud/relay-core";
 import { randomId } from "@pubsubbud/relay-core/internal";
 import { Redis } from "ioredis";
 import { afterEach, expect, it } from "vitest";
+import { createRedisBroker } from "./redis.js";
 import { RedisGroupMember } from "./redis-group.js";
 import { toMessage } from "./redis-mapping.js";
 
@@ -143,5 +144,31 @@ it("acknowledges an entry that is not a message without handing it on", async ()
   await append(s.main, s.key, "m1");
   await until(() => handled.length === 1, "the message");
   await until(async () => (await pending(s.main, s.key, s.group)).length === 0, "both acks");
+  expect(handled).toEqual(["m1"]);
+});
+
+it("stops its members when the broker closes: one finishes and acknowledges what it handles", async () => {
+  const s = await stream();
+  const namespace = s.key.slice(prefix.length);
+  cleanups.push(() => s.main.del(`${s.key}:epoch`));
+  const broker = await createRedisBroker({ url: "redis://127.0.0.1:6379", prefix });
+  cleanups.push(() => broker.close());
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  cleanups.push(() => release());
+  const handled: string[] = [];
+  await broker.groups.consume(namespace, s.group, undefined, async (message) => {
+    handled.push(message.id);
+    await gate;
+  });
+  await append(s.main, s.key, "m1");
+  await until(() => handled.length === 1, "the handler");
+  // A member left running would lose its connection under the handler and leave m1 pending.
+  const closed = broker.close();
+  release();
+  await closed;
+  expect(await pending(s.main, s.key, s.group)).toEqual([]);
   expect(handled).toEqual(["m1"]);
 });

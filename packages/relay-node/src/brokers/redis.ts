@@ -30,7 +30,13 @@ import { RedisGroupMember } from "./redis-group.js";
 import { RedisLog } from "./redis-log.js";
 import { appendsOf, compareStreamIds, toMessage } from "./redis-mapping.js";
 import { StreamReader } from "./redis-reader.js";
-import { type BrokerCommonOptions, checkUrl, Listeners, retentionOf } from "./shared.js";
+import {
+  type BrokerCommonOptions,
+  checkUrl,
+  GroupMembers,
+  Listeners,
+  retentionOf,
+} from "./shared.js";
 
 export { compareStreamIds } from "./redis-mapping.js";
 
@@ -64,6 +70,8 @@ class RedisBroker implements GroupBroker {
   readonly #listeners = new Listeners();
   readonly #live: StreamReader;
   readonly #bridge: PublishBridge;
+  /** How to stop this process's group members. */
+  readonly #members = new GroupMembers();
   /** This instance, as bridge leases and group consumers name it. */
   readonly #instance = randomId(12);
   #closed = false;
@@ -145,10 +153,10 @@ class RedisBroker implements GroupBroker {
         reader.disconnect();
         throw error;
       });
-      return async () => {
+      return this.#members.add(async () => {
         await joined.stop();
         this.#connections.forget(reader);
-      };
+      });
     },
   };
 
@@ -159,6 +167,8 @@ class RedisBroker implements GroupBroker {
 
   async close(): Promise<void> {
     this.#closed = true;
+    // Before the connections go: a member finishes and acknowledges what it is handling.
+    await this.#members.stopAll();
     this.#bridge.close();
     this.#listeners.clear();
     this.#live.close();

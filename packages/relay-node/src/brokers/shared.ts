@@ -11,12 +11,9 @@ import { RelayNodeError, RelayNodeErrorCode } from "../errors.js";
 /**
  * Runs a group member that polls: `turn` handles what is there and returns how many it handled;
  * an empty turn waits 100 ms, a failed one backs off. The returned stop lets the current turn
- * finish; `stops` collects it so the broker's close can stop every member.
+ * finish.
  */
-export function pollingMember(
-  turn: () => Promise<number>,
-  stops: Set<() => Promise<void>>,
-): () => Promise<void> {
+export function pollingMember(turn: () => Promise<number>): () => Promise<void> {
   let stopped = false;
   const loop = (async () => {
     for (let attempt = 0; !stopped; ) {
@@ -28,30 +25,43 @@ export function pollingMember(
       }
     }
   })();
-  const stop = async () => {
+  return async () => {
     stopped = true;
     await loop;
-    stops.delete(stop);
   };
-  stops.add(stop);
-  return stop;
 }
 
-/** The group members one broker started, so that its close can stop every one still running. */
+/**
+ * The group members one broker started, so that its close can stop every one still running: a
+ * member left running would retry on the closed connections forever and keep the process alive.
+ */
 export class GroupMembers {
   readonly #stops = new Set<() => Promise<void>>();
+  #closed = false;
 
-  /** Tracks a member that `leave` ends; the returned stop ends it and forgets it. */
-  add(leave: () => Promise<void>): () => Promise<void> {
-    const stop = async () => {
-      this.#stops.delete(stop);
+  /**
+   * Tracks a member that `leave` ends; resolves with the stop that ends it (once) and forgets it.
+   * A member that finished joining after {@link stopAll} is ended at once and refused.
+   */
+  async add(leave: () => Promise<void>): Promise<() => Promise<void>> {
+    if (this.#closed) {
       await leave();
+      throw new Error("the broker closed while the group member joined");
+    }
+    // Once: a subscriber may stop its member after the broker's close already did.
+    let left: Promise<void> | undefined;
+    const stop = () => {
+      this.#stops.delete(stop);
+      left ??= leave();
+      return left;
     };
     this.#stops.add(stop);
     return stop;
   }
 
+  /** Stops every member (each finishing what it handles) and refuses members from now on. */
   async stopAll(): Promise<void> {
+    this.#closed = true;
     await Promise.all([...this.#stops].map((stop) => stop()));
   }
 }
