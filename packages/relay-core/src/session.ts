@@ -405,6 +405,11 @@ export class Session implements Connection, DeliverySocket {
     return { type: "subscribed", id };
   }
 
+  #bucket(): TokenBucket {
+    const { publishRatePerSecond, publishBurst } = this.#engine.limits;
+    return new TokenBucket(publishRatePerSecond, publishBurst, this.lastSeen);
+  }
+
   #unsubscribe(id: string): void {
     if (!this.subscriptions.remove(id))
       return this.refuse(ErrorCode.UnknownSubscription, `no subscription with id ${id}`, id);
@@ -415,9 +420,9 @@ export class Session implements Connection, DeliverySocket {
   #publish(frame: PublishFrame): void {
     const { id } = frame;
     // `lastSeen` was set by `receive`, which every publish comes through.
-    const { publishRatePerSecond, publishBurst } = this.#engine.limits;
-    this.#publishes ??= new TokenBucket(publishRatePerSecond, publishBurst, this.lastSeen);
+    this.#publishes ??= this.#bucket();
     if (!this.#publishes.take(this.lastSeen)) {
+      const { publishRatePerSecond, publishBurst } = this.#engine.limits;
       return this.refuse(
         ErrorCode.RateLimited,
         `over ${publishRatePerSecond} publishes a second (bursts of ${publishBurst}): not published; retry later with the same id`,
