@@ -6,13 +6,9 @@
  * handshake as on the millionth, which matters in the connect storm after a restart. Elsewhere
  * (workerd, browsers) the plain implementation below serves; inputs are short.
  */
-interface NativeHash {
-  update(text: string, encoding: "utf8"): NativeHash;
-  digest(): Uint8Array;
-}
+// What relay-core uses of `node:crypto`: the one-shot hash (Node ≥ 20.12; the engines floor is
+// 20.19). A runtime that lends `node:crypto` without it gets the plain implementation.
 interface NativeCrypto {
-  createHash(algorithm: string): NativeHash;
-  /** One-shot, without a Hash object (Node ≥ 20.12): less work and garbage per handshake. */
   hash?(algorithm: string, text: string, encoding: "buffer"): Uint8Array;
 }
 const native = (
@@ -21,9 +17,7 @@ const native = (
 
 /** The 32-byte SHA-256 digest of `text` encoded as UTF-8. */
 export function sha256(text: string): Uint8Array {
-  if (!native) return sha256Plain(text);
-  if (native.hash) return native.hash("sha256", text, "buffer");
-  return native.createHash("sha256").update(text, "utf8").digest();
+  return native?.hash ? native.hash("sha256", text, "buffer") : sha256Plain(text);
 }
 const K = new Uint32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
