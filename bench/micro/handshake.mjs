@@ -1,33 +1,39 @@
-// relay-core's own cost of a connection: hello + one subscribe, answered, no socket (20,000 at a time):
-// node bench/micro/handshake.mjs   (after npm run build). The first round includes warm-up.
-import { createRelayCore, createMemoryBroker } from "@pubsubbud/relay-core";
+// relay-core's own cost of a connection: a hello carrying its subscription (as @pubsubbud/client
+// sends it), answered, no socket. node bench/micro/handshake.mjs [connections] [rounds]
+// (after npm run build): 20,000 connections a round, 4 rounds by default; the first round
+// includes the JIT's warm-up. `handshake.mjs 2000 1` is a fresh process's first connections,
+// the reconnect storm after a restart (run it a few times: single runs move ±20%).
+import { createMemoryBroker, createRelayCore } from "@pubsubbud/relay-core";
+
 const core = createRelayCore({
   broker: createMemoryBroker(),
-  scheduleFlush: (f) => setImmediate(f),
+  scheduleFlush: (flush) => setImmediate(flush),
 });
-const N = 20000;
-for (let rep = 0; rep < 4; rep++) {
-  const t0 = process.cpuUsage();
-  const conns = [];
-  let acked = 0;
+const N = Number(process.argv[2] ?? 20000);
+const rounds = Number(process.argv[3] ?? 4);
+for (let round = 0; round < rounds; round++) {
+  const start = process.cpuUsage();
+  const connections = [];
+  let answered = 0;
   await new Promise((resolve) => {
     for (let i = 0; i < N; i++) {
       const transport = {
-        send: (text) => text.includes("subscribed") && ++acked === N && resolve(),
+        send: (text) => text.includes("subscribed") && ++answered === N && resolve(),
         close() {},
         bufferedAmount: () => 0,
       };
-      const c = core.accept({ namespace: "default", remote: "1.2.3.4", transport });
-      c.receive(`{"type":"hello","client":"bench-${i}-xxxxxxxxxxxx"}`);
-      c.receive(`{"type":"subscribe","id":"s1","pattern":"user.${i}"}`);
-      conns.push(c);
+      const connection = core.accept({ namespace: "default", remote: "1.2.3.4", transport });
+      connection.receive(
+        `{"type":"hello","client":"bench-${i}-xxxxxxxxxxxx","subscriptions":[{"id":"s1","pattern":"user.${i}"}]}`,
+      );
+      connections.push(connection);
     }
   });
-  const u = process.cpuUsage(t0);
+  const used = process.cpuUsage(start);
   console.log(
-    "relay-core µs per connection (hello + subscribe, no socket):",
-    ((u.user + u.system) / N).toFixed(1),
+    `relay-core µs per connection (hello with its subscription, ${N} at a time):`,
+    ((used.user + used.system) / N).toFixed(1),
   );
-  for (const c of conns) c.closed();
+  for (const connection of connections) connection.closed();
 }
 process.exit(0);
