@@ -3,25 +3,27 @@
  * messages is what a fault run can only hit by chance (the client library resends a message
  * from before a reconnect after newer ones went through).
  */
-import { DEFAULT_RETENTION, type LogMessage } from "@pubsubbud/relay-core";
+import { DEFAULT_RETENTION, type LogMessage, PublishUncertainError } from "@pubsubbud/relay-core";
 import { describe, expect, it } from "vitest";
 import { LocalWindows } from "./local-window.js";
 import { Listeners } from "./shared.js";
 
+const windowsOf = (publishTimeoutMs: number) =>
+  new LocalWindows({
+    retention: DEFAULT_RETENTION,
+    lingerMs: 0,
+    listeners: new Listeners(),
+    publishTimeoutMs,
+    maxOnTheirWay: 10,
+    refused: () => false,
+    subscribe: async () => {},
+    unsubscribe: async () => {},
+    sendTail: () => {},
+  });
+
 describe("LocalWindows", () => {
   it("drops a resend that comes behind newer numbers of its stream, after the gap they announced", async () => {
-    const listeners = new Listeners();
-    const windows = new LocalWindows({
-      retention: DEFAULT_RETENTION,
-      lingerMs: 0,
-      listeners,
-      publishTimeoutMs: 1_000,
-      maxOnTheirWay: 10,
-      refused: () => false,
-      subscribe: async () => {},
-      unsubscribe: async () => {},
-      sendTail: () => {},
-    });
+    const windows = windowsOf(1_000);
     const delivered: string[] = [];
     let gaps = 0;
     await windows.listen("ns", {
@@ -40,5 +42,19 @@ describe("LocalWindows", () => {
     send(7);
     expect(delivered).toEqual(["m1", "m2", "m5", "m6", "m7"]);
     expect(gaps).toBe(1);
+  });
+
+  it("answers publish_uncertain at the publish deadline when the broker never confirms", async () => {
+    const windows = windowsOf(50);
+    // A broker that takes the message and never confirms it (a hung connection).
+    const hung = windows.publish(
+      "ns",
+      { channel: "c", id: "m1", data: 1 },
+      () => new Promise(() => {}),
+    );
+    await expect(hung).rejects.toThrow(
+      /no acknowledgement and own copy from the broker within 50 ms/,
+    );
+    await expect(hung).rejects.toBeInstanceOf(PublishUncertainError);
   });
 });

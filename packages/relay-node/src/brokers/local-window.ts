@@ -22,6 +22,7 @@ import {
   type StopListening,
 } from "@pubsubbud/relay-core";
 import { MemoryLog, randomId } from "@pubsubbud/relay-core/internal";
+import { Deadlines } from "./deadlines.js";
 import {
   formatStamp,
   parseStamp,
@@ -112,6 +113,7 @@ export class LocalWindows {
   readonly #stamper = new SequenceStamper();
   readonly #echoes: OwnEchoes;
   readonly #options: LocalWindowsOptions;
+  readonly #deadlines: Deadlines;
   #lastHoleLog = 0;
   #holesUnlogged = 0;
 
@@ -119,6 +121,7 @@ export class LocalWindows {
 
   constructor(options: LocalWindowsOptions) {
     this.#options = options;
+    this.#deadlines = new Deadlines(options.publishTimeoutMs);
     this.#echoes = new OwnEchoes(options.maxOnTheirWay);
     this.#tails = setInterval(() => {
       for (const { namespace, stamp } of this.#stamper.dueTails())
@@ -264,19 +267,17 @@ export class LocalWindows {
     const key = dedupeKey(input);
     const seen = this.seen(namespace, key);
     if (seen !== undefined) return { offset: seen, duplicate: true };
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const { publishTimeoutMs } = this.#options;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new PublishUncertainError(
-              `no acknowledgement and own copy from the broker within ${publishTimeoutMs} ms`,
-            ),
+    // One timer for every pending publish (Deadlines), not one each.
+    const timeout = this.#deadlines.start();
+    const deadline = new Promise<never>((_, reject) =>
+      timeout.onPass(() =>
+        reject(
+          new PublishUncertainError(
+            `no acknowledgement and own copy from the broker within ${this.#options.publishTimeoutMs} ms`,
           ),
-        publishTimeoutMs,
-      );
-    });
+        ),
+      ),
+    );
     deadline.catch(() => {});
     const listening = this.#windows.has(namespace);
     let echo: Echo | undefined;
@@ -295,7 +296,7 @@ export class LocalWindows {
       if (arrived !== undefined) return { offset: arrived, duplicate: true };
       throw error;
     } finally {
-      clearTimeout(timer);
+      timeout.done();
       echo?.cancel();
     }
   }
