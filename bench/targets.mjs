@@ -26,12 +26,6 @@ export const wirePeer = {
       perMessageDeflate: false,
     });
     await opened(ws);
-    const hello = (subscriptions) => ({
-      type: "hello",
-      client: `bench-${Math.random().toString(36).slice(2, 14)}`,
-      subscriptions,
-    });
-    let greeted = false;
     let onMessage = () => {};
     const acks = [];
     let next = 0;
@@ -44,18 +38,23 @@ export const wirePeer = {
       if (Array.isArray(parsed)) for (const frame of parsed) handle(frame);
       else handle(parsed);
     });
-    /** Sends `frame`; the connection's first frame goes as `hello` or behind one. */
-    const send = (frame, subscriptions = []) => {
-      if (greeted) return ws.send(JSON.stringify(frame));
-      greeted = true;
-      ws.send(JSON.stringify(hello(subscriptions)));
-      if (frame.type !== "subscribe") ws.send(JSON.stringify(frame));
+    let greeted = false;
+    /** Sends `frame`; the first goes as `hello`, carrying it when it is a subscribe, or before it. */
+    const send = (frame) => {
+      if (!greeted) {
+        greeted = true;
+        const { type, id, pattern } = frame;
+        const subscriptions = type === "subscribe" ? [{ id, pattern }] : [];
+        const client = `bench-${Math.random().toString(36).slice(2, 14)}`;
+        ws.send(JSON.stringify({ type: "hello", client, subscriptions }));
+        if (type === "subscribe") return;
+      }
+      ws.send(JSON.stringify(frame));
     };
     return {
       subscribe(pattern, handler) {
         onMessage = handler;
-        const frame = { type: "subscribe", id: `s${++next}`, pattern };
-        send(frame, [{ id: frame.id, pattern }]);
+        send({ type: "subscribe", id: `s${++next}`, pattern });
         return new Promise((resolve) => acks.push(resolve));
       },
       publish: (channel, data) =>
