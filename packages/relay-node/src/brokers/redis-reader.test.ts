@@ -27,7 +27,8 @@ async function connection(): Promise<Redis> {
   return redis;
 }
 
-async function reader() {
+/** `failures` of the state checks fail first, as on a main connection not back yet. */
+async function reader(failures = 0) {
   const main = await connection();
   const scripts = defineScripts(main);
   const own = await connection();
@@ -39,6 +40,9 @@ async function reader() {
     streamKey,
     prefix,
     state: async (ns, last) => {
+      // The failure's timing is faked here (the main connection still reconnecting while the
+      // reader's is back); the state itself is the real script's on the real server.
+      if (failures-- > 0) throw new Error("Stream isn't writeable and enableOfflineQueue is false");
       const key = streamKey(ns);
       const [epoch, now, intact, , appends] = await scripts.pubsubbudState(
         key,
@@ -60,8 +64,9 @@ async function reader() {
   return { main, own, live, seen, streamKey };
 }
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
+/** Polls `condition` every 10 ms, `tries` times at most (a reconnect with backoff: give it more). */
+async function until(condition: () => boolean, what: string, tries = 500): Promise<void> {
+  for (let i = 0; i < tries && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
   if (!condition()) throw new Error(`timed out waiting for ${what}`);
 }
 
@@ -91,6 +96,22 @@ it("after its connection was killed, reports a log whose epoch changed meanwhile
   await main.set(`${key}:epoch`, "after"); // the log was reset while the reader was away
   await main.call("CLIENT", "KILL", "ID", String(id));
   await until(() => seen.gaps === 1, "the gap after the reconnect");
+  await append(main, key, "m2", 2);
+  await until(() => seen.messages.length === 2, "the entry after the reconnect");
+  expect(seen.messages.map((m) => m.id)).toEqual(["m1", "m2"]);
+});
+
+it("still reports the changed epoch when its first check after the reconnect fails", async () => {
+  const { main, own, live, seen, streamKey } = await reader(1);
+  const id = Number(await own.call("CLIENT", "ID"));
+  const key = streamKey("late");
+  await main.set(`${key}:epoch`, "before");
+  live.add("late", { last: "", epoch: "before", appends: 0 });
+  await append(main, key, "m1", 1);
+  await until(() => seen.messages.length === 1, "the first entry");
+  await main.set(`${key}:epoch`, "after"); // the log was reset while the reader was away
+  await main.call("CLIENT", "KILL", "ID", String(id));
+  await until(() => seen.gaps === 1, "the gap once the check after the reconnect succeeds", 2_000);
   await append(main, key, "m2", 2);
   await until(() => seen.messages.length === 2, "the entry after the reconnect");
   expect(seen.messages.map((m) => m.id)).toEqual(["m1", "m2"]);

@@ -123,8 +123,10 @@ export class StreamReader {
           continue;
         }
         if (this.#reconnected) {
-          this.#reconnected = false;
+          // Cleared only once the check went through: the main connection may not be back yet
+          // (its own reconnect), and reading on from the old cursors would hide a reset log.
           await this.#verify();
+          this.#reconnected = false;
           continue; // a gap may have ended the namespace's sessions and its cursor
         }
         this.#deliver(await this.#read());
@@ -141,6 +143,8 @@ export class StreamReader {
   /** One blocking XREAD of every listened stream after its cursor (up to 2 s). */
   async #read(): Promise<Array<[string, StreamEntry[]]> | null> {
     const { reader, streamKey } = this.#options;
+    // Not queued for a connection still coming back: its cursors are checked first (#verify).
+    if (reader.status !== "ready") throw new Error("redis reader connection not ready");
     this.#readerId ??= Number(await reader.call("CLIENT", "ID"));
     const cursors = [...this.#cursors];
     this.#blocked = true;
