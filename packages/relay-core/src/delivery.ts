@@ -34,13 +34,27 @@ type Phase = "holding" | "replaying" | "live" | "closed";
 /** The empty list every idle delivery shares. */
 const NOTHING: readonly never[] = Object.freeze([]);
 
+/**
+ * What a delivery holds only until it is live: the replay going out and the live messages held
+ * behind it. Dropped when the delivery goes live, so an idle connection does not carry it.
+ */
+class CatchUp {
+  /** Live messages that arrived before the replay was out: [offset, frame]. */
+  held: Array<[string, string]> | undefined;
+  heldBytes = 0;
+  replay: readonly LogMessage[] = NOTHING;
+  replayAt = 0;
+  /** A replay batch is with the socket; the next waits until it is written. */
+  writing = false;
+  pumping = false;
+}
+
 export class Delivery {
   /** Stamp of the last fan-out that reached this connection, so it gets each message once. */
   stamp = 0;
   #phase: Phase = "holding";
-  /** Live messages that arrived before the replay was out: [offset, frame]. */
-  #held: Array<[string, string]> | undefined;
-  #heldBytes = 0;
+  /** Present while holding or replaying. */
+  #catchUp: CatchUp | undefined = new CatchUp();
   /**
    * Live messages at or before this offset are skipped: the client has them from its welcome or
    * replay (a listener on a shared log may lag behind the log's head).
@@ -50,11 +64,6 @@ export class Delivery {
   #outbox: string[] | undefined;
   #outboxBytes = 0;
   #dirty = false;
-  #replay: readonly LogMessage[] = NOTHING;
-  #replayAt = 0;
-  /** A replay batch is with the socket; the next waits until it is written. */
-  #replayWriting = false;
-  #pumping = false;
   readonly #host: DeliveryHost;
   readonly #socket: DeliverySocket;
 
@@ -93,12 +102,13 @@ export class Delivery {
       this.enqueue(text);
       return true;
     }
-    if (this.#phase === "closed") return false;
-    if (this.#held === undefined) this.#held = [];
-    this.#held.push([offset, text]);
-    this.#heldBytes += text.length;
+    const catchUp = this.#catchUp;
+    if (catchUp === undefined) return false; // closed
+    if (catchUp.held === undefined) catchUp.held = [];
+    catchUp.held.push([offset, text]);
+    catchUp.heldBytes += text.length;
     // A client that cannot take its replay does not get to pile up live messages behind it.
-    if (this.#heldBytes > this.#host.maxBufferedBytes) this.#socket.slowConsumer();
+    if (catchUp.heldBytes > this.#host.maxBufferedBytes) this.#socket.slowConsumer();
     return true;
   }
 
@@ -110,9 +120,9 @@ export class Delivery {
   start(replay: readonly LogMessage[], covered: string): void {
     if (this.#phase !== "holding") return;
     this.#phase = "replaying";
-    this.#replay = replay;
+    (this.#catchUp as CatchUp).replay = replay;
     if (covered !== "") this.#floor = covered;
-    this.#pump();
+    this.#pump(this.#catchUp as CatchUp);
   }
 
   /** True while the replay is still going out (live messages wait). */
@@ -120,42 +130,40 @@ export class Delivery {
     return this.#phase === "replaying" || this.#phase === "holding";
   }
 
-  #pump(): void {
-    if (this.#pumping) return;
-    this.#pumping = true;
+  #pump(catchUp: CatchUp): void {
+    if (catchUp.pumping) return;
+    catchUp.pumping = true;
     try {
-      while (this.#phase === "replaying" && !this.#replayWriting) {
-        if (this.#replayAt >= this.#replay.length) {
-          this.#goLive();
+      const { replay } = catchUp;
+      while (this.#phase === "replaying" && !catchUp.writing) {
+        if (catchUp.replayAt >= replay.length) {
+          this.#goLive(catchUp);
           break;
         }
         let bytes = 0;
-        const first = this.#replayAt;
-        while (this.#replayAt < this.#replay.length && bytes < this.#host.maxBatchBytes) {
-          const text = serializeMessage(this.#replay[this.#replayAt++] as LogMessage);
+        const first = catchUp.replayAt;
+        while (catchUp.replayAt < replay.length && bytes < this.#host.maxBatchBytes) {
+          const text = serializeMessage(replay[catchUp.replayAt++] as LogMessage);
           this.#queue(text);
           bytes += text.length;
         }
-        this.#replayWriting = true;
+        catchUp.writing = true;
         // A socket that reports writes later resumes the pump from its callback; one that calls
         // back at once lets this loop go on without recursing.
         this.flush(() => {
-          this.#replayWriting = false;
-          this.#pump();
-        }, this.#replayAt - first);
+          catchUp.writing = false;
+          this.#pump(catchUp);
+        }, catchUp.replayAt - first);
       }
     } finally {
-      this.#pumping = false;
+      catchUp.pumping = false;
     }
   }
 
-  #goLive(): void {
+  #goLive(catchUp: CatchUp): void {
     this.#phase = "live";
-    this.#replay = NOTHING;
-    const held = this.#held ?? NOTHING;
-    this.#held = undefined;
-    this.#heldBytes = 0;
-    for (const [offset, text] of held) this.live(offset, text);
+    this.#catchUp = undefined;
+    for (const [offset, text] of catchUp.held ?? NOTHING) this.live(offset, text);
   }
 
   /**
@@ -207,8 +215,7 @@ export class Delivery {
     const frames = this.#outbox;
     this.#phase = "closed";
     this.#outbox = undefined;
-    this.#held = undefined;
-    this.#replay = NOTHING;
+    this.#catchUp = undefined;
     if (drain && frames !== undefined && frames.length > 0) this.#write(frames);
   }
 }

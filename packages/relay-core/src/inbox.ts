@@ -11,12 +11,14 @@ const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345678
  */
 export function inboxFor(client: string, user: string | undefined): string {
   const digest = sha256(`pubsubbud inbox\n${user ?? ""}\n${client}`);
-  let name = "";
+  // Made in one piece, as randomId explains: the session keeps this name.
+  const codes: number[] = [];
+  for (let i = 0; i < INBOX_PREFIX.length; i++) codes.push(INBOX_PREFIX.charCodeAt(i));
   // 22 characters of 6 bits: 132 bits of the digest.
   for (let bit = 0; bit < 132; bit += 6) {
     const byte = bit >> 3;
     const word = ((digest[byte] as number) << 8) | (digest[byte + 1] as number);
-    name += BASE64URL[(word >> (10 - (bit & 7))) & 63];
+    codes.push(BASE64URL.charCodeAt((word >> (10 - (bit & 7))) & 63));
   }
-  return INBOX_PREFIX + name;
+  return String.fromCharCode(...codes);
 }

@@ -25,8 +25,8 @@ const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 const hello = (extra: object = {}) =>
   JSON.stringify({ type: "hello", client: "client-0001", ...extra });
 
-function setup(options: Partial<RelayCoreOptions> = {}) {
-  let now = 0;
+function setup(options: Partial<RelayCoreOptions> = {}, clockStart = 0) {
+  let now = clockStart;
   const core = createRelayCore({ broker: createMemoryBroker(), now: () => now, ...options });
   const open = (buffered = 0) => {
     const socket = fakeSocket(buffered);
@@ -206,23 +206,33 @@ describe("relay-core sessions", () => {
     expect(core.stats().tail.map((m) => m.data)).toEqual(["shown"]);
   });
 
-  it("closes connections that never say hello, and those that fall silent", async () => {
-    const { core, open, advance } = setup({
-      limits: { handshakeTimeoutMs: 100, idleTimeoutMs: 1000 },
-    });
-    const mute = open();
-    const quiet = open();
-    quiet.connection.receive(hello());
-    await tick();
-    advance(101);
-    core.sweep();
-    expect(mute.closes[0]?.code).toBe(CloseCode.HandshakeTimeout);
-    expect(quiet.closes).toEqual([]);
-    advance(1000);
-    core.sweep();
-    expect(quiet.closes[0]?.code).toBe(CloseCode.IdleTimeout);
-    expect(core.stats().connections).toBe(0);
-  });
+  // Sessions keep their times as small integers from the process's start when they fit: a
+  // clock at the process's time, one far before it, and one past the small integers' range.
+  it.each([
+    ["at 0", 0],
+    ["now", Date.now()],
+    ["30 days on", Date.now() + 30 * 86_400_000],
+  ])(
+    "closes connections that never say hello, and those that fall silent (clock %s)",
+    async (_, start) => {
+      const { core, open, advance } = setup(
+        { limits: { handshakeTimeoutMs: 100, idleTimeoutMs: 1000 } },
+        start,
+      );
+      const mute = open();
+      const quiet = open();
+      quiet.connection.receive(hello());
+      await tick();
+      advance(101);
+      core.sweep();
+      expect(mute.closes[0]?.code).toBe(CloseCode.HandshakeTimeout);
+      expect(quiet.closes).toEqual([]);
+      advance(1000);
+      core.sweep();
+      expect(quiet.closes[0]?.code).toBe(CloseCode.IdleTimeout);
+      expect(core.stats().connections).toBe(0);
+    },
+  );
 
   it("closes a connection that keeps sending invalid frames past the threshold", async () => {
     const { open } = setup({ limits: { maxViolationsPerMinute: 5 } });

@@ -64,6 +64,20 @@ export interface SessionHost extends DeliveryHost {
 
 type SessionState = "handshake" | "hello" | "open" | "closed";
 
+/**
+ * Sessions keep their times as milliseconds since this: small integers, which V8 stores in the
+ * field itself (for 24 days of uptime), where an epoch time is a 16-byte number on the heap, made
+ * again by every frame that updates it.
+ */
+const TIME_BASE = Date.now();
+
+/** A host time as milliseconds since {@link TIME_BASE}: a small integer whenever it fits. */
+function sinceBase(now: number): number {
+  const ms = now - TIME_BASE;
+  // `| 0` makes the small integer; a time outside its range stays a number as it is.
+  return ms >= 0 && ms < 2 ** 31 ? ms | 0 : ms;
+}
+
 /** One client connection: its frames, subscriptions and outbound queue. */
 export class Session implements Connection, DeliverySocket {
   readonly id: string;
@@ -76,8 +90,9 @@ export class Session implements Connection, DeliverySocket {
   inbox = "";
   #identity: Identity | undefined;
   #grants = CompiledGrants.unrestricted;
-  readonly connectedAt: number;
-  lastSeen: number;
+  /** When the connection opened and when its last frame came, since {@link TIME_BASE}. */
+  readonly #connectedAt: number;
+  #lastSeen: number;
   readonly subscriptions: SessionSubscriptions<Session>;
 
   #state: SessionState = "handshake";
@@ -105,7 +120,7 @@ export class Session implements Connection, DeliverySocket {
     this.namespace = namespace;
     this.#transport = transport;
     this.remote = remote;
-    this.connectedAt = this.lastSeen = engine.now();
+    this.#connectedAt = this.#lastSeen = sinceBase(engine.now());
     this.delivery = new Delivery(engine, this);
     this.subscriptions = new SessionSubscriptions(namespace.index, this);
   }
@@ -124,6 +139,16 @@ export class Session implements Connection, DeliverySocket {
 
   slowConsumer(): void {
     this.close(CloseCode.SlowConsumer, "slow consumer: outbound buffer full");
+  }
+
+  /** When the connection opened (the host's clock). */
+  get connectedAt(): number {
+    return this.#connectedAt + TIME_BASE;
+  }
+
+  /** When the connection's last frame came (the host's clock). */
+  get lastSeen(): number {
+    return this.#lastSeen + TIME_BASE;
   }
 
   get state(): SessionState {
@@ -163,8 +188,9 @@ export class Session implements Connection, DeliverySocket {
   /** Handles the text of one inbound WebSocket frame. */
   receive(text: string, byteLength?: number): void {
     if (this.#state === "closed") return;
-    this.lastSeen = this.#engine.now();
-    if (this.#state === "open" && this.expireIfDue(this.lastSeen)) return;
+    const now = this.#engine.now();
+    this.#lastSeen = sinceBase(now);
+    if (this.#state === "open" && this.expireIfDue(now)) return;
     this.#engine.counters.framesReceived++;
     if (text === PING && this.#state === "open") {
       this.enqueue(PONG);

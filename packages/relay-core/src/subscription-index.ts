@@ -33,8 +33,12 @@ function worstOf<S>(node: TrieNode<S>): number {
  * channel can make a publish test, which the relay holds to a budget.
  */
 export class SubscriptionIndex<S> {
-  /** Exact channels: their one subscriber (most channels have one), or a count per subscriber. */
-  readonly #exact = new Map<string, Sole<S> | Map<S, number>>();
+  /**
+   * Exact channels: their one subscriber itself when it names the channel once (most channels:
+   * no object per subscription), a {@link Sole} when it names it more than once, or a count per
+   * subscriber. So a subscriber must never be a Map or a Sole (relay-core's are sessions).
+   */
+  readonly #exact = new Map<string, Exact<S>>();
   readonly #root: TrieNode<S> = newNode();
   #patternCount = 0;
   #cost = 0;
@@ -88,31 +92,37 @@ export class SubscriptionIndex<S> {
 
   #addExact(channel: string, subscriber: S): void {
     const at = this.#exact.get(channel);
-    if (at === undefined) this.#exact.set(channel, new Sole(subscriber));
-    else if (!(at instanceof Sole)) at.set(subscriber, (at.get(subscriber) ?? 0) + 1);
-    else if (at.subscriber === subscriber) at.uses++;
-    else
-      this.#exact.set(
-        channel,
-        new Map([
-          [at.subscriber, at.uses],
-          [subscriber, 1],
-        ]),
-      );
+    if (at === undefined) this.#exact.set(channel, subscriber);
+    else if (at instanceof Map) at.set(subscriber, (at.get(subscriber) ?? 0) + 1);
+    else {
+      const [sole, uses] = at instanceof Sole ? [at.subscriber, at.uses] : [at, 1];
+      if (sole === subscriber) this.#exact.set(channel, new Sole(subscriber, uses + 1));
+      else
+        this.#exact.set(
+          channel,
+          new Map([
+            [sole, uses],
+            [subscriber, 1],
+          ]),
+        );
+    }
+  }
+
+  #removeExact(channel: string, subscriber: S): void {
+    const at = this.#exact.get(channel);
+    if (at === undefined) return;
+    if (at instanceof Map) {
+      if (decrement(at, subscriber) === 0) this.#exact.delete(channel);
+      return;
+    }
+    const [sole, uses] = at instanceof Sole ? [at.subscriber, at.uses] : [at, 1];
+    if (sole !== subscriber) return;
+    if (uses === 1) this.#exact.delete(channel);
+    else this.#exact.set(channel, uses === 2 ? subscriber : new Sole(subscriber, uses - 1));
   }
 
   remove(pattern: CompiledPattern, subscriber: S): void {
-    if (pattern.exact) {
-      const at = this.#exact.get(pattern.source);
-      const left =
-        at instanceof Sole
-          ? at.subscriber === subscriber
-            ? --at.uses
-            : 1
-          : at && decrement(at, subscriber);
-      if (left === 0) this.#exact.delete(pattern.source);
-      return;
-    }
+    if (pattern.exact) return this.#removeExact(pattern.source, subscriber);
     const path: TrieNode<S>[] = [this.#root];
     let node: TrieNode<S> | undefined = this.#root;
     for (let i = 0; i < pattern.literalPrefix.length && node; i++) {
@@ -140,8 +150,9 @@ export class SubscriptionIndex<S> {
    */
   forEachMatch(channel: string, visit: (subscriber: S) => void, exactOnly = false): void {
     const exact = this.#exact.get(channel);
-    if (exact instanceof Sole) visit(exact.subscriber);
-    else if (exact) for (const subscriber of exact.keys()) visit(subscriber);
+    if (exact instanceof Map) for (const subscriber of exact.keys()) visit(subscriber);
+    else if (exact instanceof Sole) visit(exact.subscriber);
+    else if (exact !== undefined) visit(exact);
     if (exactOnly || this.#patternCount === 0) return;
     let node: TrieNode<S> | undefined = this.#root;
     let i = 0;
@@ -178,15 +189,18 @@ export class SubscriptionIndex<S> {
   }
 }
 
-/** The one subscriber of an exact channel and how many of its subscriptions name it. */
+/** The one subscriber of an exact channel whose subscriptions name it more than once, and how often. */
 class Sole<S> {
   readonly subscriber: S;
-  uses = 1;
+  readonly uses: number;
 
-  constructor(subscriber: S) {
+  constructor(subscriber: S, uses: number) {
     this.subscriber = subscriber;
+    this.uses = uses;
   }
 }
+
+type Exact<S> = S | Sole<S> | Map<S, number>;
 
 /**
  * Takes one use of `key` away and returns how many subscribers the entry still has: the entry
