@@ -114,8 +114,12 @@ export interface Broker {
    * resume, so any loss is reported to them instead of being silent.
    */
   listen(namespace: string, listener: BrokerListener): Promise<StopListening>;
-  /** The namespace log's epoch and newest offset (`""` when empty). */
-  head(namespace: string): Promise<Position>;
+  /**
+   * The namespace log's epoch and newest offset (`""` when empty). A broker that knows it at once
+   * (a log in memory) may return it rather than a promise: a handshake then completes in the
+   * turn its `hello` arrived.
+   */
+  head(namespace: string): Position | Promise<Position>;
   /**
    * The messages strictly after `position`, oldest first, or `undefined` when the log can no
    * longer prove it has all of them (another epoch, or trimmed by retention).

@@ -139,7 +139,7 @@ class MemoryBrokerImpl implements MemoryBroker {
     };
   };
 
-  head = async (namespace: string): Promise<Position> => {
+  head = (namespace: string): Position => {
     return this.#log(namespace).head();
   };
 

@@ -14,6 +14,8 @@ export class NamespaceState<Member> {
   readonly index = new SubscriptionIndex<Member>();
   readonly sessions = new Set<Member>();
   #listening: Promise<StopListening> | undefined;
+  /** The broker feed of #listening is running (its promise resolved). */
+  #listened = false;
   readonly #listen: ListenToNamespace;
   readonly #listener: BrokerListener;
 
@@ -23,16 +25,26 @@ export class NamespaceState<Member> {
     this.#listener = listener;
   }
 
-  /** Adds a member; the first one makes this relay listen to the namespace on the broker. */
-  async attach(member: Member): Promise<void> {
+  /**
+   * Adds a member; the first one makes this relay listen to the namespace on the broker. Returns
+   * what to wait for until the broker feed runs, or nothing when it already does.
+   */
+  attach(member: Member): Promise<unknown> | undefined {
     this.sessions.add(member);
+    if (this.#listened) return undefined;
     if (!this.#listening) {
-      this.#listening = this.#listen(this.name, this.#listener);
-      this.#listening.catch(() => {
-        this.#listening = undefined;
-      });
+      const listening = this.#listen(this.name, this.#listener);
+      this.#listening = listening;
+      listening.then(
+        () => {
+          if (this.#listening === listening) this.#listened = true;
+        },
+        () => {
+          if (this.#listening === listening) this.#listening = undefined;
+        },
+      );
     }
-    await this.#listening;
+    return this.#listening;
   }
 
   /** Removes a member; the last one stops the broker listener (reference counting). */
@@ -41,6 +53,7 @@ export class NamespaceState<Member> {
     if (this.sessions.size > 0) return false;
     const listening = this.#listening;
     this.#listening = undefined;
+    this.#listened = false;
     listening?.then(
       (stop) => stop(),
       () => {},

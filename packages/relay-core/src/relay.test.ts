@@ -234,6 +234,51 @@ describe("relay-core sessions", () => {
     },
   );
 
+  it("answers a hello in the turn it arrived when nothing has to be waited for", async () => {
+    // No token check, a namespace already listened to, a log in memory: the welcome and the
+    // subscription's answer are queued before receive returns, and a publish pipelined behind
+    // the hello is taken in the same turn. With a token check that waits, the hello waits too,
+    // and the order on the wire is the same.
+    const flushes: Array<() => void> = [];
+    const flushNow = () => {
+      for (const flush of flushes.splice(0)) flush();
+    };
+    for (const authenticate of [undefined, async () => ({})]) {
+      const core = createRelayCore({
+        broker: createMemoryBroker(),
+        scheduleFlush: (flush) => void flushes.push(flush),
+        ...(authenticate ? { authenticate } : {}),
+      });
+      const first = fakeSocket();
+      core.accept({ namespace: "default", transport: first.transport }).receive(hello());
+      await tick(); // the namespace's broker feed starts
+      flushNow();
+      expect(first.frames().map((f) => f.type)).toEqual(["welcome"]);
+      const peer = fakeSocket();
+      core
+        .accept({ namespace: "default", transport: peer.transport })
+        .receive(
+          JSON.stringify([
+            JSON.parse(hello({ subscriptions: [{ id: "s", pattern: "a" }] })),
+            { type: "publish", id: "m1", channel: "a", data: 1 },
+          ]),
+        );
+      flushNow();
+      const atOnce = peer.frames().map((f) => f.type);
+      await tick();
+      flushNow();
+      const later = peer.frames().map((f) => f.type);
+      if (authenticate) {
+        expect(atOnce).toEqual([]);
+        expect(later).toEqual(["welcome", "subscribed", "message", "ack"]);
+      } else {
+        // The memory broker hands the message out as it appends it; the ack waits for its promise.
+        expect(atOnce).toEqual(["welcome", "subscribed", "message"]);
+        expect(later).toEqual(["welcome", "subscribed", "message", "ack"]);
+      }
+    }
+  });
+
   it("closes a connection that keeps sending invalid frames past the threshold", async () => {
     const { open } = setup({ limits: { maxViolationsPerMinute: 5 } });
     const peer = open();

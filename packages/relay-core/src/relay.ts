@@ -326,9 +326,28 @@ export class RelayEngine implements RelayCore, SessionHost {
     namespace: string,
     client: string,
   ): Promise<Identity | { refused: string }> {
-    if (!this.#authenticate) return ANONYMOUS;
+    return this.identify(token, namespace, client);
+  }
+
+  /** {@link authenticate}, answered at once when nothing checks tokens (a handshake's path). */
+  identify(
+    token: string | undefined,
+    namespace: string,
+    client: string,
+  ): Identity | { refused: string } | Promise<Identity | { refused: string }> {
+    return this.#authenticate
+      ? this.#verify(this.#authenticate, token, namespace, client)
+      : ANONYMOUS;
+  }
+
+  async #verify(
+    authenticate: Authenticate,
+    token: string | undefined,
+    namespace: string,
+    client: string,
+  ): Promise<Identity | { refused: string }> {
     try {
-      const identity = await this.#authenticate({ token, namespace, client });
+      const identity = await authenticate({ token, namespace, client });
       return identity || { refused: "the token was refused" };
     } catch (error) {
       this.logger.info("token refused", { namespace, error: String(error) });

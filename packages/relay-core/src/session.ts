@@ -44,12 +44,12 @@ export interface SessionHost extends DeliveryHost {
   readonly announcedLimits: AnnouncedLimits;
   readonly counters: RelayCounters;
   now(): number;
-  /** The identity of a token, or why it was refused. */
-  authenticate(
+  /** The identity of a token, or why it was refused (at once when nothing checks tokens). */
+  identify(
     token: string | undefined,
     namespace: string,
     client: string,
-  ): Promise<Identity | { refused: string }>;
+  ): Identity | { refused: string } | Promise<Identity | { refused: string }>;
   /** Why a publish breaks the grammar or limits, or undefined. */
   publishError(
     frame: Pick<PublishFrame, "channel" | "headers">,
@@ -63,6 +63,9 @@ export interface SessionHost extends DeliveryHost {
 }
 
 type SessionState = "handshake" | "hello" | "open" | "closed";
+
+const isPromise = <T>(value: T | PromiseLike<T>): value is PromiseLike<T> =>
+  typeof (value as { then?: unknown }).then === "function";
 
 /**
  * Sessions keep their times as milliseconds since this: small integers, which V8 stores in the
@@ -216,7 +219,7 @@ export class Session implements Connection, DeliverySocket {
     this.subscriptions.restore(snapshot.subscriptions);
     this.delivery.start([], "");
     this.#state = "open";
-    this.namespace.attach(this).catch((error: unknown) => {
+    this.namespace.attach(this)?.catch((error: unknown) => {
       this.#engine.logger.error("restore failed", { session: this.id, error: String(error) });
       this.close(CloseCode.InternalError, "restore failed");
     });
@@ -348,9 +351,15 @@ export class Session implements Connection, DeliverySocket {
     }
   }
 
+  /**
+   * Answers the hello. A step that can answer at once is not awaited: with no token check, a
+   * namespace already listened to and a log in memory, the hello is answered in the turn it
+   * arrived, without the promises and microtask turns of three awaits (the connect storm).
+   */
   async #hello(frame: HelloFrame): Promise<void> {
     const engine = this.#engine;
-    const identity = await engine.authenticate(frame.token, this.namespace.name, frame.client);
+    const checked = engine.identify(frame.token, this.namespace.name, frame.client);
+    const identity = isPromise(checked) ? await checked : checked;
     if (this.#state === "closed") return;
     if ("refused" in identity) {
       this.refuse(ErrorCode.Unauthorized, identity.refused);
@@ -361,22 +370,25 @@ export class Session implements Connection, DeliverySocket {
     this.client = frame.client;
     this.inbox = inboxFor(frame.client, identity.user);
     const answers = (frame.subscriptions ?? []).map((sub) => this.#subscribe(sub.id, sub.pattern));
-    await this.namespace.attach(this);
-    const head = await engine.broker.head(this.namespace.name);
+    const attached = this.namespace.attach(this);
+    if (attached) await attached;
+    const newest = engine.broker.head(this.namespace.name);
+    const head = isPromise(newest) ? await newest : newest;
     const missed = frame.resume
       ? await engine.broker.since(this.namespace.name, frame.resume)
       : undefined;
     if (this.#closed()) return;
+    // A field left undefined is not written: JSON.stringify skips it (no object spread per hello).
     const welcome: RelayFrame = {
       type: "welcome",
       session: this.id,
       epoch: head.epoch,
       offset: head.offset,
-      ...(frame.resume ? { recovered: missed !== undefined } : {}),
+      recovered: frame.resume ? missed !== undefined : undefined,
       inbox: this.inbox,
       limits: engine.announcedLimits,
       heartbeat: engine.limits.heartbeatMs,
-      ...this.#expiry(),
+      expiresIn: this.#expiresIn(),
     };
     if (frame.resume) engine.counters[missed ? "resumesRecovered" : "resumesLost"]++;
     this.enqueue(JSON.stringify(welcome));
@@ -484,11 +496,7 @@ export class Session implements Connection, DeliverySocket {
   }
 
   async #refresh(token: string): Promise<void> {
-    const identity = await this.#engine.authenticate(
-      token,
-      this.namespace.name,
-      this.client as string,
-    );
+    const identity = await this.#engine.identify(token, this.namespace.name, this.client as string);
     if (this.#state !== "open") return;
     if ("refused" in identity) return this.refuse(ErrorCode.Unauthorized, identity.refused);
     if (identity.user !== this.#identity?.user)
@@ -498,21 +506,19 @@ export class Session implements Connection, DeliverySocket {
       );
     this.identity = identity;
     this.#persist();
-    const expiry = this.#expiry();
+    const expiresIn = this.#expiresIn();
     this.enqueue(
       JSON.stringify(
-        expiry.expiresIn === undefined
+        expiresIn === undefined
           ? { type: "refreshed" }
-          : { type: "refreshed", expiresAt: identity.expiresAt, expiresIn: expiry.expiresIn },
+          : { type: "refreshed", expiresAt: identity.expiresAt, expiresIn },
       ),
     );
   }
 
-  /** The token's remaining lifetime, as `welcome` and `refreshed` announce it. */
-  #expiry(): { expiresIn?: number } {
+  /** The token's remaining lifetime in ms, as `welcome` and `refreshed` announce it. */
+  #expiresIn(): number | undefined {
     const expiresAt = this.#identity?.expiresAt;
-    return expiresAt === undefined
-      ? {}
-      : { expiresIn: Math.max(0, expiresAt - this.#engine.now()) };
+    return expiresAt === undefined ? undefined : Math.max(0, expiresAt - this.#engine.now());
   }
 }

@@ -221,7 +221,7 @@ export function createSqliteBroker(
         listeners.delete(listener);
       };
     },
-    async head(): Promise<Position> {
+    head(): Position {
       return { epoch: epoch as string, offset: lastSeq === 0 ? "" : String(lastSeq) };
     },
     async since(_namespace: string, position: Position): Promise<LogMessage[] | undefined> {

@@ -49,7 +49,7 @@ export abstract class LocalWindowBroker {
     return this.windows.listen(namespace, listener);
   }
 
-  async head(namespace: string): Promise<Position> {
+  head(namespace: string): Position {
     return this.windows.head(namespace);
   }
 
