@@ -4,6 +4,15 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { basename } from "node:path";
+import { getHeapSpaceStatistics } from "node:v8";
+
+/**
+ * Resident bytes of V8's young generation: it grows while many objects outlive a scavenge (a
+ * burst of handshakes) and stays grown after a collection, so it explains much of an RSS figure.
+ */
+const youngGeneration = () =>
+  getHeapSpaceStatistics().find((space) => space.space_name === "new_space")?.physical_space_size ??
+  0;
 
 export function serve(port, counters = () => ({})) {
   const profiling = process.env.BENCH_PROFILE ? new Session() : undefined;
@@ -22,6 +31,7 @@ export function serve(port, counters = () => ({})) {
         type: "marked",
         rss: process.memoryUsage.rss(),
         heap: process.memoryUsage().heapUsed,
+        young: youngGeneration(),
       });
     } else if (msg.type === "probe") {
       const used = process.cpuUsage(cpu);
@@ -40,6 +50,7 @@ export function serve(port, counters = () => ({})) {
         cpuMicros: used.user + used.system,
         rss: process.memoryUsage.rss(),
         heap: process.memoryUsage().heapUsed,
+        young: youngGeneration(),
         ...counters(),
       });
     }
