@@ -211,15 +211,30 @@ const measureWorkload = (workload, target) =>
     };
   });
 
-/** 2,000 clients connect and subscribe at once; time and relay CPU until all are subscribed. */
+/**
+ * 2,000 clients connect and subscribe at once; time and relay CPU until all are subscribed. A
+ * connection refused or reset in the storm (a server's accept backlog can overflow) is tried
+ * again, up to 3 times, as a client would: its time counts, and the retries are reported.
+ */
 const measureConnectStorm = (target) =>
   withServer(target, async (server, port) => {
     const n = 2000;
+    let retried = 0;
+    const connect = async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await target.connect(port);
+        } catch (error) {
+          if (attempt > 3) throw error;
+          retried++;
+        }
+      }
+    };
     await server.mark();
     const start = now();
     const conns = await Promise.all(
       Array.from({ length: n }, async (_, i) => {
-        const c = await target.connect(port);
+        const c = await connect();
         await c.subscribe(`user.${i}`, () => {});
         return c;
       }),
@@ -227,7 +242,7 @@ const measureConnectStorm = (target) =>
     const seconds = (now() - start) / 1000;
     const { cpuMicros } = await server.probe();
     for (const c of conns) c.close();
-    return { connections: n, seconds, cpuPerConnection: cpuMicros / n };
+    return { connections: n, seconds, cpuPerConnection: cpuMicros / n, retried };
   });
 
 /**
@@ -442,12 +457,12 @@ if (figures.storm) {
   lines.push(
     "### 2,000 clients connecting at once (each subscribes to its own channel)",
     "",
-    "| system | time s | × raw | relay CPU µs/connection | × raw |",
-    "|---|---|---|---|---|",
+    "| system | time s | × raw | relay CPU µs/connection | × raw | connects retried (median) |",
+    "|---|---|---|---|---|---|",
   );
   for (const [name, r] of Object.entries(figures.storm))
     lines.push(
-      `| ${name} | ${r.seconds.toFixed(2)} | ${times(r.seconds, raw?.seconds)} | ${fmt(r.cpuPerConnection)} | ${times(r.cpuPerConnection, raw?.cpuPerConnection)} |`,
+      `| ${name} | ${r.seconds.toFixed(2)} | ${times(r.seconds, raw?.seconds)} | ${fmt(r.cpuPerConnection)} | ${times(r.cpuPerConnection, raw?.cpuPerConnection)} | ${r.retried} |`,
     );
   lines.push("");
 }
