@@ -257,12 +257,19 @@ const measureIdle = (target) =>
     const conns = await connectMany(target, port, n);
     await Promise.all(conns.map((c, i) => c.subscribe(`idle.${i}`, () => {})));
     const { rss, heap, young } = await server.probe();
-    for (const c of conns) c.close();
+    // The next 2,000, the same way: what a connection adds once the young generation has grown.
+    const more = await connectMany(target, port, n);
+    await Promise.all(more.map((c, i) => c.subscribe(`idle.${n + i}`, () => {})));
+    const after = await server.probe();
+    for (const c of [...conns, ...more]) c.close();
     return {
       connections: n,
       rssPerConnection: (rss - before.rss) / n,
       heapPerConnection: (heap - before.heap) / n,
       youngPerConnection: (young - before.young) / n,
+      rssPerConnectionAt4000: (after.rss - before.rss) / (2 * n),
+      rssPerNextConnection: (after.rss - rss) / n,
+      heapPerNextConnection: (after.heap - heap) / n,
     };
   });
 
@@ -437,18 +444,19 @@ const kib = (bytes) => (Number.isNaN(bytes) ? "–" : (bytes / 1024).toFixed(1))
 if (figures.idle) {
   const raw = figures.idle["raw ws"];
   lines.push(
-    "### 2,000 idle connections, one subscription each (connected 100 at a time)",
+    "### 2,000 idle connections, one subscription each (connected 100 at a time), then 2,000 more",
     "",
-    "| system | RSS KiB/connection | × raw | heap KiB/connection | × raw | young generation KiB/connection |",
-    "|---|---|---|---|---|---|",
+    "| system | RSS KiB/connection | × raw | heap KiB/connection | × raw | young generation KiB/connection | RSS at 4,000 KiB/connection | × raw | RSS of the next 2,000 KiB/connection | × raw | heap of the next 2,000 KiB/connection | × raw |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
   );
+  const heapTimes = (value, base) => (Number.isNaN(value) ? "–" : times(value, base));
   for (const [name, r] of Object.entries(figures.idle))
     lines.push(
-      `| ${name} | ${kib(r.rssPerConnection)} | ${times(r.rssPerConnection, raw?.rssPerConnection)} | ${kib(r.heapPerConnection)} | ${Number.isNaN(r.heapPerConnection) ? "–" : times(r.heapPerConnection, raw?.heapPerConnection)} | ${kib(r.youngPerConnection)} |`,
+      `| ${name} | ${kib(r.rssPerConnection)} | ${times(r.rssPerConnection, raw?.rssPerConnection)} | ${kib(r.heapPerConnection)} | ${heapTimes(r.heapPerConnection, raw?.heapPerConnection)} | ${kib(r.youngPerConnection)} | ${kib(r.rssPerConnectionAt4000)} | ${times(r.rssPerConnectionAt4000, raw?.rssPerConnectionAt4000)} | ${kib(r.rssPerNextConnection)} | ${times(r.rssPerNextConnection, raw?.rssPerNextConnection)} | ${kib(r.heapPerNextConnection)} | ${heapTimes(r.heapPerNextConnection, raw?.heapPerNextConnection)} |`,
     );
   lines.push(
     "",
-    "Heap: V8's live heap after a collection. Young generation: the resident part of V8's new space, grown by the burst of handshakes and kept after the collection; it is most of what RSS adds beyond the heap, and moves from run to run.",
+    "Heap: V8's live heap after a collection. Young generation: the resident part of V8's new space, grown by the burst of handshakes and kept after the collection; it is most of what RSS adds beyond the heap, and moves from run to run. It stops growing at V8's limit: the next 2,000 connections (connected and subscribed the same way) add what a connection costs beyond it.",
   );
   lines.push("");
 }
