@@ -34,11 +34,11 @@ function worstOf<S>(node: TrieNode<S>): number {
  */
 export class SubscriptionIndex<S> {
   /**
-   * Exact channels: their one subscriber itself when it names the channel once (most channels:
-   * no object per subscription), a {@link Sole} when it names it more than once, or a count per
-   * subscriber. So a subscriber must never be a Map or a Sole (relay-core's are sessions).
+   * Exact channels: their one subscriber itself when one subscription names the channel (most
+   * channels: no object per subscription), else a count of subscriptions per subscriber. So a
+   * subscriber must never be a Map (relay-core's are sessions).
    */
-  readonly #exact = new Map<string, Exact<S>>();
+  readonly #exact = new Map<string, S | Map<S, number>>();
   readonly #root: TrieNode<S> = newNode();
   #patternCount = 0;
   #cost = 0;
@@ -94,31 +94,22 @@ export class SubscriptionIndex<S> {
     const at = this.#exact.get(channel);
     if (at === undefined) this.#exact.set(channel, subscriber);
     else if (at instanceof Map) at.set(subscriber, (at.get(subscriber) ?? 0) + 1);
-    else {
-      const [sole, uses] = at instanceof Sole ? [at.subscriber, at.uses] : [at, 1];
-      if (sole === subscriber) this.#exact.set(channel, new Sole(subscriber, uses + 1));
-      else
-        this.#exact.set(
-          channel,
-          new Map([
-            [sole, uses],
-            [subscriber, 1],
-          ]),
-        );
-    }
+    else
+      this.#exact.set(
+        channel,
+        at === subscriber
+          ? new Map([[subscriber, 2]])
+          : new Map([
+              [at, 1],
+              [subscriber, 1],
+            ]),
+      );
   }
 
   #removeExact(channel: string, subscriber: S): void {
     const at = this.#exact.get(channel);
-    if (at === undefined) return;
-    if (at instanceof Map) {
-      if (decrement(at, subscriber) === 0) this.#exact.delete(channel);
-      return;
-    }
-    const [sole, uses] = at instanceof Sole ? [at.subscriber, at.uses] : [at, 1];
-    if (sole !== subscriber) return;
-    if (uses === 1) this.#exact.delete(channel);
-    else this.#exact.set(channel, uses === 2 ? subscriber : new Sole(subscriber, uses - 1));
+    if (at instanceof Map ? decrement(at, subscriber) === 0 : at === subscriber)
+      this.#exact.delete(channel);
   }
 
   remove(pattern: CompiledPattern, subscriber: S): void {
@@ -151,7 +142,6 @@ export class SubscriptionIndex<S> {
   forEachMatch(channel: string, visit: (subscriber: S) => void, exactOnly = false): void {
     const exact = this.#exact.get(channel);
     if (exact instanceof Map) for (const subscriber of exact.keys()) visit(subscriber);
-    else if (exact instanceof Sole) visit(exact.subscriber);
     else if (exact !== undefined) visit(exact);
     if (exactOnly || this.#patternCount === 0) return;
     let node: TrieNode<S> | undefined = this.#root;
@@ -188,19 +178,6 @@ export class SubscriptionIndex<S> {
     return entry;
   }
 }
-
-/** The one subscriber of an exact channel whose subscriptions name it more than once, and how often. */
-class Sole<S> {
-  readonly subscriber: S;
-  readonly uses: number;
-
-  constructor(subscriber: S, uses: number) {
-    this.subscriber = subscriber;
-    this.uses = uses;
-  }
-}
-
-type Exact<S> = S | Sole<S> | Map<S, number>;
 
 /**
  * Takes one use of `key` away and returns how many subscribers the entry still has: the entry
