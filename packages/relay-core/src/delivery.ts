@@ -118,16 +118,17 @@ export class Delivery {
    * messages newer than `covered` (the newest offset the welcome and replay account for).
    */
   start(replay: readonly LogMessage[], covered: string): void {
-    if (this.#phase !== "holding") return;
+    const catchUp = this.#catchUp;
+    if (this.#phase !== "holding" || catchUp === undefined) return;
     this.#phase = "replaying";
-    (this.#catchUp as CatchUp).replay = replay;
+    catchUp.replay = replay;
     if (covered !== "") this.#floor = covered;
-    this.#pump(this.#catchUp as CatchUp);
+    this.#pump(catchUp);
   }
 
   /** True while the replay is still going out (live messages wait). */
   get replaying(): boolean {
-    return this.#phase === "replaying" || this.#phase === "holding";
+    return this.#catchUp !== undefined;
   }
 
   #pump(catchUp: CatchUp): void {
