@@ -42,13 +42,13 @@ export {
   type MemoryBrokerOptions,
 } from "./memory-broker.js";
 export { DEFAULT_RETENTION, type LogRetention } from "./memory-log.js";
+export type { TailEntry } from "./tail.js";
 export {
   createRelayCore,
   type RelayCore,
   type RelayCoreOptions,
   type RelayStats,
   type ServerPublish,
-  type TailEntry,
 } from "./relay.js";
 export type {
   Authenticate,

@@ -24,6 +24,7 @@ import { DEFAULT_RELAY_LIMITS, namespaceError, type RelayLimits } from "./limits
 import { NamespaceState } from "./namespace.js";
 import { randomId } from "./random.js";
 import { serializeMessage } from "./serialize.js";
+import { Tail, type TailEntry } from "./tail.js";
 import { Session, type SessionHost } from "./session.js";
 import type {
   Authenticate,
@@ -58,11 +59,6 @@ export interface RelayCoreOptions {
    * from many sockets share one write per recipient). @default queueMicrotask
    */
   scheduleFlush?: (flush: () => void) => void;
-}
-
-/** A message as shown on the live page and in stats. */
-export interface TailEntry extends LogMessage {
-  namespace: string;
 }
 
 export interface RelayStats {
@@ -146,10 +142,7 @@ export class RelayEngine implements RelayCore, SessionHost {
   readonly #byRemote = new Map<string, number>();
   readonly #authenticate: Authenticate | undefined;
   /** The recent messages (a ring) and, same index, their namespaces. */
-  readonly #tail: LogMessage[] = [];
-  readonly #tailNamespaces: string[] = [];
-  #tailNext = 0;
-  readonly #tailSize: number;
+  readonly #tail: Tail;
   #dirty: Delivery[] = [];
   readonly #schedule: (flush: () => void) => void;
   readonly maxBatchBytes: number;
@@ -163,7 +156,7 @@ export class RelayEngine implements RelayCore, SessionHost {
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
     this.#authenticate = options.authenticate;
-    this.#tailSize = options.tailSize ?? 50;
+    this.#tail = new Tail(options.tailSize ?? 50);
     // Wrapped: some runtimes (workerd) refuse queueMicrotask called with another `this`.
     this.#schedule = options.scheduleFlush ?? ((flush) => queueMicrotask(flush));
     this.maxBatchBytes = this.limits.maxBatchBytes;
@@ -294,7 +287,7 @@ export class RelayEngine implements RelayCore, SessionHost {
         // Messages for namespaces this relay does not listen to never pass fanOut; the live page
         // should still show what this relay accepted (stamped with this relay's clock).
         if (!outcome.duplicate && !this.#namespaces.has(namespace))
-          this.#remember(namespace, { ...input, ts: this.now(), offset: outcome.offset });
+          this.#tail.remember(namespace, { ...input, ts: this.now(), offset: outcome.offset });
         return outcome;
       },
       (error: unknown) => {
@@ -359,7 +352,7 @@ export class RelayEngine implements RelayCore, SessionHost {
   /** Delivers one log message to every session of the namespace whose subscriptions match. */
   #fanOut(namespace: NamespaceState<Session>, message: LogMessage): void {
     this.counters.fannedOut++;
-    this.#remember(namespace.name, message);
+    this.#tail.remember(namespace.name, message);
     const outer = this.#fan;
     // A fan-out runs to its end synchronously; one started inside it (a hook that publishes on
     // the memory broker) gets its own state.
@@ -475,10 +468,7 @@ export class RelayEngine implements RelayCore, SessionHost {
         healthy: this.broker.healthy(),
         ...this.broker.capabilities,
       },
-      tail: this.#tail.map((_, i) => {
-        const at = (this.#tailNext + i) % this.#tail.length;
-        return { namespace: this.#tailNamespaces[at] as string, ...(this.#tail[at] as LogMessage) };
-      }),
+      tail: this.#tail.entries(),
     };
   }
 
@@ -488,15 +478,6 @@ export class RelayEngine implements RelayCore, SessionHost {
         CloseCode.ShuttingDown,
         retryReason(Math.random() * this.limits.shutdownRetrySpreadMs),
       );
-  }
-
-  #remember(namespace: string, message: LogMessage): void {
-    // Inbox replies are private: never kept where stats, the live page or logs could show them.
-    if (this.#tailSize === 0 || isInboxChannel(message.channel)) return;
-    // A ring of references: the hot path neither copies messages nor shifts arrays.
-    this.#tail[this.#tailNext] = message;
-    this.#tailNamespaces[this.#tailNext] = namespace;
-    this.#tailNext = (this.#tailNext + 1) % this.#tailSize;
   }
 }
 

@@ -2,16 +2,13 @@ import {
   type AnnouncedLimits,
   type ClientFrame,
   CloseCode,
-  compilePattern,
   decodeClientFrames,
   ErrorCode,
   type HelloFrame,
-  INBOX_PREFIX,
   isInboxChannel,
   PING,
   PONG,
   type PublishFrame,
-  patternError,
   type RelayFrame,
 } from "@pubsubbud/protocol";
 import type { Broker, LogMessage, PublishInput, PublishOutcome } from "./broker.js";
@@ -21,6 +18,7 @@ import { CompiledGrants, stampSender } from "./grants.js";
 import { inboxFor } from "./inbox.js";
 import type { RelayLimits } from "./limits.js";
 import type { NamespaceState } from "./namespace.js";
+import { fromSmallTime, toSmallTime } from "./small-time.js";
 import { SessionSubscriptions } from "./subscriptions.js";
 import { TokenBucket } from "./token-bucket.js";
 import type {
@@ -67,20 +65,6 @@ type SessionState = "handshake" | "hello" | "open" | "closed";
 const isPromise = <T>(value: T | PromiseLike<T>): value is PromiseLike<T> =>
   typeof (value as { then?: unknown }).then === "function";
 
-/**
- * Sessions keep their times as milliseconds since this: small integers, which V8 stores in the
- * field itself (for 24 days of uptime), where an epoch time is a 16-byte number on the heap, made
- * again by every frame that updates it.
- */
-const TIME_BASE = Date.now();
-
-/** A host time as milliseconds since {@link TIME_BASE}: a small integer whenever it fits. */
-function sinceBase(now: number): number {
-  const ms = now - TIME_BASE;
-  // `| 0` makes the small integer; a time outside its range stays a number as it is.
-  return ms >= 0 && ms < 2 ** 31 ? ms | 0 : ms;
-}
-
 /** One client connection: its frames, subscriptions and outbound queue. */
 export class Session implements Connection, DeliverySocket {
   readonly id: string;
@@ -93,7 +77,7 @@ export class Session implements Connection, DeliverySocket {
   inbox = "";
   #identity: Identity | undefined;
   #grants = CompiledGrants.unrestricted;
-  /** When the connection opened and when its last frame came, since {@link TIME_BASE}. */
+  /** When the connection opened and when its last frame came, as small times. */
   readonly #connectedAt: number;
   #lastSeen: number;
   readonly subscriptions: SessionSubscriptions<Session>;
@@ -123,7 +107,7 @@ export class Session implements Connection, DeliverySocket {
     this.namespace = namespace;
     this.#transport = transport;
     this.remote = remote;
-    this.#connectedAt = this.#lastSeen = sinceBase(engine.now());
+    this.#connectedAt = this.#lastSeen = toSmallTime(engine.now());
     this.delivery = new Delivery(engine, this);
     this.subscriptions = new SessionSubscriptions(namespace.index, this);
   }
@@ -146,12 +130,12 @@ export class Session implements Connection, DeliverySocket {
 
   /** When the connection opened (the host's clock). */
   get connectedAt(): number {
-    return this.#connectedAt + TIME_BASE;
+    return fromSmallTime(this.#connectedAt);
   }
 
   /** When the connection's last frame came (the host's clock). */
   get lastSeen(): number {
-    return this.#lastSeen + TIME_BASE;
+    return fromSmallTime(this.#lastSeen);
   }
 
   get state(): SessionState {
@@ -192,7 +176,7 @@ export class Session implements Connection, DeliverySocket {
   receive(text: string, byteLength?: number): void {
     if (this.#state === "closed") return;
     const now = this.#engine.now();
-    this.#lastSeen = sinceBase(now);
+    this.#lastSeen = toSmallTime(now);
     if (this.#state === "open" && this.expireIfDue(now)) return;
     this.#engine.counters.framesReceived++;
     if (text === PING && this.#state === "open") {
@@ -411,35 +395,18 @@ export class Session implements Connection, DeliverySocket {
   }
 
   #subscribe(id: string, pattern: string): RelayFrame {
-    const limits = this.#engine.limits;
-    const refuse = (code: string, message: string): RelayFrame => {
-      this.#engine.countError(code);
-      return { type: "error", id, code, message };
-    };
-    if (this.subscriptions.has(id))
-      return refuse(ErrorCode.DuplicateId, `subscription id ${id} is already in use`);
-    if (this.subscriptions.size >= limits.maxSubscriptions)
-      return refuse(
-        ErrorCode.TooManySubscriptions,
-        `at most ${limits.maxSubscriptions} subscriptions per connection`,
-      );
-    const invalid = patternError(pattern, limits);
-    if (invalid) return refuse(ErrorCode.BadPattern, invalid);
-    const compiled = compilePattern(pattern);
-    if (compiled.literalPrefix.startsWith(INBOX_PREFIX) || pattern.startsWith(INBOX_PREFIX)) {
-      if (!compiled.exact || pattern !== this.inbox)
-        return refuse(
-          ErrorCode.Forbidden,
-          "an inbox is reachable only by its owner's exact subscription",
-        );
+    const admitted = this.subscriptions.admit(
+      id,
+      pattern,
+      this.#engine.limits,
+      this.inbox,
+      this.#grants,
+    );
+    if (!("pattern" in admitted)) {
+      this.#engine.countError(admitted.code);
+      return { type: "error", id, code: admitted.code, message: admitted.message };
     }
-    // A wildcard pattern is accepted and its deliveries filtered by the grants; an exact channel
-    // outside them can never deliver anything, so it is refused.
-    if (compiled.exact && !this.granted(pattern))
-      return refuse(ErrorCode.Forbidden, `the token does not grant subscribing to ${pattern}`);
-    const overBudget = this.namespace.index.overBudget(compiled, limits);
-    if (overBudget) return refuse(ErrorCode.TooManySubscriptions, overBudget);
-    this.subscriptions.add(id, compiled);
+    this.subscriptions.add(id, admitted.pattern);
     return { type: "subscribed", id };
   }
 

@@ -1,5 +1,15 @@
-import { type CompiledPattern, compilePattern } from "@pubsubbud/protocol";
+import {
+  type CompiledPattern,
+  compilePattern,
+  ErrorCode,
+  INBOX_PREFIX,
+  patternError,
+} from "@pubsubbud/protocol";
+import type { RelayLimits } from "./limits.js";
 import type { SubscriptionIndex } from "./subscription-index.js";
+
+/** What {@link SessionSubscriptions.admit} answers: the pattern to add, or why not (a documented code). */
+export type Admission = { pattern: CompiledPattern } | { code: string; message: string };
 
 /** True when `pattern` would receive `channel`; with `exactOnly`, only as an exact pattern. */
 function receives(pattern: CompiledPattern, channel: string, exactOnly: boolean): boolean {
@@ -31,6 +41,46 @@ export class SessionSubscriptions<S> {
 
   has(id: string): boolean {
     return this.#byId ? this.#byId.has(id) : this.#sole !== undefined && this.#soleId === id;
+  }
+
+  /**
+   * Checks a subscription the connection asks for: a free id, the limits (count, pattern grammar,
+   * the namespace's matching budget), the inbox rule (only its owner's exact subscription) and
+   * the grants (an exact channel outside them can never deliver, so it is refused; a wildcard is
+   * accepted and its deliveries filtered).
+   */
+  admit(
+    id: string,
+    pattern: string,
+    limits: Readonly<RelayLimits>,
+    inbox: string,
+    grants: { mayReceive(channel: string): boolean },
+  ): Admission {
+    if (this.has(id))
+      return { code: ErrorCode.DuplicateId, message: `subscription id ${id} is already in use` };
+    if (this.size >= limits.maxSubscriptions)
+      return {
+        code: ErrorCode.TooManySubscriptions,
+        message: `at most ${limits.maxSubscriptions} subscriptions per connection`,
+      };
+    const invalid = patternError(pattern, limits);
+    if (invalid) return { code: ErrorCode.BadPattern, message: invalid };
+    const compiled = compilePattern(pattern);
+    if (compiled.literalPrefix.startsWith(INBOX_PREFIX) || pattern.startsWith(INBOX_PREFIX)) {
+      if (!compiled.exact || pattern !== inbox)
+        return {
+          code: ErrorCode.Forbidden,
+          message: "an inbox is reachable only by its owner's exact subscription",
+        };
+    }
+    if (compiled.exact && !grants.mayReceive(pattern))
+      return {
+        code: ErrorCode.Forbidden,
+        message: `the token does not grant subscribing to ${pattern}`,
+      };
+    const overBudget = this.#index.overBudget(compiled, limits);
+    if (overBudget) return { code: ErrorCode.TooManySubscriptions, message: overBudget };
+    return { pattern: compiled };
   }
 
   add(id: string, pattern: CompiledPattern): void {
