@@ -30,6 +30,12 @@ export interface PublishOutcome {
   duplicate: boolean;
 }
 
+/** Who waits for a publish's answer ({@link Broker.publish}); an `AbortSignal` is one. */
+export interface Publisher {
+  /** True once nobody waits for the answer any more. */
+  readonly aborted: boolean;
+}
+
 /** What a relay hands {@link Broker.listen}. */
 export interface BrokerListener {
   message(message: LogMessage): void;
@@ -104,8 +110,14 @@ export interface Broker {
   readonly capabilities: BrokerCapabilities;
   /** Durable consumer groups, on a broker that has them. */
   readonly groups?: BrokerGroups;
-  /** Appends a message to the namespace log (or recognises a duplicate id). */
-  publish(namespace: string, input: PublishInput): Promise<PublishOutcome>;
+  /**
+   * Appends a message to the namespace log (or recognises a duplicate id). `publisher.aborted`
+   * turns true once nobody waits for the answer (the publisher's connection closed): a broker that
+   * holds publishes before it hands them on (a flow-control queue) drops such a one unsent and
+   * rejects. The client resends unanswered publishes in order after it reconnects; an old attempt
+   * sent later than the resends would land behind the publisher's newer messages.
+   */
+  publish(namespace: string, input: PublishInput, publisher?: Publisher): Promise<PublishOutcome>;
   /**
    * Starts live delivery of the namespace's messages. When the promise resolves, every message
    * published afterwards reaches `listener.message`, in log order. When the broker cannot prove

@@ -16,6 +16,7 @@ export {
   type LogMessage,
   type PublishInput,
   type PublishOutcome,
+  type Publisher,
   PublishUncertainError,
   type StopListening,
 } from "./broker.js";

@@ -2,11 +2,11 @@ import { createHash } from "node:crypto";
 import { CloseCode } from "@pubsubbud/protocol";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { dedupeKey } from "./broker.js";
+import { dedupeKey, type PublishInput, type Publisher } from "./broker.js";
 import { createMemoryBroker } from "./memory-broker.js";
 import { createRelayCore, type RelayCoreOptions } from "./relay.js";
 import { sha256, sha256Plain } from "./sha256.js";
-import type { Transport } from "./types.js";
+import { silentLogger, type Transport } from "./types.js";
 
 /** An in-memory transport: relay-core's own injection point, recording what the relay sends. */
 function fakeSocket(buffered = 0) {
@@ -333,6 +333,36 @@ describe("relay-core sessions", () => {
     // Malformed frames still are violations.
     for (let i = 0; i < 6; i++) peer.connection.receive("{bad");
     expect(peer.closes[0]?.code).toBe(CloseCode.ProtocolViolation);
+  });
+
+  it("tells the broker when nobody waits for a publish's answer any more, and answers and logs nothing for it then", async () => {
+    // A broker that holds publishes (as a flow-control queue does) and shows who waits for each.
+    const broker = createMemoryBroker();
+    const held: Array<{ publisher?: Publisher; fail: (error: Error) => void }> = [];
+    const holding = {
+      ...broker,
+      publish: (_ns: string, _input: PublishInput, publisher?: Publisher) =>
+        new Promise<never>((_, fail) => void held.push({ publisher, fail })),
+    };
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, warn: (message: string) => void warnings.push(message) };
+    const { open } = setup({ broker: holding, logger });
+    const peer = open();
+    peer.connection.receive(hello());
+    await tick();
+    for (const id of ["a", "b"])
+      peer.connection.receive(JSON.stringify({ type: "publish", id, channel: "c", data: 1 }));
+    expect(held.map((h) => h.publisher?.aborted)).toEqual([false, false]);
+    held[0]?.fail(new Error("refused"));
+    await tick();
+    expect(peer.frames().filter((f) => f.type === "error")).toHaveLength(1);
+    expect(warnings).toEqual(["publish failed"]);
+    peer.connection.closed();
+    expect(held[1]?.publisher?.aborted).toBe(true);
+    held[1]?.fail(new Error("not sent: its publisher's connection closed while it waited"));
+    await tick();
+    expect(peer.frames().filter((f) => f.type === "error")).toHaveLength(1);
+    expect(warnings).toEqual(["publish failed"]);
   });
 
   it("tells every client to reconnect after a jittered delay on shutdown", async () => {

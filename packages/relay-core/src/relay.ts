@@ -13,6 +13,7 @@ import {
   type LogMessage,
   type PublishInput,
   type PublishOutcome,
+  type Publisher,
   BrokerFullError,
   PublishUncertainError,
 } from "./broker.js";
@@ -272,11 +273,15 @@ export class RelayEngine implements RelayCore, SessionHost {
     return undefined;
   }
 
-  publishTo(namespace: string, input: PublishInput): Promise<PublishOutcome> {
+  publishTo(
+    namespace: string,
+    input: PublishInput,
+    publisher?: Publisher,
+  ): Promise<PublishOutcome> {
     // One promise on the broker's: a publish is the relay's hottest path.
     let published: Promise<PublishOutcome>;
     try {
-      published = this.broker.publish(namespace, input);
+      published = this.broker.publish(namespace, input, publisher);
     } catch (error) {
       return Promise.reject(this.#publishFailure(error));
     }

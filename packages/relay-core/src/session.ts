@@ -11,7 +11,7 @@ import {
   type PublishFrame,
   type RelayFrame,
 } from "@pubsubbud/protocol";
-import type { Broker, LogMessage, PublishInput, PublishOutcome } from "./broker.js";
+import type { Broker, LogMessage, PublishInput, PublishOutcome, Publisher } from "./broker.js";
 import { RelayError, RelayErrorCode } from "./errors.js";
 import { Delivery, type DeliveryHost, type DeliverySocket } from "./delivery.js";
 import { CompiledGrants, stampSender } from "./grants.js";
@@ -53,7 +53,7 @@ export interface SessionHost extends DeliveryHost {
     frame: Pick<PublishFrame, "channel" | "headers">,
   ): { code: string; message: string } | undefined;
   /** Hands a publish to the broker (errors become RelayError). */
-  publishTo(namespace: string, input: PublishInput): Promise<PublishOutcome>;
+  publishTo(namespace: string, input: PublishInput, publisher: Publisher): Promise<PublishOutcome>;
   countError(code: string): void;
   countClose(code: number): void;
   /** The session is gone: drop it from the relay's books. */
@@ -262,6 +262,11 @@ export class Session implements Connection, DeliverySocket {
     this.#transport.close(code, reason);
   }
 
+  /** True once the session is closed: its publishes still inside the broker have nobody to answer. */
+  get aborted(): boolean {
+    return this.#state === "closed";
+  }
+
   /** The session id (what the runtime adapter logs and persists). */
   get session(): string {
     return this.id;
@@ -442,12 +447,15 @@ export class Session implements Connection, DeliverySocket {
         `the token does not grant publishing on ${frame.channel}`,
         id,
       );
-    this.#engine.publishTo(this.namespace.name, stampSender(frame, this.#identity?.user)).then(
+    const input = stampSender(frame, this.#identity?.user);
+    this.#engine.publishTo(this.namespace.name, input, this).then(
       (outcome) =>
         this.enqueue(
           `{"type":"ack","id":${JSON.stringify(id)},"offset":${JSON.stringify(outcome.offset)}}`,
         ),
       (error: unknown) => {
+        // Gone: the client resends it after it reconnects, and nobody hears a refusal.
+        if (this.aborted) return;
         this.#engine.logger.warn("publish failed", { session: this.id, error: String(error) });
         const told =
           error instanceof RelayError &&

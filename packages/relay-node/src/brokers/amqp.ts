@@ -18,6 +18,7 @@ import type {
   GroupBroker,
   PublishInput,
   PublishOutcome,
+  Publisher,
 } from "@pubsubbud/relay-core";
 import type { ConsumeMessage } from "amqplib";
 import { AmqpConnection, NotSent } from "./amqp-connection.js";
@@ -114,13 +115,18 @@ class AmqpBroker extends LocalWindowBroker implements GroupBroker {
       this.#log("warn", "routing key is not a valid channel; message skipped", { key: read.key });
   }
 
-  async publish(namespace: string, input: PublishInput): Promise<PublishOutcome> {
+  async publish(
+    namespace: string,
+    input: PublishInput,
+    publisher?: Publisher,
+  ): Promise<PublishOutcome> {
     const channel = this.connection.channel();
     const key = `${namespaceKey(namespace)}.${input.channel}`;
-    return this.windows.publish(namespace, input, (stamp) => {
+    const send = (stamp: string) => {
       const { body, properties } = publishedForm(input, stamp);
       return this.connection.publish(channel, key, body, properties);
-    });
+    };
+    return this.windows.publish(namespace, input, send, publisher);
   }
 
   healthy(): boolean {

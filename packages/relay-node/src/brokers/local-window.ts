@@ -18,6 +18,7 @@ import {
   type LogRetention,
   type PublishInput,
   type PublishOutcome,
+  type Publisher,
   PublishUncertainError,
   type StopListening,
 } from "@pubsubbud/relay-core";
@@ -257,12 +258,14 @@ export class LocalWindows {
    * own copy gets here (so this instance's subscribers and the ack agree; `""` when the namespace
    * is not subscribed here), or as a duplicate when a copy with its key was already seen. Throws
    * what `send` threw when the broker refused the message, and {@link PublishUncertainError} when
-   * the broker may have taken it without this instance seeing it come back.
+   * the broker may have taken it without this instance seeing it come back. A publish waiting for
+   * its turn when its publisher is gone is not sent ({@link OwnEchoes.turn}).
    */
   async publish(
     namespace: string,
     input: PublishInput,
     send: (stamp: string) => Promise<unknown>,
+    publisher?: Publisher,
   ): Promise<PublishOutcome> {
     const key = dedupeKey(input);
     const seen = this.seen(namespace, key);
@@ -282,7 +285,7 @@ export class LocalWindows {
     const listening = this.#windows.has(namespace);
     let echo: Echo | undefined;
     try {
-      if (listening) await this.#echoes.turn(deadline);
+      if (listening) await this.#echoes.turn(deadline, publisher);
       const stamp = this.#stamper.next(namespace);
       if (listening) echo = this.#echoes.wait(namespace, key, stamp.n);
       await this.#send(namespace, key, stamp, send, deadline);

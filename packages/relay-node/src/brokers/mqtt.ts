@@ -15,6 +15,7 @@ import type {
   GroupBroker,
   PublishInput,
   PublishOutcome,
+  Publisher,
 } from "@pubsubbud/relay-core";
 import { randomId } from "@pubsubbud/relay-core/internal";
 import {
@@ -183,7 +184,11 @@ class MqttBroker extends LocalWindowBroker implements GroupBroker {
       this.#log("warn", "mqtt topic is not a valid channel; message skipped", { topic });
   }
 
-  async publish(namespace: string, input: PublishInput): Promise<PublishOutcome> {
+  async publish(
+    namespace: string,
+    input: PublishInput,
+    publisher?: Publisher,
+  ): Promise<PublishOutcome> {
     const client = this.#client;
     if (!client.connected)
       throw new Error(`MQTT server ${redactUrl(this.#session.url)} is not connected`);
@@ -198,11 +203,15 @@ class MqttBroker extends LocalWindowBroker implements GroupBroker {
       throw new Error(
         `message is ${bytes} bytes as an MQTT packet; the server takes at most ${limit} (its max_packet_size): send less data or raise the limit`,
       );
-    return this.windows.publish(namespace, input, (stamp) =>
-      client.publishAsync(topic, payload, {
-        qos: 1,
-        properties: { userProperties: { ...userProperties, [SEQ_HEADER]: stamp } },
-      }),
+    return this.windows.publish(
+      namespace,
+      input,
+      (stamp) =>
+        client.publishAsync(topic, payload, {
+          qos: 1,
+          properties: { userProperties: { ...userProperties, [SEQ_HEADER]: stamp } },
+        }),
+      publisher,
     );
   }
 

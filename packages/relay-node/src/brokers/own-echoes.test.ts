@@ -49,4 +49,40 @@ describe("OwnEchoes", () => {
     await third;
     expect(order).toEqual(["second", "third"]);
   });
+
+  it("passes a turn that came after the deadline won on to the next, leaving the others queued", async () => {
+    const echoes = new OwnEchoes(1);
+    await echoes.turn(never);
+    const first = echoes.wait("ns", "a", 1);
+    let expire: (error: Error) => void = () => {};
+    const late = echoes.turn(new Promise<never>((_, reject) => (expire = reject)));
+    const order: string[] = [];
+    const next = echoes.turn(never).then(() => void order.push("next"));
+    const last = echoes.turn(never).then(() => void order.push("last"));
+    // The deadline passes, and in the same turn of the event loop the first copy settles.
+    expire(new Error("deadline"));
+    first.cancel();
+    await expect(late).rejects.toThrow(/not sent/);
+    await next;
+    expect(order).toEqual(["next"]);
+    // One turn on its way, not two, and the last publish still holds its place.
+    echoes.wait("ns", "b", 2).cancel();
+    await last;
+    expect(order).toEqual(["next", "last"]);
+  });
+
+  it("does not send a waiting publish whose publisher is gone when its turn comes; the turn goes on", async () => {
+    const echoes = new OwnEchoes(1);
+    await echoes.turn(never);
+    const first = echoes.wait("ns", "a", 1);
+    const publisher = { aborted: false };
+    const orphan = echoes.turn(never, publisher);
+    const order: string[] = [];
+    const resend = echoes.turn(never, { aborted: false }).then(() => void order.push("resend"));
+    publisher.aborted = true;
+    first.cancel();
+    await expect(orphan).rejects.toThrow(/connection closed/);
+    await resend;
+    expect(order).toEqual(["resend"]);
+  });
 });

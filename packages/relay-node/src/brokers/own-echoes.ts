@@ -8,7 +8,7 @@
  * `max_queued_messages`, 1000 by default): a relay that sends faster than its copies come back
  * would overflow its own queue, so it is held to the pace at which they come back.
  */
-import { type PublishOutcome, PublishUncertainError } from "@pubsubbud/relay-core";
+import { type PublishOutcome, type Publisher, PublishUncertainError } from "@pubsubbud/relay-core";
 import { getOrCreate } from "@pubsubbud/relay-core/internal";
 
 interface Waiter {
@@ -29,7 +29,12 @@ export interface Echo {
 export class OwnEchoes {
   readonly #capacity: number;
   #held = 0;
-  readonly #queue: Array<() => void> = [];
+  /**
+   * Publishes waiting for a turn, oldest first, as the call that gives one its turn: false when it
+   * no longer takes one (it gave up, or nobody waits for it), and the turn goes on. One that gave
+   * up stays until it is reached.
+   */
+  readonly #queue: Array<() => boolean> = [];
   readonly #byKey = new Map<string, Set<Waiter>>();
   /** Per namespace, by stream number: insertion order is number order. */
   readonly #byNumber = new Map<string, Map<number, Waiter>>();
@@ -40,26 +45,47 @@ export class OwnEchoes {
 
   /**
    * Waits for a turn to send (fewer than `capacity` on their way); the next {@link wait} holds it
-   * until its copy settles or is cancelled. Rejects, never sent, when `deadline` comes first.
+   * until its copy settles or is cancelled. Turns go in call order. Rejects, never sent, when
+   * `deadline` comes first or, when its turn comes, nobody waits for the publish any more
+   * (`publisher.aborted`): sending it then would put it behind the client's resends.
    */
-  async turn(deadline: Promise<never>): Promise<void> {
+  async turn(deadline: Promise<never>, publisher?: Publisher): Promise<void> {
     if (this.#held < this.#capacity) {
       this.#held++;
       return;
     }
-    let go: (() => void) | undefined;
-    const ready = new Promise<void>((resolve) => {
-      go = resolve;
+    // An object: the grant below changes it where the compiler cannot follow.
+    const turn: { state: "waiting" | "granted" | "gone" | "given up" } = { state: "waiting" };
+    const ready = new Promise<void>((resolve, reject) => {
+      this.#queue.push(() => {
+        if (turn.state !== "waiting") return false;
+        if (publisher?.aborted) {
+          turn.state = "gone";
+          reject(new Error("not sent: its publisher's connection closed while it waited"));
+          return false;
+        }
+        turn.state = "granted";
+        resolve();
+        return true;
+      });
     });
-    this.#queue.push(go as () => void);
     try {
       await Promise.race([ready, deadline]);
-    } catch {
-      this.#queue.splice(this.#queue.indexOf(go as () => void), 1);
+    } catch (error) {
+      if (turn.state === "gone") throw error;
+      // The deadline won, perhaps after the turn came: a turn nobody uses goes to the next.
+      if (turn.state === "granted") this.#release();
+      turn.state = "given up";
       throw new Error(
         `not sent: ${this.#capacity} messages of this relay were still on their way through the broker`,
       );
     }
+  }
+
+  /** A turn is free: the oldest publish still waiting takes it. */
+  #release(): void {
+    for (let grant = this.#queue.shift(); grant; grant = this.#queue.shift()) if (grant()) return;
+    this.#held--;
   }
 
   /** Waits for the copy of the message with this key, published as number `n` of the namespace. */
@@ -112,9 +138,7 @@ export class OwnEchoes {
     const keyed = this.#byKey.get(waiter.key);
     if (!keyed?.delete(waiter)) return;
     if (keyed.size === 0) this.#byKey.delete(waiter.key);
-    const next = this.#queue.shift();
-    if (next) next();
-    else this.#held--;
+    this.#release();
     const numbered = this.#byNumber.get(waiter.namespace);
     if (numbered?.get(waiter.n) === waiter) {
       numbered.delete(waiter.n);
