@@ -112,4 +112,21 @@ describe("ProduceQueue", () => {
     expect(await behind).toBe(1n);
     expect(kafka.logs.get("t")).toEqual(["x", "z"]);
   });
+
+  it("drops unsent the waiting records nobody waits for any more, and sends the rest in order", async () => {
+    const kafka = fakeKafka();
+    const queue = new ProduceQueue(kafka.send);
+    const first = queue.push("t", record("a"), later());
+    const gone = { aborted: false };
+    const orphans = ["b", "c"].map((v) => queue.push("t", record(v), later(), gone));
+    const resends = ["b", "c"].map((v) => queue.push("t", record(v), later(), { aborted: false }));
+    gone.aborted = true;
+    kafka.requests[0]?.answer();
+    await first;
+    for (const orphan of orphans) await expect(orphan).rejects.toBeInstanceOf(NotSentError);
+    kafka.requests[1]?.answer();
+    expect(await Promise.all(resends)).toEqual([1n, 2n]);
+    expect(kafka.logs.get("t")).toEqual(["a", "b", "c"]);
+  });
 });
+

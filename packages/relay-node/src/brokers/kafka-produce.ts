@@ -13,7 +13,9 @@
  * client library gives up on it, so nothing overtakes it.
  */
 
+import type { Publisher } from "@pubsubbud/relay-core";
 import type { Deadline } from "./deadlines.js";
+import { PUBLISHER_GONE } from "./shared.js";
 
 /**
  * The error of records that waited behind a failed request of their topic: they never left, so
@@ -54,6 +56,7 @@ export interface ProduceQueueOptions {
 interface Waiting {
   topic: string;
   record: OutgoingRecord;
+  publisher: Publisher | undefined;
   /** `waiting` in the queue, `sent` once its request left, `dropped` past its deadline unsent. */
   state: "waiting" | "sent" | "dropped";
   resolve: (offset: bigint) => void;
@@ -85,13 +88,19 @@ export class ProduceQueue {
 
   /**
    * Produces one record; resolves with its offset, or rejects with the batch's error, or when
-   * `deadline` passes first (see the file header).
+   * `deadline` passes first (see the file header), or unsent when `publisher.aborted` by the time
+   * its request is made.
    */
-  push(topic: string, record: OutgoingRecord, deadline: Deadline): Promise<bigint> {
+  push(
+    topic: string,
+    record: OutgoingRecord,
+    deadline: Deadline,
+    publisher?: Publisher,
+  ): Promise<bigint> {
     return new Promise((resolve, reject) => {
       if (deadline.passed)
         return reject(new NotSentError(`not sent to ${topic}: past its deadline`));
-      const entry: Waiting = { topic, record, state: "waiting", resolve, reject };
+      const entry: Waiting = { topic, record, publisher, state: "waiting", resolve, reject };
       this.#waiting.push(entry);
       deadline.onPass(() => this.#overdue(entry));
       this.#pump();
@@ -121,11 +130,15 @@ export class ProduceQueue {
         (entry) => entry.state === "waiting" && !this.#busy.has(entry.topic),
       );
       if (!next) return;
-      this.#dispatch(this.#take(next.topic));
+      const batch = this.#take(next.topic);
+      if (batch.length > 0) this.#dispatch(batch);
     }
   }
 
-  /** The oldest records of `topic` that fit one request, in queue order. */
+  /**
+   * The oldest records of `topic` that fit one request, in queue order; those nobody waits for
+   * any more leave the queue unsent.
+   */
   #take(topic: string): Waiting[] {
     const batch: Waiting[] = [];
     const rest: Waiting[] = [];
@@ -134,6 +147,11 @@ export class ProduceQueue {
     let full = false;
     for (const entry of this.#waiting) {
       if (entry.state === "dropped") continue;
+      if (entry.topic === topic && !full && entry.publisher?.aborted) {
+        entry.state = "dropped";
+        entry.reject(new NotSentError(PUBLISHER_GONE));
+        continue;
+      }
       const size = sizeOf(entry.record);
       full ||=
         batch.length > 0 && (batch.length >= this.#maxRecords || bytes + size > this.#maxBytes);

@@ -27,6 +27,7 @@ import {
   type LogRetention,
   type PublishInput,
   type PublishOutcome,
+  type Publisher,
   type StopListening,
 } from "@pubsubbud/relay-core";
 import { randomId } from "@pubsubbud/relay-core/internal";
@@ -152,7 +153,11 @@ class KafkaBroker implements GroupBroker {
     );
   }
 
-  async publish(namespace: string, input: PublishInput): Promise<PublishOutcome> {
+  async publish(
+    namespace: string,
+    input: PublishInput,
+    publisher?: Publisher,
+  ): Promise<PublishOutcome> {
     const deadline = this.#deadlines.start();
     try {
       // Failures up to the send are proof the message was not appended (publish_failed).
@@ -163,7 +168,7 @@ class KafkaBroker implements GroupBroker {
       if (first !== undefined) return { offset: String(first), duplicate: true };
       let offset: bigint;
       try {
-        offset = await this.#produce.push(topic.name, recordOf(input), deadline);
+        offset = await this.#produce.push(topic.name, recordOf(input), deadline, publisher);
       } catch (error) {
         this.#healthy = false;
         throw publishError(error);

@@ -10,6 +10,7 @@
  */
 import { type PublishOutcome, type Publisher, PublishUncertainError } from "@pubsubbud/relay-core";
 import { getOrCreate } from "@pubsubbud/relay-core/internal";
+import { PUBLISHER_GONE } from "./shared.js";
 
 interface Waiter {
   readonly key: string;
@@ -61,7 +62,7 @@ export class OwnEchoes {
         if (turn.state !== "waiting") return false;
         if (publisher?.aborted) {
           turn.state = "gone";
-          reject(new Error("not sent: its publisher's connection closed while it waited"));
+          reject(new Error(PUBLISHER_GONE));
           return false;
         }
         turn.state = "granted";

@@ -104,6 +104,27 @@ describe("OrderedBatches", () => {
     );
   });
 
+  it("drops unsent the queued appends nobody waits for any more, and writes the rest in order", async () => {
+    const seen: number[][] = [];
+    let release: () => void = () => {};
+    const batches = new OrderedBatches<number, number>(async (_, batch) => {
+      seen.push([...batch]);
+      if (batch[0] === 1) await new Promise<void>((resolve) => (release = resolve));
+      return [...batch];
+    });
+    const first = batches.add("ns", 1);
+    await Promise.resolve();
+    const gone = { aborted: false };
+    const orphans = [2, 3].map((n) => batches.add("ns", n, gone));
+    const resends = [2, 3].map((n) => batches.add("ns", n, { aborted: false }));
+    gone.aborted = true;
+    release();
+    expect(await first).toBe(1);
+    for (const orphan of orphans) await expect(orphan).rejects.toThrow(/connection closed/);
+    expect(await Promise.all(resends)).toEqual([2, 3]);
+    expect(seen).toEqual([[1], [2, 3]]);
+  });
+
   it("sends the appends of one turn as one batch", async () => {
     const seen: number[][] = [];
     const batches = new OrderedBatches<number, number>(async (_, batch) => {

@@ -4,7 +4,8 @@
  * one batch at a time leaves it (the queued appends together, in one transaction). Namespaces
  * write in parallel.
  */
-import { PublishUncertainError } from "@pubsubbud/relay-core";
+import { type Publisher, PublishUncertainError } from "@pubsubbud/relay-core";
+import { PUBLISHER_GONE } from "./shared.js";
 
 /** Writes one batch, in order, all or nothing; rejects with PublishUncertainError when it cannot tell. */
 export type WriteBatch<T, R> = (namespace: string, batch: readonly T[]) => Promise<R[]>;
@@ -23,6 +24,7 @@ export interface OrderedBatchesOptions {
 
 interface Queued<T, R> {
   item: T;
+  publisher: Publisher | undefined;
   resolve(result: R): void;
   reject(error: unknown): void;
 }
@@ -40,10 +42,13 @@ export class OrderedBatches<T, R> {
     this.#split = options.split ?? (() => false);
   }
 
-  /** Queues `item` behind the namespace's earlier appends; resolves once its batch is written. */
-  add(namespace: string, item: T): Promise<R> {
+  /**
+   * Queues `item` behind the namespace's earlier appends; resolves once its batch is written.
+   * Rejects unsent when `publisher.aborted` by the time its batch is made.
+   */
+  add(namespace: string, item: T, publisher?: Publisher): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      const queued = { item, resolve, reject };
+      const queued = { item, publisher, resolve, reject };
       const queue = this.#queues.get(namespace);
       if (queue) queue.push(queued);
       else {
@@ -57,9 +62,24 @@ export class OrderedBatches<T, R> {
   async #drain(namespace: string, queue: Queued<T, R>[]): Promise<void> {
     // One microtask first: the frames of one socket read arrive in the same turn and share a batch.
     await undefined;
-    while (queue.length > 0) await this.#settle(namespace, queue.slice(0, this.#maxBatch), queue);
+    for (let batch = this.#head(queue); batch.length > 0; batch = this.#head(queue))
+      await this.#settle(namespace, batch, queue);
     // Checked and removed in one turn, so an append either joined this queue or starts a new one.
     this.#queues.delete(namespace);
+  }
+
+  /** The next batch: the queue's first appends, once those nobody waits for are dropped from it. */
+  #head(queue: Queued<T, R>[]): Queued<T, R>[] {
+    let i = 0;
+    while (i < queue.length && i < this.#maxBatch) {
+      const queued = queue[i] as Queued<T, R>;
+      if (!queued.publisher?.aborted) i++;
+      else {
+        queue.splice(i, 1);
+        queued.reject(new Error(PUBLISHER_GONE));
+      }
+    }
+    return queue.slice(0, i);
   }
 
   /** Writes `batch` (the head of `queue`), settles its appends, and takes them off the queue. */

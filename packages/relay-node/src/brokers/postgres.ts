@@ -23,6 +23,7 @@ import {
   type LogMessage,
   type PublishInput,
   type PublishOutcome,
+  type Publisher,
   type StopListening,
 } from "@pubsubbud/relay-core";
 import type pg from "pg";
@@ -156,8 +157,12 @@ class PostgresBroker implements GroupBroker {
     this.#notify.retryBridgeLock().catch(() => {});
   }
 
-  async publish(namespace: string, input: PublishInput): Promise<PublishOutcome> {
-    const outcome = await this.#batches.add(namespace, input);
+  async publish(
+    namespace: string,
+    input: PublishInput,
+    publisher?: Publisher,
+  ): Promise<PublishOutcome> {
+    const outcome = await this.#batches.add(namespace, input, publisher);
     this.#healthy = true;
     if (++this.#appends % TRIM_EVERY === 0) this.#log.trim(namespace).catch(() => {});
     return outcome;

@@ -66,6 +66,12 @@ export class GroupMembers {
   }
 }
 
+/**
+ * Why a publish held in a broker's queue was dropped unsent: its connection closed while it waited
+ * (`Broker.publish`'s `publisher.aborted`), and its client resends it after it reconnects.
+ */
+export const PUBLISHER_GONE = "not sent: its publisher's connection closed while it waited";
+
 /** Group names become queue, consumer and key names: kept to a safe alphabet. */
 export const GROUP_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
