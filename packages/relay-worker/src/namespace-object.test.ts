@@ -140,8 +140,9 @@ describe("NamespaceObject in workerd", () => {
         const closed = new Promise<number>((resolve) =>
           ws.addEventListener("close", (e) => resolve(e.code)),
         );
-        ws.addEventListener("message", (e) =>
-          frames.push(...[JSON.parse(e.data as string)].flat()),
+        ws.addEventListener(
+          "message",
+          (e) => void frames.push(...[JSON.parse(e.data as string)].flat()),
         );
         const server = state.getWebSockets().find((socket) => !before.has(socket));
         await relay.webSocketMessage(
