@@ -1,6 +1,6 @@
 /**
- * The filesystem broker under crashes: a writer killed with SIGKILL mid-append, a torn tail as a
- * power cut leaves it, and channel names that look like paths.
+ * The filesystem broker under crashes: a writer killed with SIGKILL mid-append or while taking its
+ * lock, a torn tail as a power cut leaves it, and channel names that look like paths.
  */
 import { spawn } from "node:child_process";
 import { appendFile, readdir, readFile, writeFile } from "node:fs/promises";
@@ -13,6 +13,7 @@ import { tempDir } from "../helpers/services.js";
 import { waitFor } from "../helpers/wait.js";
 
 const writer = fileURLToPath(new URL("./file-writer.mjs", import.meta.url));
+const lockWriter = fileURLToPath(new URL("./file-lock-writer.mjs", import.meta.url));
 const closing: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {
   await Promise.all(closing.splice(0).map((b) => b.close()));
@@ -62,6 +63,33 @@ describe("filesystem broker crash safety", () => {
     const after = await broker.publish(ns, { channel: "crash.after", id: "after", data: 1 });
     expect(after).toEqual({ offset: String(all.length + 1), duplicate: false });
     expect((await segmentLines(join(dir, ns))).length).toBe(all.length + 1);
+  }, 60_000);
+
+  it("leaves every lock naming its holder when a writer is killed while taking it, so the next writer can take it over", async () => {
+    const dir = tempDir("locks");
+    const namespaces = 20;
+    for (let round = 0; round < 8; round++) {
+      const child = spawn(process.execPath, [lockWriter, dir, String(namespaces)], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      // Ready: every namespace appended, past any lock the writer killed in the round before left.
+      await new Promise((resolve) => child.stdout.once("data", resolve));
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGKILL");
+      await exited;
+      for (let n = 0; n < namespaces; n++) {
+        const holder = await readFile(join(dir, `ns${n}`, "lock"), "utf8").catch(() => undefined);
+        if (holder !== undefined) expect(holder).toMatch(new RegExp(`^${child.pid}@`));
+      }
+    }
+    const broker = await open(dir);
+    for (let n = 0; n < namespaces; n++) {
+      const outcome = await broker.publish(`ns${n}`, { channel: "after", id: "after", data: 0 });
+      expect(outcome.duplicate).toBe(false);
+      // The drafts the killed writers left beside their locks went when the log was opened.
+      const names = await readdir(join(dir, `ns${n}`));
+      expect(names.filter((name) => name.startsWith("lock"))).toEqual([]);
+    }
   }, 60_000);
 
   it("truncates a torn tail on start, takes over a dead writer's lock, and appends after the last whole record", async () => {

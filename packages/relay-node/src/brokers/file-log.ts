@@ -6,7 +6,6 @@
  * `<crc32 of the JSON, 8 hex> <JSON>\n`, the JSON holding offset, channel, id, data, headers and
  * timestamp. Channel names live inside records only; they never become paths.
  */
-import { hostname } from "node:os";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import type { Headers, Position } from "@pubsubbud/protocol";
@@ -14,6 +13,7 @@ import type { LogMessage, LogRetention, PublishInput, PublishOutcome } from "@pu
 import { dedupeKey } from "@pubsubbud/relay-core";
 import { randomId } from "@pubsubbud/relay-core/internal";
 import * as fs from "node:fs/promises";
+import { removeDeadDrafts, withLockFile } from "./file-lock.js";
 import { DedupeWindow } from "./shared.js";
 
 /** When appends reach the disk. */
@@ -72,15 +72,6 @@ const toMessage = (r: StoredRecord): LogMessage => {
   return message;
 };
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-};
-
 export class FileLog {
   readonly epoch: string;
   readonly #dir: string;
@@ -119,6 +110,7 @@ export class FileLog {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
     const log = new FileLog(dir, (await fs.readFile(epochFile, "utf8")).trim(), options);
+    await removeDeadDrafts(join(dir, "lock"));
     await log.#withLock(() => log.catchUp(true));
     return log;
   }
@@ -414,48 +406,5 @@ export class FileLog {
   oldest(): Position {
     this.#trimMemory();
     return { epoch: this.epoch, offset: this.#first <= 1 ? "" : String(this.#first - 1) };
-  }
-}
-
-/**
- * Runs `work` holding a lock file (created with O_EXCL, holding pid@host), taking it over from a
- * holder that died on this host.
- */
-export async function withLockFile<T>(
-  lock: string,
-  log: FileLogOptions["log"],
-  work: () => Promise<T>,
-): Promise<T> {
-  const mine = `${process.pid}@${hostname()} ${randomId(8)}`;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await fs.writeFile(lock, mine, { flag: "wx" });
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    }
-    const holder = await fs.readFile(lock, "utf8").catch(() => "");
-    const [pid, host] = holder.split(" ")[0]?.split("@") ?? [];
-    if (holder && host === hostname() && !alive(Number(pid))) {
-      // Moved aside atomically: of several processes taking over, one succeeds.
-      const aside = `${lock}.stale-${randomId(8)}`;
-      const moved = await fs.rename(lock, aside).then(
-        () => true,
-        () => false,
-      );
-      if (moved) {
-        const content = await fs.readFile(aside, "utf8").catch(() => "");
-        if (content === holder) log("took over a lock left by a dead process", { lock, holder });
-        else await fs.link(aside, lock).catch(() => {}); // a live lock: put it back
-        await fs.rm(aside, { force: true });
-      }
-      continue;
-    }
-    await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(20, 1 + attempt)));
-  }
-  try {
-    return await work();
-  } finally {
-    await fs.rm(lock, { force: true });
   }
 }

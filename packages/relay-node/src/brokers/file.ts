@@ -18,7 +18,8 @@ import {
 } from "@pubsubbud/relay-core";
 import { getOrCreate, namespaceError } from "@pubsubbud/relay-core/internal";
 import * as fs from "node:fs/promises";
-import { FileLog, type FsyncPolicy, withLockFile } from "./file-log.js";
+import { removeDeadDrafts, withLockFile } from "./file-lock.js";
+import { FileLog, type FsyncPolicy } from "./file-log.js";
 import {
   type BrokerCommonOptions,
   badBrokerUrl,
@@ -169,6 +170,8 @@ export async function createFileBroker(options: FileBrokerOptions): Promise<Grou
         const dir = join(root, namespace, "groups");
         await fs.mkdir(dir, { recursive: true });
         const cursorPath = join(dir, `${group}.cursor`);
+        const lockPath = join(dir, `${group}.lock`);
+        await removeDeadDrafts(lockPath);
         await file.catchUp();
         await fs
           .writeFile(cursorPath, JSON.stringify(file.head()), { flag: "wx" })
@@ -178,7 +181,7 @@ export async function createFileBroker(options: FileBrokerOptions): Promise<Grou
         const groupLog = (message: string, fields: Record<string, unknown>) =>
           log("warn", message, { namespace, group, ...fields });
         const turn = () =>
-          withLockFile(join(dir, `${group}.lock`), groupLog, async () => {
+          withLockFile(lockPath, groupLog, async () => {
             const position = JSON.parse(await fs.readFile(cursorPath, "utf8")) as Position;
             await file.catchUp();
             let next = file.since(position);

@@ -129,4 +129,3 @@ describe("ProduceQueue", () => {
     expect(kafka.logs.get("t")).toEqual(["a", "b", "c"]);
   });
 });
-
