@@ -38,22 +38,47 @@ describe("withLockFile", () => {
   it.each([
     { left: "a lock whose process died", holder: `${DEAD_PID}@${hostname()} dead` },
     { left: "a lock that has named no holder for longer than EMPTY_LOCK_STALE_MS", holder: "" },
-  ])("takes over $left, and logs it", async ({ holder }) => {
-    const dir = folder();
-    const lock = join(dir, "lock");
-    await writeFile(lock, holder);
-    const past = (Date.now() - EMPTY_LOCK_STALE_MS - 60_000) / 1000;
-    await utimes(lock, past, past);
-    const logged: unknown[] = [];
-    const ran = await withLockFile(
-      lock,
-      (...entry) => logged.push(entry),
-      async () => "ran",
-    );
-    expect(ran).toBe("ran");
-    expect(logged).toEqual([["took over a lock left by a dead process", { lock, holder }]]);
-    expect(await readdir(dir)).toEqual([]);
-  }, 10_000);
+  ])(
+    "takes over $left, and logs it",
+    async ({ holder }) => {
+      const dir = folder();
+      const lock = join(dir, "lock");
+      await writeFile(lock, holder);
+      const past = (Date.now() - EMPTY_LOCK_STALE_MS - 60_000) / 1000;
+      await utimes(lock, past, past);
+      const logged: unknown[] = [];
+      const ran = await withLockFile(
+        lock,
+        (...entry) => logged.push(entry),
+        async () => "ran",
+      );
+      expect(ran).toBe("ran");
+      expect(logged).toEqual([["took over a lock left by a dead process", { lock, holder }]]);
+      expect(await readdir(dir)).toEqual([]);
+    },
+    10_000,
+  );
+
+  it("lets one holder in at a time when many take over one dead process's lock at once", async () => {
+    for (let round = 0; round < 20; round++) {
+      const dir = folder();
+      const lock = join(dir, "lock");
+      await writeFile(lock, `${DEAD_PID}@${hostname()} dead`);
+      let inside = 0;
+      let most = 0;
+      await Promise.all(
+        Array.from({ length: 12 }, () =>
+          withLockFile(lock, quiet, async () => {
+            most = Math.max(most, ++inside);
+            await new Promise((resolve) => setImmediate(resolve));
+            inside--;
+          }),
+        ),
+      );
+      expect(most).toBe(1);
+      expect(await readdir(dir)).toEqual([]);
+    }
+  });
 });
 
 describe("removeDeadDrafts", () => {

@@ -4,6 +4,7 @@
  * `<pid>@<host> <random>`, from the moment it exists, so a process that finds it can tell whether
  * the holder still runs.
  */
+import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { randomId } from "@pubsubbud/relay-core/internal";
@@ -50,21 +51,37 @@ const holderOf = (lock: string) =>
   });
 
 /**
- * Removes a lock its holder left behind. It is moved aside first (atomically: of several processes
- * taking over, one succeeds) and put back if what was moved turns out to be live after all.
+ * Removes a lock its holder left behind. Of the processes taking it over at once, the one that
+ * hard-links it first to the name `<lock>.stale-<digest of its holder>` wins; the others find that
+ * name taken. The winner removes `lock` only when what it linked names that dead holder. A process
+ * that comes late links whatever `lock` is by then (the next holder's live lock), finds another
+ * holder in it, and leaves `lock` alone: no step moves or removes a lock it has not proved dead.
+ * (Moved aside and put back, a live lock was missing for a moment; a third process took the name
+ * meanwhile, and two processes held the lock.) A winner that dies leaves its link, which is removed
+ * once it is {@link EMPTY_LOCK_STALE_MS} old.
  */
-async function takeOver(lock: string, holder: string, log: LockLog): Promise<void> {
-  const aside = `${lock}.stale-${randomId(8)}`;
-  const moved = await fs.rename(lock, aside).then(
+async function takeOver(lock: string, holder: string, log: LockLog): Promise<boolean> {
+  const claim = `${lock}.stale-${createHash("sha256").update(holder).digest("hex").slice(0, 16)}`;
+  const claimed = await fs.link(lock, claim).then(
     () => true,
-    () => false,
+    async (error: NodeJS.ErrnoException) => {
+      if (error.code === "EEXIST") {
+        const stats = await fs.stat(claim).catch(() => undefined);
+        if (stats && Date.now() - stats.ctimeMs > EMPTY_LOCK_STALE_MS)
+          await fs.rm(claim, { force: true });
+      } else if (error.code !== "ENOENT") throw error;
+      return false;
+    },
   );
-  if (!moved) return;
-  const content = await fs.readFile(aside, "utf8").catch(() => undefined);
-  if (content === holder && (await leftBehind(aside, content)))
+  if (!claimed) return false;
+  try {
+    if ((await fs.readFile(claim, "utf8").catch(() => undefined)) !== holder) return false;
+    await fs.unlink(lock);
     log("took over a lock left by a dead process", { lock, holder });
-  else await fs.link(aside, lock).catch(() => {}); // a live lock: put it back
-  await fs.rm(aside, { force: true });
+    return true;
+  } finally {
+    await fs.rm(claim, { force: true });
+  }
 }
 
 /**
@@ -103,8 +120,8 @@ async function acquire(lock: string, log: LockLog): Promise<void> {
     for (let attempt = 0; !(await link(draft, lock)); attempt++) {
       const holder = await holderOf(lock);
       if (holder === undefined) continue;
-      if (await leftBehind(lock, holder)) await takeOver(lock, holder, log);
-      else
+      // Held, or being taken over by another process: a jittered wait, then again.
+      if (!((await leftBehind(lock, holder)) && (await takeOver(lock, holder, log))))
         await new Promise((resolve) =>
           setTimeout(resolve, Math.random() * Math.min(20, 1 + attempt)),
         );
