@@ -38,6 +38,10 @@ describe("withLockFile", () => {
   it.each([
     { left: "a lock whose process died", holder: `${DEAD_PID}@${hostname()} dead` },
     { left: "a lock that has named no holder for longer than EMPTY_LOCK_STALE_MS", holder: "" },
+    // Pid 1 runs, but this lock was taken before the host last started.
+    ...(process.platform === "linux"
+      ? [{ left: "a lock of an earlier boot", holder: `1@${hostname()} old ${"0".repeat(8)}-boot` }]
+      : []),
   ])(
     "takes over $left, and logs it",
     async ({ holder }) => {

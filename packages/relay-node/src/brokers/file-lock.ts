@@ -1,10 +1,11 @@
 /**
  * The filesystem broker's lock files: a namespace's `lock` (held by the process appending) and a
  * group's `groups/<group>.lock` (held by the member taking its turn). A lock names its holder,
- * `<pid>@<host> <random>`, from the moment it exists, so a process that finds it can tell whether
- * the holder still runs.
+ * `<pid>@<host> <random> <boot>`, from the moment it exists, so a process that finds it can tell
+ * whether the holder still runs.
  */
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { randomId } from "@pubsubbud/relay-core/internal";
@@ -33,14 +34,32 @@ const alive = (pid: number) => {
   }
 };
 
+/**
+ * This boot of the host (Linux), or "" where the system does not say. A lock also names the boot
+ * it was taken in: after a restart, its holder's pid may belong to another process, which must
+ * not make the lock look held.
+ */
+const BOOT = (() => {
+  try {
+    return readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+  } catch {
+    return "";
+  }
+})();
+
+/** What a lock holds: `<pid>@<host> <random>`, then ` <boot>` where the boot is known. */
+const holderText = () => `${process.pid}@${hostname()} ${randomId(8)}${BOOT && ` ${BOOT}`}`;
+
 /** Whether the lock file at `path`, holding `holder`, was left by a process that is gone. */
 async function leftBehind(path: string, holder: string): Promise<boolean> {
   if (holder === "") {
     const stats = await fs.stat(path).catch(() => undefined);
     return stats !== undefined && Date.now() - stats.mtimeMs > EMPTY_LOCK_STALE_MS;
   }
-  const [pid, host] = holder.split(" ")[0]?.split("@") ?? [];
-  return host === hostname() && !alive(Number(pid));
+  const [who, , boot] = holder.split(" ");
+  const [pid, host] = who?.split("@") ?? [];
+  if (host !== hostname()) return false;
+  return (boot !== undefined && BOOT !== "" && boot !== BOOT) || !alive(Number(pid));
 }
 
 /** The lock's content; undefined when there is no lock (it was released meanwhile). */
@@ -115,7 +134,7 @@ const link = (draft: string, lock: string) =>
  */
 async function acquire(lock: string, log: LockLog): Promise<void> {
   const draft = `${lock}.${process.pid}-${randomId(8)}.new`;
-  await fs.writeFile(draft, `${process.pid}@${hostname()} ${randomId(8)}`, { flag: "wx" });
+  await fs.writeFile(draft, holderText(), { flag: "wx" });
   try {
     for (let attempt = 0; !(await link(draft, lock)); attempt++) {
       const holder = await holderOf(lock);
