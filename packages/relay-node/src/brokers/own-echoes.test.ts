@@ -4,6 +4,13 @@ import { OwnEchoes } from "./own-echoes.js";
 
 const never = new Promise<never>(() => {});
 
+/** Echoes with room for one publish on its way, taken by `first` (its key "a"). */
+async function full() {
+  const echoes = new OwnEchoes(1);
+  await echoes.turn(never);
+  return { echoes, first: echoes.wait("ns", "a", 1) };
+}
+
 describe("OwnEchoes", () => {
   it("answers a waiting publish with its own copy, or as a duplicate of another copy of its key", async () => {
     const echoes = new OwnEchoes(10);
@@ -31,9 +38,7 @@ describe("OwnEchoes", () => {
   });
 
   it("holds publishes past its capacity until earlier ones settle, in order, and refuses one whose deadline came first", async () => {
-    const echoes = new OwnEchoes(1);
-    await echoes.turn(never);
-    const first = echoes.wait("ns", "a", 1);
+    const { echoes, first } = await full();
     const order: string[] = [];
     const second = echoes.turn(never).then(() => void order.push("second"));
     const third = echoes.turn(never).then(() => void order.push("third"));
@@ -51,9 +56,7 @@ describe("OwnEchoes", () => {
   });
 
   it("passes a turn that came after the deadline won on to the next, leaving the others queued", async () => {
-    const echoes = new OwnEchoes(1);
-    await echoes.turn(never);
-    const first = echoes.wait("ns", "a", 1);
+    const { echoes, first } = await full();
     let expire: (error: Error) => void = () => {};
     const late = echoes.turn(new Promise<never>((_, reject) => (expire = reject)));
     const order: string[] = [];
@@ -72,9 +75,7 @@ describe("OwnEchoes", () => {
   });
 
   it("does not send a waiting publish whose publisher is gone when its turn comes; the turn goes on", async () => {
-    const echoes = new OwnEchoes(1);
-    await echoes.turn(never);
-    const first = echoes.wait("ns", "a", 1);
+    const { echoes, first } = await full();
     const publisher = { aborted: false };
     const orphan = echoes.turn(never, publisher);
     const order: string[] = [];
