@@ -60,8 +60,11 @@ export class Delivery {
    * replay (a listener on a shared log may lag behind the log's head).
    */
   #floor: string | undefined;
-  /** Frames waiting for the next flush (allocated when one is queued: most connections idle). */
-  #outbox: string[] | undefined;
+  /**
+   * Frames waiting for the next flush: one is kept as it is (a connection usually has one frame
+   * a turn, and no array is allocated for it), two or more in an array.
+   */
+  #outbox: string | string[] | undefined;
   #outboxBytes = 0;
   #dirty = false;
   readonly #host: DeliveryHost;
@@ -83,8 +86,10 @@ export class Delivery {
   }
 
   #queue(text: string): void {
-    if (this.#outbox === undefined) this.#outbox = [];
-    this.#outbox.push(text);
+    const outbox = this.#outbox;
+    if (outbox === undefined) this.#outbox = text;
+    else if (typeof outbox === "string") this.#outbox = [outbox, text];
+    else outbox.push(text);
     this.#outboxBytes += text.length;
   }
 
@@ -175,7 +180,7 @@ export class Delivery {
     this.#dirty = false;
     if (this.#phase === "closed") return;
     const frames = this.#outbox;
-    if (frames === undefined || frames.length === 0) {
+    if (frames === undefined) {
       written?.();
       return;
     }
@@ -188,7 +193,12 @@ export class Delivery {
     this.#write(frames, written, replayed);
   }
 
-  #write(frames: readonly string[], written?: () => void, replayed = 0): void {
+  #write(frames: string | readonly string[], written?: () => void, replayed = 0): void {
+    if (typeof frames === "string") {
+      this.#host.wrote(1, replayed);
+      this.#socket.send(frames, written);
+      return;
+    }
     const max = this.#host.maxBatchBytes;
     let start = 0;
     let bytes = 0;
@@ -217,6 +227,6 @@ export class Delivery {
     this.#phase = "closed";
     this.#outbox = undefined;
     this.#catchUp = undefined;
-    if (drain && frames !== undefined && frames.length > 0) this.#write(frames);
+    if (drain && frames !== undefined) this.#write(frames);
   }
 }

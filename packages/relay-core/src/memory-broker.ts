@@ -95,19 +95,24 @@ class MemoryBrokerImpl implements MemoryBroker {
     }
   }
 
+  // A publish's path: no closure per call.
   #log(namespace: string): MemoryLog {
-    return getOrCreate(
-      this.#logs,
-      namespace,
-      () => new MemoryLog(randomId(12), this.#retention, this.#now),
-    );
+    let log = this.#logs.get(namespace);
+    if (log === undefined) {
+      log = new MemoryLog(randomId(12), this.#retention, this.#now);
+      this.#logs.set(namespace, log);
+    }
+    return log;
   }
 
   publish = async (namespace: string, input: PublishInput): Promise<PublishOutcome> => {
     if (this.#closed) throw new Error("memory broker is closed");
     const log = this.#log(namespace);
-    const { outcome, message } = this.#measure(log, () => log.append(input));
-    if (message && !this.#makeRoom(log)) {
+    // Measured inline (no closure per publish); an append that throws leaves the log unchanged.
+    const before = log.bytes;
+    const { outcome, message } = log.append(input);
+    this.#bytes += log.bytes - before;
+    if (message && this.#bytes > this.#maxBytes && !this.#makeRoom(log)) {
       // Nobody has seen it yet: taken back whole, so a retry is not mistaken for a duplicate.
       this.#measure(log, () => log.dropNewest());
       throw new BrokerFullError(

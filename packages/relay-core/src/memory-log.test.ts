@@ -51,6 +51,7 @@ describe("MemoryLog", () => {
 describe("MemoryLog against a reference model", () => {
   type Op =
     | { op: "append"; id: string }
+    | { op: "appendBad"; id: string }
     | { op: "advance"; ms: number }
     | { op: "dropNewest" }
     | { op: "since"; offset: number };
@@ -68,6 +69,13 @@ describe("MemoryLog against a reference model", () => {
         arbitrary: fc.record({
           op: fc.constant("advance" as const),
           ms: fc.integer({ min: 0, max: 1_000 }),
+        }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          op: fc.constant("appendBad" as const),
+          id: fc.constantFrom("a", "b", "c", "d", "e", "f"),
         }),
       },
       { weight: 1, arbitrary: fc.record({ op: fc.constant("dropNewest" as const) }) },
@@ -112,11 +120,18 @@ describe("MemoryLog against a reference model", () => {
             if (appends.length > 0 && (appends.at(-1) as { seq: number }).seq >= firstKept)
               appends.pop();
             log.dropNewest();
-          } else if (step.op === "append") {
+          } else if (step.op === "append" || step.op === "appendBad") {
             const latest = [...appends].reverse().find((a) => a.id === step.id);
             const duplicate =
               latest !== undefined && !latest.forgotten && now - latest.ts <= kept.dedupeWindowMs;
-            const { outcome } = log.append({ channel: "c", id: step.id, data: step.id });
+            // Data that cannot be serialized: a repeat inside the window is still recognised;
+            // anything else throws and leaves the log (offsets, ids, messages) as it was.
+            const data = step.op === "append" ? step.id : 10n;
+            if (step.op === "appendBad" && !duplicate) {
+              expect(() => log.append({ channel: "c", id: step.id, data })).toThrow(/BigInt/);
+              continue;
+            }
+            const { outcome } = log.append({ channel: "c", id: step.id, data });
             if (duplicate) expect(outcome).toEqual({ offset: String(latest.seq), duplicate: true });
             else {
               const seq = (appends.at(-1)?.seq ?? 0) + 1;

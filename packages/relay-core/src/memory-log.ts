@@ -66,15 +66,19 @@ export class MemoryLog {
     const now = this.#now();
     const key = dedupeKey(input);
     const earlier = this.#seen.get(key);
-    if (earlier !== undefined) {
-      if (this.#within(earlier, now))
-        return { outcome: { offset: String(earlier), duplicate: true } };
-      // An id seen before the window is new again; its old place in the order is left behind.
-      this.#seen.delete(key);
-    }
-    const seq = ++this.#lastSeq;
+    if (earlier !== undefined && this.#within(earlier, now))
+      return { outcome: { offset: String(earlier), duplicate: true } };
+    // The frame first: data that cannot be serialized throws before the log changes.
+    const seq = this.#lastSeq + 1;
     const offset = String(seq);
     const message = new FramedMessage(input, now, offset);
+    if (earlier !== undefined) {
+      // An id seen before the window is new again: its old place in the order is emptied, so
+      // dropping that place later leaves the new one alone.
+      (this.#seenKeys as Array<string | undefined>)[this.#seenIndex(earlier)] = undefined;
+      this.#seen.delete(key);
+    }
+    this.#lastSeq = seq;
     const size = message.frame.length;
     this.#frames.push(message.frame);
     this.#times.push(now);
@@ -86,11 +90,17 @@ export class MemoryLog {
     return { outcome: { offset, duplicate: false }, message };
   }
 
+  /**
+   * Where the id appended as `seq` sits in #seenKeys and #seenTs: ids are appended in sequence
+   * order, so its place is its distance from the newest remembered one.
+   */
+  #seenIndex(seq: number): number {
+    return this.#seenTs.length - 1 - (this.#lastSeq - seq);
+  }
+
   /** True when the id appended as `seq` is still inside the dedupe window. */
   #within(seq: number, now: number): boolean {
-    // Its time: ids are appended in sequence order, so its place is found by its distance from
-    // the newest remembered one.
-    const ts = this.#seenTs[this.#seenTs.length - 1 - (this.#lastSeq - seq)];
+    const ts = this.#seenTs[this.#seenIndex(seq)];
     return ts !== undefined && now - ts <= this.#retention.dedupeWindowMs;
   }
 
@@ -157,14 +167,16 @@ export class MemoryLog {
 
   #trim(now: number): void {
     const { maxMessages, maxAgeMs, maxBytes, dedupeWindowMs, dedupeMaxIds } = this.#retention;
-    const retained = () => this.#frames.length - this.#head;
-    while (
-      retained() > 0 &&
-      (retained() > maxMessages ||
-        this.#bytes > maxBytes ||
-        now - (this.#times[this.#head] as number) > maxAgeMs)
-    )
+    // Every append runs this: no closure, the retained count computed in the loop.
+    for (let retained = this.#frames.length - this.#head; retained > 0; retained--) {
+      if (
+        retained <= maxMessages &&
+        this.#bytes <= maxBytes &&
+        now - (this.#times[this.#head] as number) <= maxAgeMs
+      )
+        break;
       this.#drop();
+    }
     // Compact the array once the dropped prefix dominates, so trimming stays O(1) amortised.
     if (this.#head > 1024 && this.#head * 2 > this.#frames.length) {
       this.#frames = this.#frames.slice(this.#head);
@@ -177,10 +189,9 @@ export class MemoryLog {
       (ids - this.#seenHead > dedupeMaxIds ||
         now - (this.#seenTs[this.#seenHead] as number) > dedupeWindowMs)
     ) {
-      const key = this.#seenKeys[this.#seenHead] as string;
-      // Forgotten only if this is its latest place: an id appended again lives on.
-      if (this.#seen.get(key) === this.#lastSeq - (ids - 1 - this.#seenHead))
-        this.#seen.delete(key);
+      // An emptied place belongs to an id appended again since, which lives on.
+      const key = this.#seenKeys[this.#seenHead];
+      if (key !== undefined) this.#seen.delete(key);
       (this.#seenKeys as Array<string | undefined>)[this.#seenHead] = undefined;
       this.#seenHead++;
     }
