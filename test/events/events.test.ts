@@ -84,12 +84,16 @@ describe.each(sharedBrokerKinds)("event handlers on $name", (kind) => {
 });
 
 describe("publisher and subscriber arguments", () => {
-  it("refuses a bad channel, pattern or dead-letter prefix with bad_argument", async () => {
+  it("refuses a bad channel, pattern, data or dead-letter prefix with bad_argument", async () => {
     const [kind] = sharedBrokerKinds.filter((k) => k.name === "file");
     if (!kind) throw new Error("the file broker kind is missing");
     await using publisher = await createPublisher({ broker: await kind.create() });
     await expect(publisher.publish("bad channel", 1)).rejects.toMatchObject({
       code: "bad_argument",
+    });
+    await expect(publisher.publish("good.channel", 10n)).rejects.toMatchObject({
+      code: "bad_argument",
+      message: /BigInt/,
     });
     await using worker = await createSubscriber({ broker: await kind.create() });
     expect(() => worker.on("x*".repeat(17), () => {})).toThrow(/wildcards/);

@@ -47,6 +47,20 @@ export function patternError(
   return undefined;
 }
 
+/**
+ * Why a message's data cannot travel, or `undefined`: it must be a JSON value (what the wire
+ * carries). A server-side publish checks it before the broker sees it, so a BigInt, a cycle or
+ * `undefined` is refused with a reason instead of failing inside the broker.
+ */
+export function dataError(data: unknown): string | undefined {
+  try {
+    if (JSON.stringify(data) === undefined) return `data must be a JSON value, not ${typeof data}`;
+    return undefined;
+  } catch (error) {
+    return `data cannot be serialized as JSON: ${(error as Error).message.split("\n")[0]}`;
+  }
+}
+
 /** True for channels under `_inbox.`, which only reach their owner's exact subscription. */
 export function isInboxChannel(channel: string): boolean {
   return channel.startsWith(INBOX_PREFIX);

@@ -41,6 +41,7 @@ export {
 export { type HttpPublish, httpPublishSchema } from "./http.js";
 export {
   channelError,
+  dataError,
   headersError,
   isInboxChannel,
   patternError,

@@ -5,6 +5,8 @@ export const RelayErrorCode = {
   BadChannel: "bad_channel",
   BadHeaders: "bad_headers",
   BadNamespace: "bad_namespace",
+  /** A server-side publish's data is not a JSON value (a BigInt, a cycle, `undefined`…). */
+  BadData: "bad_data",
   PublishFailed: "publish_failed",
   /** The broker may or may not have taken the publish: retry with the same id. */
   PublishUncertain: "publish_uncertain",

@@ -139,8 +139,11 @@ export async function publishOverHttp(
   try {
     return { status: 200, body: await core.publish(request.namespace, body.publish, identity) };
   } catch (error) {
-    if (error instanceof RelayError)
-      return refusal(STATUS[error.code] ?? 400, error.code, error.message);
+    if (error instanceof RelayError) {
+      // A parsed body's data is always JSON; were it not, it would be a bad frame on the wire.
+      const code = error.code === RelayErrorCode.BadData ? ErrorCode.BadFrame : error.code;
+      return refusal(STATUS[code] ?? 400, code, error.message);
+    }
     return refusal(
       500,
       ErrorCode.Internal,

@@ -276,6 +276,30 @@ describe("relay-core sessions", () => {
     }
   });
 
+  it("refuses a server-side publish whose data is not JSON (bad_data), and the log goes on as before", async () => {
+    const { core, open } = setup();
+    const peer = open();
+    peer.connection.receive(hello({ subscriptions: [{ id: "s", pattern: "a" }] }));
+    await tick();
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    for (const data of [10n, cycle, undefined, () => 1])
+      await expect(core.publish("default", { channel: "a", id: "x", data })).rejects.toMatchObject({
+        code: "bad_data",
+        message: /data (must be a JSON value|cannot be serialized)/,
+      });
+    // Nothing was taken: the id is free, the next offset is the first, and only it is delivered.
+    expect(await core.publish("default", { channel: "a", id: "x", data: 1 })).toEqual({
+      id: "x",
+      offset: "1",
+      duplicate: false,
+    });
+    await tick();
+    expect(peer.frames().filter((f) => f.type === "message")).toMatchObject([
+      { id: "x", data: 1, offset: "1" },
+    ]);
+  });
+
   it("closes a connection that keeps sending invalid frames past the threshold", async () => {
     const { open } = setup({ limits: { maxViolationsPerMinute: 5 } });
     const peer = open();

@@ -2,6 +2,7 @@ import {
   type AnnouncedLimits,
   CloseCode,
   channelError,
+  dataError,
   ErrorCode,
   headersError,
   isInboxChannel,
@@ -95,6 +96,8 @@ export interface RelayCore {
   /**
    * Publishes from the server side (HTTP endpoint, embedding apps). With `as`, the publish is
    * held to that identity's grants (RelayError `forbidden`) and stamped with its user as `sender`.
+   * A bad channel or headers is refused (`bad_channel`, `bad_headers`), and so is data that is not
+   * a JSON value (`bad_data`: a BigInt, a cycle, `undefined`), before the broker sees it.
    */
   publish(
     namespace: string,
@@ -246,6 +249,8 @@ export class RelayEngine implements RelayCore, SessionHost {
     const id = message.id ?? randomId(21);
     const invalid = this.publishError(message);
     if (invalid) throw new RelayError(invalid.code, invalid.message);
+    const badData = dataError(message.data);
+    if (badData) throw new RelayError(RelayErrorCode.BadData, badData);
     if (as && !CompiledGrants.of(as, this.limits).mayPublish(message.channel))
       throw new RelayError(
         RelayErrorCode.Forbidden,

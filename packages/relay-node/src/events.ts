@@ -10,6 +10,7 @@ import {
   type CompiledPattern,
   channelError,
   compilePattern,
+  dataError,
   DEFAULT_LIMITS,
   type Headers,
   headersError,
@@ -100,7 +101,9 @@ export async function createPublisher(options: PublisherOptions): Promise<Publis
   const publisher: Publisher = {
     async publish(channel, data, { headers, id = randomId(21) } = {}) {
       const invalid =
-        channelError(channel, DEFAULT_LIMITS) ?? headersError(headers, DEFAULT_LIMITS);
+        channelError(channel, DEFAULT_LIMITS) ??
+        headersError(headers, DEFAULT_LIMITS) ??
+        dataError(data);
       if (invalid) throw argumentError(invalid);
       const outcome = await broker.publish(namespace, {
         channel,
