@@ -80,6 +80,15 @@ describe("client", () => {
     await expect(client.publish("ok.x", "x".repeat(70_000))).rejects.toMatchObject({
       code: "bad_argument",
     });
+    // So is data JSON cannot carry: a rejection, never a throw out of publish().
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    for (const data of [10n, cycle])
+      await expect(client.publish("ok.x", data)).rejects.toMatchObject({
+        code: "bad_argument",
+        message: /data is not JSON/,
+      });
+    expect(client.state).toBe("open");
   });
 
   it("calls a token function on every connect", async () => {

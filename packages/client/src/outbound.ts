@@ -4,9 +4,10 @@ import type { PublishOptions } from "./options.js";
 
 /**
  * Builds a `publish` frame, checked against the relay's announced frame limit before anything is
- * queued: an oversized message is refused here with `bad_argument`, since it would be refused again
- * after every reconnect (or, far past the limit, close the connection). The channel is the relay's to check (`publish_refused`, wireCode
- * `bad_channel`): a second copy of the grammar here would cost every bundle its size.
+ * queued: an oversized message, or data JSON cannot carry, is refused here with `bad_argument`,
+ * since it would be refused again after every reconnect (or, far past the limit, close the
+ * connection). The channel is the relay's to check (`publish_refused`, wireCode `bad_channel`):
+ * a second copy of the grammar here would cost every bundle its size.
  */
 export function publishFrame(
   channel: string,
@@ -16,7 +17,13 @@ export function publishFrame(
 ): { id: string; frame: string } | ClientError {
   const id = options.id ?? randomId();
   // JSON leaves out undefined members: no `headers` key when there are none.
-  const frame = JSON.stringify({ type: "publish", id, channel, data, headers: options.headers });
+  let frame: string;
+  try {
+    frame = JSON.stringify({ type: "publish", id, channel, data, headers: options.headers });
+  } catch (error) {
+    // A BigInt or a cycle: refused as the promise's answer, never thrown from publish().
+    return new ClientError("bad_argument", `data is not JSON: ${(error as Error).message}`);
+  }
   if (frame.length > maxFrameBytes)
     return new ClientError(
       "bad_argument",
