@@ -9,7 +9,8 @@ import { CloseCode, ErrorCode } from "@pubsubbud/protocol";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { createMemoryBroker } from "./memory-broker.js";
-import { createRelayCore, type RelayCore } from "./relay.js";
+import type { RelayCore } from "./core-api.js";
+import { createRelayCore } from "./relay.js";
 
 const ERROR_CODES = new Set<string>(Object.values(ErrorCode));
 const CLOSE_CODES = new Set<number>([1000, ...Object.values(CloseCode)]);

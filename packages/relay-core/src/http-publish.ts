@@ -12,7 +12,7 @@ import {
 import { RelayError, RelayErrorCode } from "./errors.js";
 import { type HttpAnswer, HttpCode, originError, refusal } from "./http.js";
 import type { RelayLimits } from "./limits.js";
-import type { RelayCore } from "./relay.js";
+import type { RelayCore } from "./core-api.js";
 
 /** What an HTTP publish needs of a request, in any runtime. */
 export interface HttpPublishRequest {

@@ -44,13 +44,8 @@ export {
 } from "./memory-broker.js";
 export { DEFAULT_RETENTION, type LogRetention } from "./memory-log.js";
 export type { TailEntry } from "./tail.js";
-export {
-  createRelayCore,
-  type RelayCore,
-  type RelayCoreOptions,
-  type RelayStats,
-  type ServerPublish,
-} from "./relay.js";
+export type { RelayCore, RelayCoreOptions, RelayStats, ServerPublish } from "./core-api.js";
+export { createRelayCore } from "./relay.js";
 export type {
   Authenticate,
   AuthRequest,
