@@ -80,13 +80,33 @@ export function foregroundServer(
     dying.kill("SIGKILL");
     await exited;
   };
+  /** The end of what the server printed, to name why a start timed out. */
+  let output = "";
+  const spawnIt = () => {
+    output = "";
+    child = spawn(program, args, { stdio: ["ignore", "pipe", "pipe"], ...options });
+    const keep = (chunk: Buffer) => void (output = (output + chunk.toString()).slice(-2_000));
+    child.stdout?.on("data", keep);
+    child.stderr?.on("data", keep);
+  };
   return {
     port,
     async start() {
       if (!prepared) prepare?.();
       prepared = true;
-      child = spawn(program, args, { stdio: "ignore", ...options });
-      await untilReachable(port, program);
+      spawnIt();
+      try {
+        await untilReachable(port, program);
+      } catch {
+        // A server that did not come up on a loaded machine (a RabbitMQ node that never got as far
+        // as its log, once in CI) is started once more; what it printed names a second failure.
+        await kill();
+        const first = output;
+        spawnIt();
+        await untilReachable(port, program).catch((error: Error) => {
+          throw new Error(`${error.message} (twice); it printed:\n${first}\n---\n${output}`);
+        });
+      }
     },
     kill,
     stop: kill,
