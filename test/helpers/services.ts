@@ -85,7 +85,9 @@ export function foregroundServer(
   const spawnIt = () => {
     output = "";
     child = spawn(program, args, { stdio: ["ignore", "pipe", "pipe"], ...options });
-    const keep = (chunk: Buffer) => void (output = (output + chunk.toString()).slice(-2_000));
+    const keep = (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-2_000);
+    };
     child.stdout?.on("data", keep);
     child.stderr?.on("data", keep);
   };
