@@ -433,6 +433,15 @@ function conformance(factory: TargetFactory) {
   it("reports recovered:false and a gap event after a cut longer than the recovery window", async () => {
     await using proxy = await startCutProxy(relay.port);
     const { subscriber, seen, gaps, messages } = await behind(proxy, "flood.*");
+    // A client of the instance behind the proxy. On two instances the flood reaches that
+    // instance through the broker after the publisher's acks: the subscriber resumes there only
+    // once it has read the flood to its end (a relay-local window must hold all of it), or has
+    // fallen behind a shared log's trim (reported as a gap; the resume reads the log itself).
+    const observer = connect(relay.wsUrls[0]);
+    const observerGaps: unknown[] = [];
+    observer.addEventListener("gap", (e) => observerGaps.push(e.detail));
+    const { messages: observed, sub: observing } = collect(observer, "flood.*");
+    await observing.ready;
     const publisher = connect();
     await publisher.publish("flood.a", "before");
     await waitFor(() => messages.length === 1, "first message");
@@ -440,6 +449,10 @@ function conformance(factory: TargetFactory) {
     await waitFor(() => subscriber.state !== "open", "the client to notice the cut");
     await Promise.all(
       Array.from({ length: WINDOW + 100 }, (_, i) => publisher.publish("flood.a", i)),
+    );
+    await waitFor(
+      () => observerGaps.length > 0 || observed.some((m) => m.data === WINDOW + 99),
+      "the instance to read the flood",
     );
     proxy.restore();
     await waitFor(() => gaps.length === 1, "the gap event");
