@@ -23,6 +23,10 @@ import {
 import type { WebSocket, WebSocketServer } from "ws";
 import { answerSocket } from "./answer.js";
 import { headerOf } from "./http.js";
+import { textFrame } from "./ws-frame.js";
+
+/** WebSocket.OPEN (ws is imported for its types only here). */
+const OPEN = 1;
 
 /** What the upgrade handler works with. */
 export interface UpgradeOptions {
@@ -66,22 +70,27 @@ function handshakeRefusal({ header }: UpgradeRequest): HttpAnswer | undefined {
  */
 class WsTransport implements Transport {
   readonly #ws: WebSocket;
+  /** The upgraded TCP socket under #ws: messages are written to it as whole frames (ws-frame.ts). */
+  readonly #socket: Duplex;
   /** The relay's open sockets, which this one leaves when it closes. */
   readonly #open: Set<WebSocket>;
   connection!: Connection;
 
-  constructor(ws: WebSocket, open: Set<WebSocket>) {
+  constructor(ws: WebSocket, socket: Duplex, open: Set<WebSocket>) {
     this.#ws = ws;
+    this.#socket = socket;
     this.#open = open;
     open.add(ws);
   }
 
   send(text: string): void {
-    this.#ws.send(text);
+    if (this.#ws.readyState === OPEN) this.#socket.write(textFrame(text));
+    else this.#ws.send(text); // what ws does with a frame after its close frame
   }
 
   sendThen(text: string, written: () => void): void {
-    this.#ws.send(text, () => written());
+    if (this.#ws.readyState === OPEN) this.#socket.write(textFrame(text), () => written());
+    else this.#ws.send(text, () => written());
   }
 
   close(code: number, reason: string): void {
@@ -120,12 +129,13 @@ function onClose(this: WebSocket): void {
  */
 function connect(
   ws: WebSocket,
+  socket: Duplex,
   options: UpgradeOptions,
   namespace: string,
   remote: string | undefined,
   onError: (this: WebSocket, error: Error) => void,
 ): void {
-  const transport = new WsTransport(ws, options.sockets);
+  const transport = new WsTransport(ws, socket, options.sockets);
   (ws as FedSocket)[TRANSPORT] = transport;
   transport.connection = options.core.accept({ namespace, remote, transport });
   ws.on("message", onMessage);
@@ -147,7 +157,7 @@ export function createUpgradeHandler(options: UpgradeOptions) {
     options.wss.handleUpgrade(req, socket, head, (ws) => {
       // ws listens for the socket's errors from here on.
       socket.off("error", onSocketError);
-      connect(ws, options, namespace, remote, onError);
+      connect(ws, socket, options, namespace, remote, onError);
     });
   };
   const onSocketError = (error: unknown) =>
