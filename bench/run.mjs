@@ -31,7 +31,7 @@ const PAD = "x".repeat(64);
 
 function startServer(file, args = []) {
   const child = fork(fileURLToPath(new URL(`./servers/${file}`, import.meta.url)), args, {
-    execArgv: ["--expose-gc", ...(process.env.BENCH_NODE_FLAGS?.split(" ") ?? [])],
+    execArgv: ["--expose-gc", ...(process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? [])],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const next = (type) =>
