@@ -4,9 +4,9 @@ import type { LogMessage } from "./broker.js";
 import { createMemoryBroker } from "./memory-broker.js";
 import { DEFAULT_RETENTION, MemoryLog } from "./memory-log.js";
 import { createRelayCore } from "./relay.js";
+import { tick } from "./relay-fixture.js";
 import type { Transport } from "./types.js";
 
-const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 const quiet: Transport = { send() {}, close() {}, bufferedAmount: () => 0 };
 
 describe("memory broker memory bounds", () => {

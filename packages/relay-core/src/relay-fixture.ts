@@ -7,7 +7,7 @@ import type { RelayCoreOptions } from "./core-api.js";
 import { createRelayCore } from "./relay.js";
 import type { Transport } from "./types.js";
 
-/** An in-memory transport: relay-core's own injection point, recording what the relay sends. */
+/** An in-memory transport recording what the relay sends and how it closed. */
 export function fakeSocket(buffered = 0) {
   const sent: string[] = [];
   const closes: Array<{ code: number; reason: string }> = [];

@@ -84,13 +84,17 @@ class WsTransport implements Transport {
   }
 
   send(text: string): void {
-    if (this.#ws.readyState === OPEN) this.#socket.write(textFrame(text));
-    else this.#ws.send(text); // what ws does with a frame after its close frame
+    this.#write(text);
   }
 
   sendThen(text: string, written: () => void): void {
-    if (this.#ws.readyState === OPEN) this.#socket.write(textFrame(text), () => written());
-    else this.#ws.send(text, () => written());
+    this.#write(text, written);
+  }
+
+  /** One frame buffer on the open socket; after its close frame, what ws does with a frame. */
+  #write(text: string, written?: () => void): void {
+    if (this.#ws.readyState === OPEN) this.#socket.write(textFrame(text), written);
+    else this.#ws.send(text, written);
   }
 
   close(code: number, reason: string): void {
