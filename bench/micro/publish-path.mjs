@@ -1,4 +1,8 @@
 // JS-only cost of one publish + one delivery through relay-core (no sockets): node bench/micro/publish-path.mjs
+// With --alloc it also prints the bytes allocated per publish + delivery (V8's sampling heap
+// profiler, counting what the collector freed too): a steadier figure than CPU time on a busy
+// machine, and garbage is much of the path's cost.
+import { Session } from "node:inspector/promises";
 import { createRelayCore, createMemoryBroker } from "@pubsubbud/relay-core";
 const core = createRelayCore({
   broker: createMemoryBroker(),
@@ -36,12 +40,27 @@ const frames = Array.from({ length: N }, (_, i) =>
     data: { t: 123.456, pad: "x".repeat(64) },
   }),
 );
+const sampling = process.argv.includes("--alloc") ? new Session() : undefined;
+if (sampling) {
+  sampling.connect();
+  await sampling.post("HeapProfiler.startSampling", {
+    samplingInterval: 512,
+    includeObjectsCollectedByMinorGC: true,
+    includeObjectsCollectedByMajorGC: true,
+  });
+}
 const c0 = process.cpuUsage();
 for (let i = 0; i < N; i += 100) {
   for (let j = i; j < i + 100; j++) pub.receive(frames[j]);
   await new Promise((r) => setImmediate(r));
 }
 const c = process.cpuUsage(c0);
+if (sampling) {
+  const { profile } = await sampling.post("HeapProfiler.stopSampling");
+  const bytes = (node) =>
+    node.selfSize + node.children.reduce((sum, child) => sum + bytes(child), 0);
+  console.log("bytes allocated per publish+delivery:", Math.round(bytes(profile.head) / N));
+}
 console.log(
   `${subscribers.length} subscribers; µs per publish+delivery (JS only):`,
   ((c.user + c.system) / N).toFixed(2),

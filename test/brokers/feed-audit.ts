@@ -43,7 +43,7 @@ export interface Audit {
 
 /** How a publish ended: acknowledged, or what `classify` makes of its error. */
 export async function settled(
-  publish: Promise<unknown> | undefined,
+  publish: unknown,
   classify: (error: unknown) => Outcome,
 ): Promise<Outcome> {
   try {

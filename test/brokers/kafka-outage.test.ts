@@ -35,7 +35,9 @@ describe.skipIf(missing("java", commandExists("java"), "install a JDK (Kafka run
         const answers = new Map<string, "acked" | "uncertain" | "refused">();
         const pad = "x".repeat(4_000);
         const pending = Array.from({ length: COUNT }, (_, i) =>
-          broker.publish(ns, { channel: "burst", id: `b${i}`, data: { i, pad } }).then(
+          Promise.resolve(
+            broker.publish(ns, { channel: "burst", id: `b${i}`, data: { i, pad } }),
+          ).then(
             () => void answers.set(`b${i}`, "acked"),
             (error) =>
               void answers.set(
@@ -104,7 +106,7 @@ describe.skipIf(missing("java", commandExists("java"), "install a JDK (Kafka run
           // Kafka answers nothing until it is thawed: every answer here is the deadline's.
           answers = await Promise.all(
             inputs.map((input) =>
-              broker.publish(ns, input).then(
+              Promise.resolve(broker.publish(ns, input)).then(
                 () => "acked",
                 (error) => (error instanceof PublishUncertainError ? "uncertain" : "failed"),
               ),
@@ -117,7 +119,7 @@ describe.skipIf(missing("java", commandExists("java"), "install a JDK (Kafka run
         // The queue frees once Kafka answers the held request: retry until it does.
         const after = { channel: "c", id: "after", data: "after" };
         const publishAfter = () =>
-          broker.publish(ns, after).then(
+          Promise.resolve(broker.publish(ns, after)).then(
             () => true,
             () => false,
           );

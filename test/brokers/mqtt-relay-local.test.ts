@@ -251,7 +251,7 @@ describe.skipIf(
     );
     for (const [k, broker] of [one, two].entries())
       for (let attempt = 0; ; attempt++) {
-        await broker.publish(ns, input(`flush${k}-${attempt}`)).catch(() => {});
+        await settled(broker.publish(ns, input(`flush${k}-${attempt}`)), () => "failed");
         const arrived = () =>
           seen.every((events) =>
             events.some((s) => s !== "gap" && s.key === `dev:flush${k}-${attempt}`),

@@ -32,11 +32,11 @@ describe.skipIf(pgMissing)("PostgreSQL with a backend writing to the log", () =>
          values ('be', nextval('"${table}_seq"'), 'order.created', 'backend-1', '{"order":7}')`,
       );
       let published = false;
-      const publish = writer
-        .publish("be", { channel: "order.paid", id: "relay-1", data: { order: 7 } })
-        .finally(() => {
-          published = true;
-        });
+      const publish = Promise.resolve(
+        writer.publish("be", { channel: "order.paid", id: "relay-1", data: { order: 7 } }),
+      ).finally(() => {
+        published = true;
+      });
       // The publish waits for the backend's transaction (or, wrongly, overtakes it).
       const waiting = async () =>
         (

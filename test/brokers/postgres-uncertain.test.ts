@@ -39,7 +39,7 @@ describe.skipIf(pgMissing)("PostgreSQL publish outcomes when the connection fail
       /** Publishes on the proxied broker while the proxy fails the statement carrying `marker`. */
       async fail(id: string, marker: string, mode: CutMode) {
         const answered = proxy.arm(marker, mode);
-        const error = await cut.publish(ns, input(id)).then(
+        const error = await Promise.resolve(cut.publish(ns, input(id))).then(
           () => undefined,
           (e: unknown) => e,
         );

@@ -100,6 +100,10 @@ export interface BrokerGroups {
   ): Promise<() => Promise<void>>;
 }
 
+/** True for a promise (or any thenable): a broker may answer `publish` and `head` either way. */
+export const isPromise = <T>(value: T | PromiseLike<T>): value is PromiseLike<T> =>
+  typeof (value as { then?: unknown }).then === "function";
+
 /**
  * The small interface every broker implements. One namespace is one ordered log; a broker
  * delivers a namespace's messages to its listeners in log order, each once.
@@ -115,9 +119,15 @@ export interface Broker {
    * turns true once nobody waits for the answer (the publisher's connection closed): a broker that
    * holds publishes before it hands them on (a flow-control queue) drops such a one unsent and
    * rejects. The client resends unanswered publishes in order after it reconnects; an old attempt
-   * sent later than the resends would land behind the publisher's newer messages.
+   * sent later than the resends would land behind the publisher's newer messages. A broker that
+   * appends at once (a log in memory) may return the outcome rather than a promise, and throw
+   * rather than reject: the relay then acks in the turn the publish arrived, without promise turns.
    */
-  publish(namespace: string, input: PublishInput, publisher?: Publisher): Promise<PublishOutcome>;
+  publish(
+    namespace: string,
+    input: PublishInput,
+    publisher?: Publisher,
+  ): PublishOutcome | Promise<PublishOutcome>;
   /**
    * Starts live delivery of the namespace's messages. When the promise resolves, every message
    * published afterwards reaches `listener.message`, in log order. When the broker cannot prove

@@ -105,7 +105,7 @@ class MemoryBrokerImpl implements MemoryBroker {
     return log;
   }
 
-  publish = async (namespace: string, input: PublishInput): Promise<PublishOutcome> => {
+  publish = (namespace: string, input: PublishInput): PublishOutcome => {
     if (this.#closed) throw new Error("memory broker is closed");
     const log = this.#log(namespace);
     // Measured inline (no closure per publish); an append that throws leaves the log unchanged.

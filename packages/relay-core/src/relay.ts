@@ -16,6 +16,7 @@ import {
   type PublishOutcome,
   type Publisher,
   BrokerFullError,
+  isPromise,
   PublishUncertainError,
 } from "./broker.js";
 import { TokenError } from "./auth.js";
@@ -206,31 +207,33 @@ export class RelayEngine implements RelayCore, SessionHost {
     namespace: string,
     input: PublishInput,
     publisher?: Publisher,
-  ): Promise<PublishOutcome> {
-    // One promise on the broker's: a publish is the relay's hottest path.
-    let published: Promise<PublishOutcome>;
+  ): PublishOutcome | Promise<PublishOutcome> {
+    let published: PublishOutcome | Promise<PublishOutcome>;
     try {
       published = this.broker.publish(namespace, input, publisher);
     } catch (error) {
       return Promise.reject(this.#publishFailure(error));
     }
+    // The memory broker answers at once: the ack then leaves without a promise turn.
+    if (!isPromise(published)) return this.#published(namespace, input, published);
     return published.then(
-      (outcome) => {
-        if (outcome.duplicate) this.counters.duplicates++;
-        else this.counters.published++;
-        // Messages for namespaces this relay does not listen to never pass fanOut; the live page
-        // should still show what this relay accepted (stamped with this relay's clock).
-        if (!outcome.duplicate && !this.#namespaces.has(namespace))
-          this.#tail.remember(namespace, { ...input, ts: this.now(), offset: outcome.offset });
-        return outcome;
-      },
+      (outcome) => this.#published(namespace, input, outcome),
       (error: unknown) => {
         throw this.#publishFailure(error);
       },
     );
   }
 
-  /** The RelayError a broker's failure to take a publish becomes. */
+  #published(namespace: string, input: PublishInput, outcome: PublishOutcome): PublishOutcome {
+    if (outcome.duplicate) this.counters.duplicates++;
+    else this.counters.published++;
+    // Messages for namespaces this relay does not listen to never pass fanOut; the live page
+    // should still show what this relay accepted (stamped with this relay's clock).
+    if (!outcome.duplicate && !this.#namespaces.has(namespace))
+      this.#tail.remember(namespace, { ...input, ts: this.now(), offset: outcome.offset });
+    return outcome;
+  }
+
   #publishFailure(error: unknown): RelayError {
     if (error instanceof BrokerFullError)
       return new RelayError(RelayErrorCode.StorageFull, error.message, { cause: error });

@@ -11,7 +11,14 @@ import {
   type PublishFrame,
   type RelayFrame,
 } from "@pubsubbud/protocol";
-import type { Broker, LogMessage, PublishInput, PublishOutcome, Publisher } from "./broker.js";
+import {
+  type Broker,
+  isPromise,
+  type LogMessage,
+  type PublishInput,
+  type PublishOutcome,
+  type Publisher,
+} from "./broker.js";
 import { RelayError, RelayErrorCode } from "./errors.js";
 import { Delivery, type DeliveryHost, type DeliverySocket } from "./delivery.js";
 import { CompiledGrants, stampSender } from "./grants.js";
@@ -52,8 +59,12 @@ export interface SessionHost extends DeliveryHost {
   publishError(
     frame: Pick<PublishFrame, "channel" | "headers">,
   ): { code: string; message: string } | undefined;
-  /** Hands a publish to the broker (errors become RelayError). */
-  publishTo(namespace: string, input: PublishInput, publisher: Publisher): Promise<PublishOutcome>;
+  /** Hands a publish to the broker (errors become RelayError); answered at once when the broker can. */
+  publishTo(
+    namespace: string,
+    input: PublishInput,
+    publisher: Publisher,
+  ): PublishOutcome | Promise<PublishOutcome>;
   countError(code: string): void;
   countClose(code: number): void;
   /** The session is gone: drop it from the relay's books. */
@@ -61,9 +72,6 @@ export interface SessionHost extends DeliveryHost {
 }
 
 type SessionState = "handshake" | "hello" | "open" | "closed";
-
-const isPromise = <T>(value: T | PromiseLike<T>): value is PromiseLike<T> =>
-  typeof (value as { then?: unknown }).then === "function";
 
 /** One client connection: its frames, subscriptions and outbound queue. */
 export class Session implements Connection, DeliverySocket {
@@ -448,11 +456,10 @@ export class Session implements Connection, DeliverySocket {
         id,
       );
     const input = stampSender(frame, this.#identity?.user);
-    this.#engine.publishTo(this.namespace.name, input, this).then(
-      (outcome) =>
-        this.enqueue(
-          `{"type":"ack","id":${JSON.stringify(id)},"offset":${JSON.stringify(outcome.offset)}}`,
-        ),
+    const outcome = this.#engine.publishTo(this.namespace.name, input, this);
+    if (!isPromise(outcome)) return this.#ack(id, outcome);
+    outcome.then(
+      (answer) => this.#ack(id, answer),
       (error: unknown) => {
         // Gone: the client resends it after it reconnects, and nobody hears a refusal.
         if (this.aborted) return;
@@ -467,6 +474,12 @@ export class Session implements Connection, DeliverySocket {
           id,
         );
       },
+    );
+  }
+
+  #ack(id: string, outcome: PublishOutcome): void {
+    this.enqueue(
+      `{"type":"ack","id":${JSON.stringify(id)},"offset":${JSON.stringify(outcome.offset)}}`,
     );
   }
 

@@ -218,13 +218,15 @@ export async function createSubscriber(options: SubscriberOptions): Promise<Subs
         options.onError?.(error, event, registration.name);
         if (attempt >= retry.attempts || closed) {
           const channel = `${deadLetter}.${message.channel}`;
-          await broker
-            .publish(namespace, {
+          try {
+            await broker.publish(namespace, {
               channel: channelError(channel, DEFAULT_LIMITS) ? deadLetter : channel,
               id: `${message.id}:${registration.name}:dead`,
               data: { message, handler: registration.name, error: String(error) },
-            })
-            .catch(() => {});
+            });
+          } catch {
+            // The dead letter is best effort: the handler's failure was reported to onError.
+          }
           return;
         }
         await new Promise((resolve) => setTimeout(resolve, delay));
