@@ -23,3 +23,17 @@ export type RelayErrorCode = (typeof RelayErrorCode)[keyof typeof RelayErrorCode
 export class RelayError extends PubsubBudError<RelayErrorCode> {
   override readonly name = "RelayError";
 }
+
+/**
+ * What a client hears when its publish did not go through the broker: an uncertain or full
+ * broker says so (retry with the same id); any other failure is `publish_failed`.
+ */
+export function publishRefusal(error: unknown): { code: string; message: string } {
+  return error instanceof RelayError &&
+    (error.code === RelayErrorCode.PublishUncertain || error.code === RelayErrorCode.StorageFull)
+    ? { code: error.code, message: error.message }
+    : {
+        code: RelayErrorCode.PublishFailed,
+        message: "the broker did not take the message; retry with the same id",
+      };
+}

@@ -224,6 +224,7 @@ export class RelayEngine implements RelayCore, SessionHost {
     );
   }
 
+  /** Counts a publish the broker took (or recognised) and shows it on the live page. */
   #published(namespace: string, input: PublishInput, outcome: PublishOutcome): PublishOutcome {
     if (outcome.duplicate) this.counters.duplicates++;
     else this.counters.published++;
@@ -234,6 +235,7 @@ export class RelayEngine implements RelayCore, SessionHost {
     return outcome;
   }
 
+  /** The RelayError a broker's failure to take a publish becomes. */
   #publishFailure(error: unknown): RelayError {
     if (error instanceof BrokerFullError)
       return new RelayError(RelayErrorCode.StorageFull, error.message, { cause: error });

@@ -11,15 +11,9 @@ import {
   type PublishFrame,
   type RelayFrame,
 } from "@pubsubbud/protocol";
-import {
-  type Broker,
-  isPromise,
-  type LogMessage,
-  type PublishInput,
-  type PublishOutcome,
-  type Publisher,
-} from "./broker.js";
-import { RelayError, RelayErrorCode } from "./errors.js";
+import type { Broker, LogMessage, PublishInput, PublishOutcome, Publisher } from "./broker.js";
+import { isPromise } from "./broker.js";
+import { publishRefusal } from "./errors.js";
 import { Delivery, type DeliveryHost, type DeliverySocket } from "./delivery.js";
 import { CompiledGrants, stampSender } from "./grants.js";
 import { inboxFor } from "./inbox.js";
@@ -464,15 +458,8 @@ export class Session implements Connection, DeliverySocket {
         // Gone: the client resends it after it reconnects, and nobody hears a refusal.
         if (this.aborted) return;
         this.#engine.logger.warn("publish failed", { session: this.id, error: String(error) });
-        const told =
-          error instanceof RelayError &&
-          (error.code === RelayErrorCode.PublishUncertain ||
-            error.code === RelayErrorCode.StorageFull);
-        this.refuse(
-          told ? error.code : ErrorCode.PublishFailed,
-          told ? error.message : "the broker did not take the message; retry with the same id",
-          id,
-        );
+        const { code, message } = publishRefusal(error);
+        this.refuse(code, message, id);
       },
     );
   }
