@@ -5,7 +5,8 @@
 // (a summary table of ratios to raw ws first) and .json.
 // The core workloads (0, 1, 2, 3 and 9) run in BENCH_REPS interleaved repetitions (default 3:
 // rep 1 of every workload and system, then rep 2, …) and report each figure's median.
-// Knobs: BENCH_SCALE=0.2 (quick run), BENCH_REPS=1, BENCH_ONLY="raw ws,PubsubBud (wire)" (systems),
+// Knobs: BENCH_SCALE=0.2 (quick run), BENCH_REPS=1, BENCH_ONLY="raw ws,PubsubBud (wire)" (systems;
+// "ws + log (floor)" runs only when named),
 // BENCH_WORKLOADS=0,1 (workload indexes; 3 = connect storm and idle memory, 9 = fixed rate
 // 200 msg/s × 100 subscribers, 4 = the workerd comparison: fan-out,
 // fixed-rate latency, 1:1 and idle memory against a minimal DO broadcaster, BENCH_REPS
@@ -273,7 +274,7 @@ const measureIdle = (target) =>
     };
   });
 
-const wanted = targets.filter((t) => !only || only.includes(t.name));
+const wanted = targets.filter((t) => (only ? only.includes(t.name) : !t.optIn));
 // A system this machine cannot run (Mosquitto (WS) without its build) is skipped, and says so.
 const skipped = wanted.filter((t) => t.missing).map((t) => `${t.name} skipped: ${t.missing}.`);
 for (const note of skipped) process.stderr.write(`${note}\n`);

@@ -183,6 +183,8 @@ export const targets = [
     },
   },
   wirePeer,
+  // Opt-in: run only when BENCH_ONLY names it (bench/servers/ws-log.mjs says what it is).
+  { ...wirePeer, name: "ws + log (floor)", server: "ws-log.mjs", optIn: true },
   mosquitto("Mosquitto", "mqtt"),
   mosquitto("Mosquitto (WS)", "websockets"),
   {
