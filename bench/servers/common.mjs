@@ -1,4 +1,5 @@
-// Shared by the bench servers: report the port, then answer CPU/RSS probes over IPC.
+// Shared by the bench servers: report the port, then answer CPU/RSS probes over IPC; and the raw
+// relays' index of sockets by channel.
 // With BENCH_PROFILE set, the measured phase (mark → probe) is CPU-profiled into
 // bench/results/profiles/<server>-<pid>.cpuprofile.
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -55,4 +56,34 @@ export function serve(port, counters = () => ({})) {
       });
     }
   });
+}
+
+/**
+ * The raw relays' (raw-ws.mjs, ws-log.mjs) subscriptions: sockets by exact channel, plus prefix
+ * wildcards ("user.*") so the pattern workload has an equivalent.
+ */
+export class SocketIndex {
+  #channels = new Map();
+  #prefixes = new Map();
+
+  add(ws, pattern) {
+    const wildcard = pattern.endsWith("*");
+    const map = wildcard ? this.#prefixes : this.#channels;
+    const key = wildcard ? pattern.slice(0, -1) : pattern;
+    if (!map.has(key)) map.set(key, new Set());
+    map.get(key).add(ws);
+  }
+
+  /** The sockets a message on `channel` goes to, each once. */
+  targets(channel) {
+    const targets = new Set(this.#channels.get(channel));
+    for (const [prefix, set] of this.#prefixes)
+      if (channel.startsWith(prefix)) for (const s of set) targets.add(s);
+    return targets;
+  }
+
+  remove(ws) {
+    for (const set of this.#channels.values()) set.delete(ws);
+    for (const set of this.#prefixes.values()) set.delete(ws);
+  }
 }

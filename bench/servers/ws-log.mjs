@@ -7,11 +7,10 @@
 import { DEFAULT_RETENTION } from "@pubsubbud/relay-core";
 import { MemoryLog } from "@pubsubbud/relay-core/internal";
 import { WebSocketServer } from "ws";
-import { serve } from "./common.mjs";
+import { SocketIndex, serve } from "./common.mjs";
 
 const log = new MemoryLog("bench", DEFAULT_RETENTION, Date.now);
-const channels = new Map();
-const prefixes = new Map();
+const index = new SocketIndex();
 /** Each publisher's acks of this turn, sent as one batch when the turn ends. */
 let acks = new Map();
 
@@ -23,11 +22,7 @@ function sendAcks() {
 }
 
 function subscribe(ws, { id, pattern }) {
-  const wildcard = pattern.endsWith("*");
-  const map = wildcard ? prefixes : channels;
-  const key = wildcard ? pattern.slice(0, -1) : pattern;
-  if (!map.has(key)) map.set(key, new Set());
-  map.get(key).add(ws);
+  index.add(ws, pattern);
   ws.send(JSON.stringify({ type: "subscribed", id }));
 }
 
@@ -39,10 +34,7 @@ function publish(ws, { id, channel, data }) {
   if (mine) mine.push(ack);
   else acks.set(ws, [ack]);
   if (!message) return; // a duplicate: acked, not delivered again
-  const targets = new Set(channels.get(channel));
-  for (const [prefix, set] of prefixes)
-    if (channel.startsWith(prefix)) for (const s of set) targets.add(s);
-  for (const s of targets) s.send(message.frame);
+  for (const s of index.targets(channel)) s.send(message.frame);
 }
 
 const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", perMessageDeflate: false });
@@ -53,9 +45,6 @@ wss.on("connection", (ws) => {
     else if (frame.type === "subscribe") subscribe(ws, frame);
     else if (frame.type === "publish") publish(ws, frame);
   });
-  ws.on("close", () => {
-    for (const set of channels.values()) set.delete(ws);
-    for (const set of prefixes.values()) set.delete(ws);
-  });
+  ws.on("close", () => index.remove(ws));
 });
 wss.on("listening", () => serve(wss.address().port));
