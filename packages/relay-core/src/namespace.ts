@@ -13,6 +13,12 @@ export class NamespaceState<Member> {
   readonly name: string;
   readonly index = new SubscriptionIndex<Member>();
   readonly sessions = new Set<Member>();
+  /**
+   * Connections given this namespace, members or still in their handshake: while one holds it,
+   * it stays the relay's one state of this name (a second copy would split the subscriptions
+   * and their budgets).
+   */
+  #holders = 0;
   #listening: Promise<StopListening> | undefined;
   /** The broker feed of #listening is running (its promise resolved). */
   #listened = false;
@@ -47,17 +53,28 @@ export class NamespaceState<Member> {
     return this.#listening;
   }
 
-  /** Removes a member; the last one stops the broker listener (reference counting). */
-  detach(member: Member): boolean {
-    this.sessions.delete(member);
-    if (this.sessions.size > 0) return false;
-    const listening = this.#listening;
-    this.#listening = undefined;
-    this.#listened = false;
-    listening?.then(
-      (stop) => stop(),
-      () => {},
-    );
-    return true;
+  /** A connection takes this namespace (before its handshake makes it a member). */
+  hold(): this {
+    this.#holders++;
+    return this;
+  }
+
+  /**
+   * A connection that held this namespace is gone: it stops being a member, and the last member
+   * stops the broker listener (reference counting). True when no connection holds the namespace
+   * any more, so the relay may forget it.
+   */
+  release(member: Member): boolean {
+    this.#holders--;
+    if (this.sessions.delete(member) && this.sessions.size === 0) {
+      const listening = this.#listening;
+      this.#listening = undefined;
+      this.#listened = false;
+      listening?.then(
+        (stop) => stop(),
+        () => {},
+      );
+    }
+    return this.#holders === 0;
   }
 }

@@ -139,10 +139,11 @@ export class RelayEngine implements RelayCore, SessionHost {
     return this.#register(session);
   }
 
+  /** The namespace a new connection holds (released in `forget`). */
   #namespace(name: string): NamespaceState<Session> {
     // A namespace the relay holds was checked when it was made.
     const known = this.#namespaces.get(name);
-    if (known) return known;
+    if (known) return known.hold();
     const invalid = namespaceError(name);
     if (invalid) throw new RelayError(RelayErrorCode.BadNamespace, invalid);
     const namespace: NamespaceState<Session> = new NamespaceState(
@@ -154,7 +155,7 @@ export class RelayEngine implements RelayCore, SessionHost {
       },
     );
     this.#namespaces.set(name, namespace);
-    return namespace;
+    return namespace.hold();
   }
 
   #register(session: Session): Connection {
@@ -369,7 +370,7 @@ export class RelayEngine implements RelayCore, SessionHost {
       if (left > 0) this.#byRemote.set(remote, left);
       else this.#byRemote.delete(remote);
     }
-    if (session.namespace.detach(session)) this.#namespaces.delete(session.namespace.name);
+    if (session.namespace.release(session)) this.#namespaces.delete(session.namespace.name);
   }
 
   countError(code: string): void {
