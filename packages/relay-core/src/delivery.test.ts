@@ -13,6 +13,7 @@ function fakeConnection(options: { maxBatchBytes?: number; maxBufferedBytes?: nu
   const pendingWrites: Array<() => void> = [];
   let buffered = 0;
   let slow = 0;
+  let caughtUp = 0;
   let scheduled = 0;
   let deferWrites = false;
   const host: DeliveryHost = {
@@ -31,6 +32,7 @@ function fakeConnection(options: { maxBatchBytes?: number; maxBufferedBytes?: nu
     },
     bufferedAmount: () => buffered,
     slowConsumer: () => void slow++,
+    caughtUp: () => void caughtUp++,
   });
   return {
     delivery,
@@ -38,6 +40,7 @@ function fakeConnection(options: { maxBatchBytes?: number; maxBufferedBytes?: nu
     frames: () => writes.flatMap((text) => decodeRelayFrames(text)),
     writes,
     slow: () => slow,
+    caughtUp: () => caughtUp,
     scheduled: () => scheduled,
     setBuffered: (bytes: number) => {
       buffered = bytes;
@@ -114,6 +117,37 @@ describe("Delivery", () => {
     expect(c.delivery.replaying).toBe(false);
     c.delivery.flush();
     expect(offsetsOf(c.frames())).toEqual(["100", "101", "102", "103", "104", "105", "200"]);
+  });
+
+  it("holds answers queued during the replay behind it, in order with the live messages, and says once when it caught up", () => {
+    const c = fakeConnection({ maxBatchBytes: live(100).length * 2 });
+    c.deferWrites();
+    c.delivery.enqueue('{"type":"welcome"}');
+    c.delivery.start(
+      Array.from({ length: 4 }, (_, i) => message(100 + i)),
+      "",
+    );
+    // Frames pipelined behind the hello are answered while the replay is still going out.
+    c.delivery.enqueue('{"type":"subscribed","id":"a"}');
+    c.delivery.live("200", live(200));
+    c.delivery.enqueue('{"type":"pong"}');
+    expect(c.caughtUp()).toBe(0);
+    c.finishWrite();
+    c.finishWrite();
+    expect(c.caughtUp()).toBe(1);
+    c.delivery.flush();
+    c.finishWrite();
+    expect(offsetsOf(c.frames())).toEqual([
+      "welcome",
+      "100",
+      "101",
+      "102",
+      "103",
+      "subscribed",
+      "200",
+      "pong",
+    ]);
+    expect(c.caughtUp()).toBe(1);
   });
 
   it("cuts a slow consumer instead of writing past the outbound budget", () => {

@@ -27,6 +27,8 @@ export interface DeliverySocket {
   bufferedAmount(): number;
   /** The connection fell too far behind: close it (4001). */
   slowConsumer(): void;
+  /** The replay is out and the connection live (once: within `start`, or when the replay ends). */
+  caughtUp(): void;
 }
 
 type Phase = "holding" | "replaying" | "live" | "closed";
@@ -39,8 +41,11 @@ const NOTHING: readonly never[] = Object.freeze([]);
  * behind it. Dropped when the delivery goes live, so an idle connection does not carry it.
  */
 class CatchUp {
-  /** Live messages that arrived before the replay was out: [offset, frame]. */
-  held: Array<[string, string]> | undefined;
+  /**
+   * What arrived for the connection before the replay was out, in order: live messages as
+   * [offset, frame], answers (to frames pipelined behind the hello) as [undefined, frame].
+   */
+  held: Array<[string | undefined, string]> | undefined;
   heldBytes = 0;
   replay: readonly LogMessage[] = NOTHING;
   replayAt = 0;
@@ -75,9 +80,16 @@ export class Delivery {
     this.#socket = socket;
   }
 
-  /** Queues an answer (welcome, ack, error, pong…): frames queued in one tick share a write. */
+  /**
+   * Queues an answer (welcome, ack, error, pong…): frames queued in one tick share a write. One
+   * queued while the replay is out waits behind it, in order with the live messages.
+   */
   enqueue(text: string): void {
     if (this.#phase === "closed") return;
+    if (this.#phase === "replaying") {
+      this.#hold(undefined, text);
+      return;
+    }
     this.#queue(text);
     if (!this.#dirty) {
       this.#dirty = true;
@@ -107,12 +119,16 @@ export class Delivery {
       this.enqueue(text);
       return true;
     }
+    return this.#hold(offset, text);
+  }
+
+  #hold(offset: string | undefined, text: string): boolean {
     const catchUp = this.#catchUp;
     if (catchUp === undefined) return false; // closed
     if (catchUp.held === undefined) catchUp.held = [];
     catchUp.held.push([offset, text]);
     catchUp.heldBytes += text.length;
-    // A client that cannot take its replay does not get to pile up live messages behind it.
+    // A client that cannot take its replay does not get to pile up frames behind it.
     if (catchUp.heldBytes > this.#host.maxBufferedBytes) this.#socket.slowConsumer();
     return true;
   }
@@ -169,7 +185,10 @@ export class Delivery {
   #goLive(catchUp: CatchUp): void {
     this.#phase = "live";
     this.#catchUp = undefined;
-    for (const [offset, text] of catchUp.held ?? NOTHING) this.live(offset, text);
+    for (const [offset, text] of catchUp.held ?? NOTHING)
+      if (offset === undefined) this.enqueue(text);
+      else this.live(offset, text);
+    if (this.#phase === "live") this.#socket.caughtUp();
   }
 
   /**

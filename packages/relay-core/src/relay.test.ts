@@ -4,7 +4,7 @@ import type { PublishInput, Publisher } from "./broker.js";
 import { createMemoryBroker } from "./memory-broker.js";
 import { createRelayCore } from "./relay.js";
 import { fakeSocket, hello, setup, tick } from "./relay-fixture.js";
-import { silentLogger } from "./types.js";
+import { type SessionSnapshot, silentLogger } from "./types.js";
 
 describe("relay-core sessions", () => {
   it("batches the deliveries of one tick into a single socket write", async () => {
@@ -161,6 +161,76 @@ describe("relay-core sessions", () => {
     publish("more", 40);
     await tick();
     expect(stuck.at(-1)).toBe(`closed ${CloseCode.SlowConsumer}`);
+  });
+
+  it("answers frames pipelined behind a hello after its replay, refusals included, and a snapshot taken mid-replay restores as a 4102", async () => {
+    const { core, open } = setup({ limits: { maxBatchBytes: 1000 } });
+    const writer = open();
+    writer.connection.receive(hello());
+    await tick();
+    writer.connection.receive(
+      JSON.stringify(
+        Array.from({ length: 20 }, (_, i) => ({
+          type: "publish",
+          id: `m${i}`,
+          channel: "r.x",
+          data: "x".repeat(100),
+        })),
+      ),
+    );
+    await tick();
+    const { epoch } = writer.frames().find((f) => f.type === "welcome");
+    const sent: string[] = [];
+    const pending: Array<() => void> = [];
+    const snapshots: SessionSnapshot[] = [];
+    const transport = {
+      send: (text: string) => void sent.push(text),
+      sendThen: (text: string, written: () => void) => {
+        sent.push(text);
+        pending.push(written);
+      },
+      close: (code: number) => void sent.push(`closed ${code}`),
+      bufferedAmount: () => 0,
+      persist: (snapshot: SessionSnapshot) => void snapshots.push(snapshot),
+    };
+    const reader = core.accept({ namespace: "default", transport });
+    // One batch: the hello, then a subscribe, a frame of no known type and a ping behind it.
+    reader.receive(
+      JSON.stringify([
+        JSON.parse(
+          hello({ resume: { epoch, offset: "" }, subscriptions: [{ id: "s", pattern: "r.*" }] }),
+        ),
+        { type: "subscribe", id: "t", pattern: "q.*" },
+        { type: "nonsense" },
+        { type: "ping" },
+      ]),
+    );
+    await tick();
+    expect(pending).toHaveLength(1);
+    // Taken while the replay is out: a relay that lost its memory now cannot finish it.
+    expect(snapshots.at(-1)?.catchingUp).toBe(true);
+    const closes: number[] = [];
+    const elsewhere = setup().core.restore({
+      snapshot: snapshots.at(-1) as SessionSnapshot,
+      transport: { ...fakeSocket().transport, close: (code) => void closes.push(code) },
+    });
+    expect(closes).toEqual([CloseCode.BrokerGap]);
+    expect(elsewhere.session).toBe(snapshots.at(-1)?.session);
+    while (pending.length > 0) {
+      (pending.shift() as () => void)();
+      await tick();
+    }
+    const frames = sent.flatMap((t) => [JSON.parse(t)].flat());
+    expect(frames.map((f) => (f.type === "message" ? f.id : f.type))).toEqual([
+      "welcome",
+      "subscribed",
+      ...Array.from({ length: 20 }, (_, i) => `m${i}`),
+      "subscribed",
+      "error",
+      "pong",
+    ]);
+    expect(frames.find((f) => f.type === "error")?.code).toBe("unknown_type");
+    expect(snapshots.at(-1)?.catchingUp).toBeUndefined();
   });
 
   // Sessions keep their times as small integers from the process's start when they fit: a

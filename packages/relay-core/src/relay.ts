@@ -136,7 +136,9 @@ export class RelayEngine implements RelayCore, SessionHost {
       snapshot.remote,
     );
     session.restore(snapshot);
-    return this.#register(session);
+    this.#register(session);
+    if (snapshot.catchingUp) this.#resumeAgain(session);
+    return session;
   }
 
   /** The namespace a new connection holds (released in `forget`). */
@@ -343,8 +345,12 @@ export class RelayEngine implements RelayCore, SessionHost {
       namespace: namespace.name,
       sessions: namespace.sessions.size,
     });
-    for (const session of [...namespace.sessions])
-      session.close(CloseCode.BrokerGap, retryReason(Math.random() * this.limits.gapRetrySpreadMs));
+    for (const session of [...namespace.sessions]) this.#resumeAgain(session);
+  }
+
+  /** Closes with 4102: the client reconnects after a jittered delay and resumes from what it has. */
+  #resumeAgain(session: Session): void {
+    session.close(CloseCode.BrokerGap, retryReason(Math.random() * this.limits.gapRetrySpreadMs));
   }
 
   scheduleFlush(delivery: Delivery): void {

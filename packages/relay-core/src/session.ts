@@ -2,6 +2,7 @@ import {
   type AnnouncedLimits,
   type ClientFrame,
   CloseCode,
+  type DecodeResult,
   decodeClientFrames,
   ErrorCode,
   type HelloFrame,
@@ -21,7 +22,7 @@ import type { RelayLimits } from "./limits.js";
 import type { NamespaceState } from "./namespace.js";
 import { fromSmallTime, toSmallTime } from "./small-time.js";
 import { SessionSubscriptions } from "./subscriptions.js";
-import { TokenBucket } from "./token-bucket.js";
+import { MinuteCount, TokenBucket } from "./token-bucket.js";
 import type {
   Connection,
   Identity,
@@ -85,10 +86,10 @@ export class Session implements Connection, DeliverySocket {
   readonly subscriptions: SessionSubscriptions<Session>;
 
   #state: SessionState = "handshake";
-  /** Frames that arrived while `hello` was being answered (allocated only then). */
-  #pending: ClientFrame[] | undefined;
-  #violations = 0;
-  #violationWindow = 0;
+  /** Frames (and refusals) that arrived while `hello` was being answered (allocated only then). */
+  #pending: DecodeResult<ClientFrame>[] | undefined;
+  /** Malformed frames this minute (`limits.maxViolationsPerMinute`), made at the first. */
+  #violations: MinuteCount | undefined;
   /**
    * The connection's publish rate (`limits.publishRatePerSecond`, `publishBurst`), made full at
    * its first publish (as a bucket made at connect would be by then): a subscriber needs none.
@@ -186,15 +187,17 @@ export class Session implements Connection, DeliverySocket {
       return;
     }
     for (const result of decodeClientFrames(text, this.#engine.limits, byteLength)) {
-      if (result.ok) this.#handle(result.frame);
-      else if (this.#state === "handshake") this.#refuseHandshake(result.message);
-      else this.#violation(result.code, result.message, result.id);
-      if (this.#closed()) return;
+      this.#take(result);
+      if (this.aborted) return;
     }
   }
 
-  #closed(): boolean {
-    return this.#state === "closed";
+  /** One decoded frame, or why it could not be: behind a hello still being answered, it waits. */
+  #take(result: DecodeResult<ClientFrame>): void {
+    if (this.#state === "hello") (this.#pending ??= []).push(result);
+    else if (result.ok) this.#handle(result.frame);
+    else if (this.#state === "handshake") this.#refuseHandshake(result.message);
+    else this.#violation(result.code, result.message, result.id);
   }
 
   /** Makes this an open session again, from a snapshot taken before the relay lost its memory. */
@@ -221,7 +224,13 @@ export class Session implements Connection, DeliverySocket {
       identity: this.identity ?? {},
       subscriptions: this.subscriptions.snapshot(),
       ...(this.remote === undefined ? {} : { remote: this.remote }),
+      ...(this.delivery.replaying ? { catchingUp: true } : {}),
     });
+  }
+
+  /** DeliverySocket: the replay is out; a snapshot taken during it says so no more. */
+  caughtUp(): void {
+    if (this.#state === "open") this.#persist();
   }
 
   /** Queues one serialized frame; frames queued in the same tick leave as one batch. */
@@ -246,12 +255,8 @@ export class Session implements Connection, DeliverySocket {
    */
   #violation(code: string, message: string, id?: string): void {
     this.refuse(code, message, id);
-    const now = this.#engine.now();
-    if (now - this.#violationWindow > 60_000) {
-      this.#violationWindow = now;
-      this.#violations = 0;
-    }
-    if (++this.#violations > this.#engine.limits.maxViolationsPerMinute)
+    this.#violations ??= new MinuteCount();
+    if (this.#violations.add(this.#engine.now()) > this.#engine.limits.maxViolationsPerMinute)
       this.close(CloseCode.ProtocolViolation, "too many invalid frames");
   }
 
@@ -310,11 +315,6 @@ export class Session implements Connection, DeliverySocket {
       });
       return;
     }
-    if (this.#state === "hello") {
-      this.#pending ??= [];
-      this.#pending.push(frame);
-      return;
-    }
     this.#dispatch(frame);
   }
 
@@ -368,7 +368,7 @@ export class Session implements Connection, DeliverySocket {
     const missed = frame.resume
       ? await engine.broker.since(this.namespace.name, frame.resume)
       : undefined;
-    if (this.#closed()) return;
+    if (this.aborted) return;
     // A field left undefined is not written: JSON.stringify skips it (no object spread per hello).
     const welcome: RelayFrame = {
       type: "welcome",
@@ -398,7 +398,7 @@ export class Session implements Connection, DeliverySocket {
     this.#persist();
     const pending = this.#pending ?? [];
     this.#pending = undefined;
-    for (const next of pending) if (this.#state === "open") this.#dispatch(next);
+    for (const next of pending) if (this.#state === "open") this.#take(next);
   }
 
   #subscribe(id: string, pattern: string): RelayFrame {

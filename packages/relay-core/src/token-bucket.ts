@@ -22,3 +22,18 @@ export class TokenBucket {
     return true;
   }
 }
+
+/** Events counted per minute, the count starting again a minute after the window opened. */
+export class MinuteCount {
+  #count = 0;
+  #since = 0;
+
+  /** Counts one event at time `now` (ms); the count in the current window. */
+  add(now: number): number {
+    if (now - this.#since > 60_000) {
+      this.#since = now;
+      this.#count = 0;
+    }
+    return ++this.#count;
+  }
+}

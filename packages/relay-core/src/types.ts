@@ -45,6 +45,11 @@ export interface SessionSnapshot {
   subscriptions: Array<[string, string]>;
   /** The client's address, counted for `limits.maxConnectionsPerIp` again after a restore. */
   remote?: string;
+  /**
+   * Taken while the connection's replay was still going out: what it had not sent was lost with
+   * the memory, so a restore asks the client to resume (4102) instead of going on live.
+   */
+  catchingUp?: true;
 }
 
 /** Channel patterns (fnmatch, like subscriptions) a connection may use in its namespace. */
