@@ -1,6 +1,7 @@
 import { CloseCode } from "@pubsubbud/protocol";
 import { describe, expect, it } from "vitest";
 import type { PublishInput, Publisher } from "./broker.js";
+import { TokenError } from "./auth.js";
 import { createMemoryBroker } from "./memory-broker.js";
 import { createRelayCore } from "./relay.js";
 import { fakeSocket, hello, setup, tick } from "./relay-fixture.js";
@@ -231,6 +232,36 @@ describe("relay-core sessions", () => {
     ]);
     expect(frames.find((f) => f.type === "error")?.code).toBe("unknown_type");
     expect(snapshots.at(-1)?.catchingUp).toBeUndefined();
+  });
+
+  it("logs refused tokens at most 10 times a second, the next line counting those left out", async () => {
+    const lines: Array<Record<string, unknown> | undefined> = [];
+    const { core, advance } = setup({
+      authenticate: ({ token }) => {
+        if (token === "good") return { user: "u" };
+        throw new TokenError("signature does not match");
+      },
+      logger: {
+        ...silentLogger,
+        info: (message, fields) => void lines.push({ message, ...fields }),
+      },
+    });
+    const socket = fakeSocket();
+    const connection = core.accept({ namespace: "default", transport: socket.transport });
+    connection.receive(hello({ token: "good" }));
+    await tick();
+    // One connection refreshing with a bad token in every frame of a batch.
+    connection.receive(
+      JSON.stringify(Array.from({ length: 50 }, () => ({ type: "refresh", token: "forged" }))),
+    );
+    await tick();
+    expect(socket.frames().filter((f) => f.code === "unauthorized")).toHaveLength(50);
+    expect(lines).toHaveLength(10);
+    advance(1000);
+    connection.receive(JSON.stringify({ type: "refresh", token: "forged" }));
+    await tick();
+    expect(lines).toHaveLength(11);
+    expect(lines.at(-1)).toMatchObject({ message: "token refused", unlogged: 40 });
   });
 
   // Sessions keep their times as small integers from the process's start when they fit: a

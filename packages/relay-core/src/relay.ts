@@ -29,6 +29,7 @@ import { NamespaceState } from "./namespace.js";
 import { randomId } from "./random.js";
 import { serializeMessage } from "./serialize.js";
 import { Tail } from "./tail.js";
+import { TokenBucket } from "./token-bucket.js";
 import { Session, type SessionHost } from "./session.js";
 import type {
   Authenticate,
@@ -72,6 +73,12 @@ export class RelayEngine implements RelayCore, SessionHost {
   readonly #authenticate: Authenticate | undefined;
   /** The recent messages (a ring) and, same index, their namespaces. */
   readonly #tail: Tail;
+  /**
+   * "token refused" lines, at most 10 a second across the relay (a connection can send a refused
+   * `refresh` in every frame); the next line written says how many were left out.
+   */
+  readonly #refusalLines: TokenBucket;
+  #refusalsUnlogged = 0;
   #dirty: Delivery[] = [];
   readonly #schedule: (flush: () => void) => void;
   readonly maxBatchBytes: number;
@@ -86,6 +93,7 @@ export class RelayEngine implements RelayCore, SessionHost {
     this.now = options.now ?? Date.now;
     this.#authenticate = options.authenticate;
     this.#tail = new Tail(options.tailSize ?? 50);
+    this.#refusalLines = new TokenBucket(10, 10, this.now());
     // Wrapped: some runtimes (workerd) refuse queueMicrotask called with another `this`.
     this.#schedule = options.scheduleFlush ?? ((flush) => queueMicrotask(flush));
     this.maxBatchBytes = this.limits.maxBatchBytes;
@@ -285,7 +293,11 @@ export class RelayEngine implements RelayCore, SessionHost {
       const identity = await authenticate({ token, namespace, client });
       return identity || { refused: "the token was refused" };
     } catch (error) {
-      this.logger.info("token refused", { namespace, error: String(error) });
+      if (this.#refusalLines.take(this.now())) {
+        const unlogged = this.#refusalsUnlogged;
+        this.#refusalsUnlogged = 0;
+        this.logger.info("token refused", { namespace, error: String(error), unlogged });
+      } else this.#refusalsUnlogged++;
       const shown = error instanceof TokenError ? `: ${error.message}` : "";
       return { refused: `the token was refused${shown}` };
     }
