@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { LogMessage } from "./broker.js";
-import { createMemoryBroker } from "./memory-broker.js";
+import { BrokerFullError, type LogMessage } from "./broker.js";
+import { createMemoryBroker, LOG_BYTES } from "./memory-broker.js";
 import { DEFAULT_RETENTION, MemoryLog } from "./memory-log.js";
 import { createRelayCore } from "./relay.js";
 import { tick } from "./relay-fixture.js";
@@ -42,7 +42,7 @@ describe("memory broker memory bounds", () => {
     now += DEFAULT_RETENTION.maxAgeMs + 1;
     broker.sweep();
     expect((await broker.head("kept")).epoch).toBe(epoch);
-    expect(broker.usage().bytes).toBe(0);
+    expect(broker.usage()).toEqual({ namespaces: 1, bytes: LOG_BYTES });
   });
 
   it("bounds one namespace's log by bytes: the oldest go, and a resume before them is a gap", async () => {
@@ -50,9 +50,27 @@ describe("memory broker memory bounds", () => {
     const first = await broker.head("hot");
     for (let i = 0; i < 100; i++)
       await broker.publish("hot", { channel: "c", id: `m${i}`, data: "x".repeat(1_000) });
-    expect(broker.usage().bytes).toBeLessThanOrEqual(10_000);
-    expect(broker.usage().bytes).toBeGreaterThan(8_000);
+    expect(broker.usage().bytes - LOG_BYTES).toBeLessThanOrEqual(10_000);
+    expect(broker.usage().bytes - LOG_BYTES).toBeGreaterThan(8_000);
     expect(await broker.since("hot", first)).toBeUndefined();
+  });
+
+  it("counts each namespace's log against maxBytes: publishing to ever more namespaces is refused (storage_full to a client), and a refused namespace is not kept", async () => {
+    const broker = createMemoryBroker({ maxBytes: 50 * LOG_BYTES, sweepIntervalMs: 0 });
+    const refused: number[] = [];
+    for (let i = 0; i < 200; i++)
+      try {
+        await broker.publish(`tenant-${i}`, { channel: "c", id: "m", data: 1 });
+      } catch (error) {
+        expect(error).toBeInstanceOf(BrokerFullError);
+        refused.push(i);
+      }
+    const { namespaces, bytes } = broker.usage();
+    expect(bytes).toBeLessThanOrEqual(50 * LOG_BYTES);
+    expect(namespaces).toBe(200 - refused.length);
+    expect(namespaces).toBeLessThan(50);
+    // The namespaces already there go on taking publishes while there is room for them.
+    expect(refused[0]).toBe(namespaces);
   });
 
   it("refuses a publish with storage_full when every namespace is live and the budget is spent, and takes its retry once there is room", async () => {
