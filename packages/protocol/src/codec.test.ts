@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { decodeClientFrames, validateClientFrame } from "./codec.js";
 import { closeAdvice, parseRetryReason, retryReason } from "./codes.js";
 import { clientFrameSchema } from "./frames.js";
-import { decodeRelayFrames, joinBatch } from "./wire.js";
+import { BINARY_FRAME, decodeRelayFrames, joinBatch } from "./wire.js";
 
 describe("client frame decoding", () => {
   it("decodes a single frame and a batch", () => {
@@ -67,6 +67,117 @@ describe("client frame decoding", () => {
       '{"type":"publish","id":"p","channel":"a","data":1,"headers":{"__proto__":"x"}}',
     );
     expect(result).toMatchObject({ ok: false, code: "bad_headers", id: "p" });
+  });
+});
+
+describe("numbers JSON cannot carry", () => {
+  const publish = (data: string) => `{"type":"publish","id":"n1","channel":"a","data":${data}}`;
+  const digits = (count: number) => `1${"0".repeat(count - 1)}`;
+
+  it("refuses a publish whose data parses to Infinity, saying where and what to send instead", () => {
+    for (const [data, path] of [
+      ["1e400", "data"],
+      ['{"amount":1e400}', "data.amount"],
+      ['{"neg":-1E+309}', "data.neg"],
+      [`[1,{"big":${digits(400)}}]`, "data[1].big"],
+      [`{"x":[[${digits(250)}e99]]}`, "data.x[0][0]"],
+      [`{"frac":${"9".repeat(309)}.5}`, "data.frac"],
+      // The shortest run a 2-digit exponent can lift past the range: 210 digits.
+      [`{"edge":${"9".repeat(210)}e99}`, "data.edge"],
+    ]) {
+      const [result] = decodeClientFrames(publish(data as string));
+      expect(result).toMatchObject({ ok: false, code: "bad_frame", id: "n1" });
+      expect((result as { message: string }).message).toMatch(
+        new RegExp(
+          `^invalid publish frame: ${(path as string).replace(/[[\].]/g, "\\$&")} holds -?Infinity .*send it as a string$`,
+        ),
+      );
+    }
+  });
+
+  it("refuses it inside a batch without refusing the batch's other frames", () => {
+    const results = decodeClientFrames(
+      `[${publish("1")},{"type":"publish","id":"n2","channel":"a","data":[1e999]}]`,
+    );
+    expect(results.map((r) => r.ok)).toEqual([true, false]);
+    expect(results[1]).toMatchObject({ code: "bad_frame", id: "n2" });
+  });
+
+  it("keeps numbers within range and such text inside strings", () => {
+    for (const data of [
+      "1.7976931348623157e308",
+      "1e-400",
+      digits(309),
+      `${"9".repeat(209)}e99`,
+      `0.${"0".repeat(400)}1`,
+      '"1e400"',
+      `{"text":"${digits(400)}","k1e999":true}`,
+      `{"${digits(300)}":"e+123"}`,
+    ]) {
+      const [result] = decodeClientFrames(publish(data));
+      expect(result?.ok, data.slice(0, 40)).toBe(true);
+    }
+  });
+
+  it("refuses exactly the numbers that parse to ±Infinity, whatever their spelling and place", () => {
+    // The reference is JSON.parse itself: the text pre-filter must never let one of them through.
+    const digitRun = (min: number, max: number) =>
+      fc
+        .integer({ min, max })
+        .chain((length) =>
+          fc
+            .tuple(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 0, max: 9 }))
+            .map(([first, rest]) => `${first}${String(rest).repeat(length - 1)}`),
+        );
+    const number = fc
+      .tuple(
+        fc.constantFrom("", "-"),
+        fc.oneof(digitRun(1, 5), digitRun(200, 320)),
+        fc.option(
+          digitRun(1, 300).map((f) => `.${f}`),
+          { nil: "" },
+        ),
+        fc.option(
+          fc
+            .tuple(fc.constantFrom("e", "E"), fc.constantFrom("", "+", "-"), fc.nat(999))
+            .chain(([e, sign, exponent]) =>
+              fc.nat(2).map((zeros) => `${e}${sign}${"0".repeat(zeros)}${exponent}`),
+            ),
+          { nil: "" },
+        ),
+      )
+      .map((parts) => parts.join(""));
+    const place = fc.constantFrom("%", '{"a":[1,%]}', '[{"b":{"c":%}}]', '{"s":"x","n":%}');
+    fc.assert(
+      fc.property(number, place, (literal, where) => {
+        const [result] = decodeClientFrames(publish(where.replace("%", literal)));
+        expect(result?.ok).toBe(Number.isFinite(JSON.parse(literal)));
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+
+  it("checks a parsed publish given to validateClientFrame too", () => {
+    const raw = { type: "publish", id: "v", channel: "a", data: { n: Number.NaN } };
+    expect(validateClientFrame(raw)).toMatchObject({ ok: false, code: "bad_frame", id: "v" });
+  });
+});
+
+describe("binary frames", () => {
+  it("answers the relay's binary marker with bad_frame and says to send JSON text", () => {
+    expect(decodeClientFrames(BINARY_FRAME)).toEqual([
+      {
+        ok: false,
+        code: "bad_frame",
+        message: "binary frames are not part of the protocol; send each frame as a JSON text frame",
+      },
+    ]);
+  });
+
+  it("reads a text frame spelling a binary type as an unknown type, not as binary", () => {
+    expect(decodeClientFrames('{"type":"binary"}')[0]).toMatchObject({ code: "unknown_type" });
+    // No valid UTF-8 text decodes to a lone surrogate, so no text frame equals the marker.
+    expect(new TextDecoder().decode(new TextEncoder().encode(BINARY_FRAME))).not.toBe(BINARY_FRAME);
   });
 });
 

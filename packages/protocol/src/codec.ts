@@ -1,7 +1,13 @@
 import { ErrorCode } from "./codes.js";
 import { type ClientFrame, clientFrameSchema } from "./frames.js";
 import { DEFAULT_LIMITS, type ProtocolLimits } from "./limits.js";
-import { bracketCount, jsonDepthExceeds } from "./wire.js";
+import {
+  BINARY_FRAME,
+  bracketCount,
+  findNonFinite,
+  jsonDepthExceeds,
+  nonFiniteMessage,
+} from "./wire.js";
 
 /** A frame that could not be decoded, with the documented code to answer it with. */
 export interface DecodeFailure {
@@ -26,8 +32,20 @@ const CLIENT_TYPES: ReadonlySet<string> = new Set(
   clientFrameSchema.options.map((schema) => schema.shape.type.value),
 );
 
-/** Validates one parsed value as a client frame. */
+/**
+ * Validates one parsed value as a client frame, down to a publish's data: a number in it that is
+ * not finite (what `JSON.parse` makes of `1e400`) is refused, since it would arrive as `null`.
+ */
 export function validateClientFrame(raw: unknown): DecodeResult<ClientFrame> {
+  const result = validateShape(raw);
+  if (!result.ok || result.frame.type !== "publish") return result;
+  const nonFinite = findNonFinite(result.frame.data, "data");
+  if (nonFinite === undefined) return result;
+  return failure(ErrorCode.BadFrame, `invalid publish frame: ${nonFiniteMessage(nonFinite)}`, raw);
+}
+
+/** Validates a frame's shape, leaving the numbers inside a publish's data unchecked. */
+function validateShape(raw: unknown): DecodeResult<ClientFrame> {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw))
     return failure(ErrorCode.BadFrame, "a frame must be a JSON object");
   const type = (raw as { type?: unknown }).type;
@@ -136,15 +154,53 @@ function plainHeaders(headers: unknown): boolean {
   return true;
 }
 
+const BINARY_MESSAGE =
+  "binary frames are not part of the protocol; send each frame as a JSON text frame";
+
+/**
+ * Whether `JSON.parse` may meet a number in `text` past a double's range (about 1.8e308, 309
+ * digits) and make it Infinity: only with an exponent of 3 or more digits, or a run of at least
+ * 210 digits (a 2-digit exponent adds at most 99). Only a frame whose text passes gets its data
+ * walked; the common publish pays for one regex test and a scan that skips most characters.
+ */
+function mayOverflow(text: string): boolean {
+  return LONG_EXPONENT.test(text) || hasDigitRun(text, 210);
+}
+const LONG_EXPONENT = /[eE][+-]?\d{3}/;
+
+/**
+ * True when `text` holds a run of at least `min` ASCII digits. Boyer–Moore style: a run from
+ * `from` needs a digit at `from + min - 1`, read backward from there; a non-digit moves `from`
+ * past it. No character is read twice and most are skipped (a regex for the run would read a
+ * long one again from each of its digits).
+ */
+function hasDigitRun(text: string, min: number): boolean {
+  let from = 0;
+  // Every position from `from` through `digitsTo` is known to be a digit.
+  let digitsTo = -1;
+  while (from + min <= text.length) {
+    const end = from + min - 1;
+    let at = end;
+    while (at > digitsTo && isDigit(text.charCodeAt(at))) at--;
+    if (at <= digitsTo) return true;
+    from = at + 1;
+    digitsTo = end;
+  }
+  return false;
+}
+const isDigit = (code: number): boolean => code >= 0x30 && code <= 0x39;
+
 /**
  * Decodes the text of one WebSocket frame from a client: one frame object or a batch array.
- * The size is checked before parsing, the depth before validation.
+ * The size is checked before parsing, the depth before validation. A relay passes
+ * {@link BINARY_FRAME} for a binary frame, which is answered with `bad_frame`.
  */
 export function decodeClientFrames(
   text: string,
   limits: Pick<ProtocolLimits, "maxFrameBytes" | "maxDepth"> = DEFAULT_LIMITS,
   byteLength = text.length,
 ): DecodeResult<ClientFrame>[] {
+  if (text === BINARY_FRAME) return [failure(ErrorCode.BadFrame, BINARY_MESSAGE)];
   if (byteLength > limits.maxFrameBytes)
     return [
       failure(
@@ -163,10 +219,11 @@ export function decodeClientFrames(
   const maxDepth = limits.maxDepth + (Array.isArray(raw) ? 1 : 0);
   if (bracketCount(text, maxDepth) > maxDepth && jsonDepthExceeds(raw, maxDepth))
     return [failure(ErrorCode.TooDeep, `frame nests deeper than ${limits.maxDepth} levels`)];
+  const validate = mayOverflow(text) ? validateClientFrame : validateShape;
   if (Array.isArray(raw)) {
     if (raw.length === 0)
       return [failure(ErrorCode.BadFrame, "a batch must hold at least one frame")];
-    return raw.map(validateClientFrame);
+    return raw.map((frame) => validate(frame));
   }
-  return [validateClientFrame(raw)];
+  return [validate(raw)];
 }

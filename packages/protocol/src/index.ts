@@ -59,6 +59,7 @@ export {
   matchPattern,
 } from "./matcher.js";
 export {
+  BINARY_FRAME,
   decodeRelayFrames,
   joinBatch,
   jsonDepthExceeds,

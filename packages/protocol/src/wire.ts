@@ -12,6 +12,13 @@ export const PONG = '{"type":"pong"}';
  * characters, so a relay that cannot see its socket's buffer still knows how far behind it is.
  */
 export const RX_CREDIT_CHARS = 1024 * 1024;
+/**
+ * What a relay hands the decoder in place of a binary WebSocket frame, which the protocol does
+ * not carry; `decodeClientFrames` answers it with `bad_frame` and says to send text. It starts
+ * with a lone surrogate, which no text frame can decode to (text frames are valid UTF-8), so no
+ * client text is ever mistaken for it.
+ */
+export const BINARY_FRAME = "\uDC00binary";
 
 /** Joins already-serialized frames into one batch frame without re-serializing them. */
 export function joinBatch(serialized: readonly string[]): string {
@@ -38,6 +45,90 @@ export function jsonDepthExceeds(value: unknown, max: number): boolean {
     }
   }
   return false;
+}
+
+/** A number that is not finite inside a value, and where: `data.a[2]`, `data["x y"]`. */
+export interface NonFinite {
+  path: string;
+  value: number;
+}
+
+/**
+ * The first number in a JSON value that is not finite (NaN or ±Infinity, which JSON cannot
+ * carry: `JSON.parse` turns `1e400` into Infinity, `JSON.stringify` turns Infinity into `null`),
+ * or `undefined`. An object's `toJSON` is followed, as `JSON.stringify` does; the value must be
+ * free of cycles (serialize it first). Walked iteratively, so nesting cannot overflow the stack;
+ * paths are only built once a number was found.
+ */
+export function findNonFinite(value: unknown, root: string): NonFinite | undefined {
+  return hasNonFinite(value) ? locateNonFinite(value, root) : undefined;
+}
+
+/** What `JSON.stringify` serializes in place of `node`. */
+const serialized = (node: object): unknown =>
+  typeof (node as { toJSON?: unknown }).toJSON === "function"
+    ? (node as { toJSON(): unknown }).toJSON()
+    : node;
+
+function hasNonFinite(value: unknown): boolean {
+  const values: unknown[] = [value];
+  while (values.length > 0) {
+    let node = values.pop();
+    if (typeof node === "number") {
+      if (!Number.isFinite(node)) return true;
+      continue;
+    }
+    if (node === null || typeof node !== "object") continue;
+    node = serialized(node);
+    if (Array.isArray(node)) for (const child of node) values.push(child);
+    else if (node !== null && typeof node === "object")
+      for (const child of Object.values(node)) values.push(child);
+    else values.push(node);
+  }
+  return false;
+}
+
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]{0,39}$/;
+const keyPath = (path: string, key: string): string =>
+  IDENTIFIER.test(key)
+    ? `${path}.${key}`
+    : `${path}[${JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key)}]`;
+
+function locateNonFinite(value: unknown, root: string): NonFinite | undefined {
+  const values: unknown[] = [value];
+  const paths: string[] = [root];
+  while (values.length > 0) {
+    let node = values.pop();
+    const path = paths.pop() as string;
+    if (typeof node === "number") {
+      if (!Number.isFinite(node)) return { path, value: node };
+      continue;
+    }
+    if (node === null || typeof node !== "object") continue;
+    node = serialized(node);
+    if (Array.isArray(node)) {
+      for (let i = node.length - 1; i >= 0; i--) {
+        values.push(node[i]);
+        paths.push(`${path}[${i}]`);
+      }
+    } else if (node !== null && typeof node === "object") {
+      for (const key of Object.keys(node).reverse()) {
+        values.push((node as Record<string, unknown>)[key]);
+        paths.push(keyPath(path, key));
+      }
+    } else {
+      values.push(node);
+      paths.push(path);
+    }
+  }
+  return undefined;
+}
+
+/** Says what to fix about a number JSON cannot carry, found by {@link findNonFinite}. */
+export function nonFiniteMessage({ path, value }: NonFinite): string {
+  return Number.isNaN(value)
+    ? `${path} is NaN, which JSON cannot carry (it would arrive as null): send null or a string`
+    : `${path} holds ${value} or a number past what JSON numbers can carry (about ±1.8e308, which parses to ${value}; it would arrive as null): send it as a string`;
 }
 
 /**

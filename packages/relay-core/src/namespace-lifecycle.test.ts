@@ -7,7 +7,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { Connection } from "./core-api.js";
+import type { Connection } from "./types.js";
 import { createMemoryBroker } from "./memory-broker.js";
 import { createRelayCore } from "./relay.js";
 import { fakeSocket, hello, tick } from "./relay-fixture.js";

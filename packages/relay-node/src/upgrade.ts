@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import { ErrorCode } from "@pubsubbud/protocol";
+import { BINARY_FRAME, ErrorCode } from "@pubsubbud/protocol";
 import {
   type Connection,
   HttpCode,
@@ -119,7 +119,7 @@ const transportOf = (ws: WebSocket): WsTransport => (ws as FedSocket)[TRANSPORT]
 
 function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
   const { connection } = transportOf(this);
-  if (isBinary) connection.receive('{"type":"binary"}');
+  if (isBinary) connection.receive(BINARY_FRAME);
   else connection.receive(data.toString("utf8"), data.length);
 }
 
