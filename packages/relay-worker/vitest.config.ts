@@ -8,7 +8,10 @@ export default defineConfig({
     cloudflareTest({
       main: "./src/index.ts",
       wrangler: { configPath: "./wrangler.jsonc" },
-      miniflare: { bindings: { RETENTION_MAX_MESSAGES: "50", ANONYMOUS: "all" } },
+      // A 1 s handshake timeout, so the test of the 4003 close waits 1 s, not 10.
+      miniflare: {
+        bindings: { RETENTION_MAX_MESSAGES: "50", ANONYMOUS: "all", HANDSHAKE_TIMEOUT_MS: "1000" },
+      },
     }),
   ],
   test: {

@@ -13,10 +13,14 @@ export interface Env {
   NAMESPACES: DurableObjectNamespace;
   RETENTION_MAX_MESSAGES?: string;
   RETENTION_MAX_AGE_MS?: string;
+  /** Most bytes of messages kept for replay (retention.maxBytes; default 16 MiB here). */
+  RETENTION_MAX_BYTES?: string;
   DEDUPE_WINDOW_MS?: string;
   MAX_SUBSCRIPTIONS?: string;
   PUBLISH_RATE_PER_SECOND?: string;
   PUBLISH_BURST?: string;
+  /** Time a connection has to complete its `hello`, in ms (limits.handshakeTimeoutMs, then 4003). */
+  HANDSHAKE_TIMEOUT_MS?: string;
   /** Connections one client address may hold in one namespace (limits.maxConnectionsPerIp). */
   MAX_CONNECTIONS_PER_IP?: string;
   /** HS256 secret of connection tokens: `wrangler secret put JWT_SECRET`. */
@@ -55,7 +59,9 @@ export function configFromEnv(env: Env): {
   const maxMessages = positive(env, "RETENTION_MAX_MESSAGES");
   const maxAgeMs = positive(env, "RETENTION_MAX_AGE_MS");
   const dedupeWindowMs = positive(env, "DEDUPE_WINDOW_MS");
+  const maxBytes = positive(env, "RETENTION_MAX_BYTES");
   if (maxMessages) retention.maxMessages = maxMessages;
+  if (maxBytes) retention.maxBytes = maxBytes;
   if (maxAgeMs) retention.maxAgeMs = maxAgeMs;
   if (dedupeWindowMs) retention.dedupeWindowMs = dedupeWindowMs;
   const limits: Partial<RelayLimits> = {};
@@ -64,6 +70,7 @@ export function configFromEnv(env: Env): {
     ["PUBLISH_RATE_PER_SECOND", "publishRatePerSecond"],
     ["PUBLISH_BURST", "publishBurst"],
     ["MAX_CONNECTIONS_PER_IP", "maxConnectionsPerIp"],
+    ["HANDSHAKE_TIMEOUT_MS", "handshakeTimeoutMs"],
   ] as const;
   for (const [name, key] of vars) {
     const value = positive(env, name);

@@ -174,7 +174,8 @@ describe("NamespaceObject in workerd", () => {
       expect(attachment).toMatchObject({ namespace: "attach", client: "attach-client" });
       expect(
         state.storage.sql.exec("SELECT session, id, pattern FROM pubsubbud_subs").toArray(),
-      ).toEqual([{ session: attachment.session, id: "a", pattern: "x.*" }]);
+        // Ids are stored as JSON strings (schema.ts), so lone surrogates survive.
+      ).toEqual([{ session: attachment.session, id: '"a"', pattern: "x.*" }]);
       expect(state.getWebSocketAutoResponseTimestamp(socket as WebSocket)).toBeInstanceOf(Date);
     });
   });
@@ -249,5 +250,96 @@ describe("NamespaceObject in workerd", () => {
     expect(await inside.next((f) => f.type === "welcome")).toMatchObject({ recovered: true });
     await inside.next((f) => f.data === 59);
     expect(inside.frames.filter((f) => f.type === "message")).toHaveLength(45);
+  });
+});
+
+describe("NamespaceObject handshake timeout (HANDSHAKE_TIMEOUT_MS is 1000 in these tests)", () => {
+  const until = async (done: () => boolean, what: string) => {
+    for (let i = 0; i < 1_000 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+    if (!done()) throw new Error(`timed out waiting for ${what}`);
+  };
+
+  it("closes a connection that sends no hello in time with 4003, pings or not, and then sets no alarm", async () => {
+    const silent = await connect("handshake");
+    const pinging = await connect("handshake");
+    const { peer: greeted } = await subscribed("handshake", "handshake-ok", ["s", "h.*"]);
+    // The runtime answers these without waking the object: they must not count as a hello.
+    const pings = setInterval(() => pinging.send({ type: "ping" }), 200);
+    try {
+      await until(() => silent.closed() !== undefined && pinging.closed() !== undefined, "4003");
+    } finally {
+      clearInterval(pings);
+    }
+    expect(silent.closed()).toEqual({ code: 4003 });
+    expect(pinging.closed()).toEqual({ code: 4003 });
+    expect(pinging.frames.some((f) => f.type === "pong")).toBe(true);
+    // The connection that said hello stays, and nothing keeps the object from hibernating.
+    await publishOverHttp("handshake", "h.x", "still here");
+    await greeted.next((f) => f.type === "message" && f.data === "still here");
+    expect(greeted.closed()).toBeUndefined();
+    await runInDurableObject(stubOf("handshake"), async (_instance, state) => {
+      expect(await state.storage.getAlarm()).toBeNull();
+    });
+  });
+
+  it("closes with 4003 a socket found without a hello past its deadline after a wake", async () => {
+    const silent = await connect("handshake-wake");
+    await runInDurableObject(stubOf("handshake-wake"), async (_old, state) => {
+      // Hibernated before its alarm: this instance's memory is gone, the alarm wakes a new one.
+      await state.storage.deleteAlarm();
+      await new Promise((r) => setTimeout(r, 1_100));
+      const woken = new NamespaceObject(state, env as unknown as Env);
+      await woken.alarm();
+    });
+    await until(() => silent.closed() !== undefined, "the close");
+    expect(silent.closed()).toEqual({ code: 4003 });
+  });
+});
+
+describe("NamespaceObject ids across a wake", () => {
+  it("unsubscribes a subscription id holding a lone surrogate after a wake, and stops its delivery", async () => {
+    const id = "sub\ud800";
+    const { peer } = await subscribed("subid", "subid-client", [id, "c.*"]);
+    await runInDurableObject(stubOf("subid"), async (_old, state) => {
+      const woken = new NamespaceObject(state, env as unknown as Env);
+      const [socket] = state.getWebSockets();
+      await woken.webSocketMessage(
+        socket as WebSocket,
+        JSON.stringify({ type: "unsubscribe", id }),
+      );
+      await woken.fetch(
+        new Request("http://relay/v1/ns/subid/publish", {
+          method: "POST",
+          headers: { [NAMESPACE_HEADER]: "subid", "content-type": "application/json" },
+          body: JSON.stringify({ channel: "c.x", data: "after" }),
+        }),
+      );
+    });
+    const answer = await peer.next((f) => f.type === "unsubscribed" || f.type === "error");
+    // As JSON: a lone surrogate in a failure message would break the pool's WebSocket to vitest.
+    expect(JSON.stringify(answer)).toBe(JSON.stringify({ type: "unsubscribed", id }));
+    // The publish went out after the unsubscribe; a ping round trip shows nothing else came.
+    peer.send({ type: "ping", rx: 0 });
+    await peer.next((f) => f.type === "pong");
+    expect(peer.frames.filter((f) => f.type === "message")).toEqual([]);
+  });
+
+  it("replays a message id holding a lone surrogate as it was delivered live", async () => {
+    const { peer, welcome } = await subscribed("pubid", "pubid-sub", ["s", "c.*"]);
+    const publisher = await connect("pubid");
+    publisher.send({ type: "hello", client: "pubid-pub" });
+    await publisher.next((f) => f.type === "welcome");
+    publisher.send({ type: "publish", id: "x\ud800", channel: "c.x", data: 1 });
+    const live = await peer.next((f) => f.type === "message");
+    const resumer = await connect("pubid");
+    resumer.send({
+      type: "hello",
+      client: "pubid-resumer",
+      resume: { epoch: welcome.epoch, offset: "" },
+      subscriptions: [{ id: "s", pattern: "c.*" }],
+    });
+    const replayed = await resumer.next((f) => f.type === "message");
+    expect(JSON.stringify(live.id)).toBe('"x\\ud800"');
+    expect(JSON.stringify(replayed.id)).toBe(JSON.stringify(live.id));
   });
 });

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { CloseCode, ErrorCode, PING, PONG, SUBPROTOCOL } from "@pubsubbud/protocol";
+import { BINARY_FRAME, CloseCode, ErrorCode, PING, PONG, SUBPROTOCOL } from "@pubsubbud/protocol";
 import {
   type Authenticate,
   type AuthRequest,
@@ -20,6 +20,7 @@ import {
 import { upgradeOf } from "./admission.js";
 import { authFromEnv, configFromEnv, type Env, originsFromEnv } from "./config.js";
 import { CreditMeter } from "./credit.js";
+import { HandshakeAlarm } from "./handshake-alarm.js";
 import { SessionStore } from "./session-store.js";
 import { createSqliteBroker } from "./sqlite-broker.js";
 
@@ -40,7 +41,8 @@ export const NAMESPACE_HEADER = "x-pubsubbud-namespace";
  * One namespace: relay-core over the WebSocket Hibernation API, with the namespace log in the
  * object's SQLite storage. Each socket's session survives hibernation (SessionStore: the
  * attachment and the `pubsubbud_subs` table); the subscription index is rebuilt from them on
- * the first event after a wake. No timers: an idle object may sleep.
+ * the first event after a wake. No intervals: an idle object may sleep; the only alarm is set
+ * while a connection has not completed its `hello` (HandshakeAlarm), to close it in time.
  */
 export class NamespaceObject extends DurableObject<Env> {
   #core: RelayCore | undefined;
@@ -48,6 +50,7 @@ export class NamespaceObject extends DurableObject<Env> {
   #resumeBelow = 0;
   readonly #connections = new Map<WebSocket, Connection>();
   #sessions: SessionStore | undefined;
+  #handshakes: HandshakeAlarm | undefined;
 
   /**
    * Decides who may connect: relay-core's hook, called on `hello`, `refresh` and HTTP publishes.
@@ -104,7 +107,10 @@ export class NamespaceObject extends DurableObject<Env> {
     const core = createRelayCore({
       // Publishes that arrive together are written in one turn: one storage commit for them all.
       broker: createSqliteBroker(this.ctx.storage.sql, retention, Date.now, this.#soon),
-      limits,
+      // The sweep runs only from the handshake alarm, for 4003 and expired tokens. Idle sockets
+      // stay: pings are answered by the runtime without reaching the relay (so `lastSeen` would
+      // lie), and the platform closes dead sockets.
+      limits: { ...limits, idleTimeoutMs: Number.POSITIVE_INFINITY },
       logger: workerLogger,
       authenticate: (request) => this.authenticate(request),
       scheduleFlush: this.#soon,
@@ -112,6 +118,11 @@ export class NamespaceObject extends DurableObject<Env> {
     this.#core = core;
     const sessions = new SessionStore(this.ctx.storage.sql);
     this.#sessions = sessions;
+    this.#handshakes = new HandshakeAlarm(core.limits.handshakeTimeoutMs, (at) => {
+      this.ctx.storage.setAlarm(at).catch((error: unknown) => {
+        workerLogger.error("could not set the handshake alarm", { error: String(error) });
+      });
+    });
     const sockets = this.ctx.getWebSockets();
     const snapshots = sessions.load(sockets);
     for (const ws of sockets) {
@@ -121,10 +132,21 @@ export class NamespaceObject extends DurableObject<Env> {
           ws,
           core.restore({ snapshot, transport: this.#transport(ws, false) }),
         );
-      // Evicted mid-handshake: nothing to restore; the client reconnects and resumes.
-      else ws.close(CloseCode.InternalError, "session lost during the handshake");
+      else this.#closeHandshaking(ws, core.limits.handshakeTimeoutMs);
     }
     return core;
+  }
+
+  /**
+   * A socket found after a wake without a session: past the handshake timeout it sent no hello
+   * in time (4003, as the sweep would have said); before it, the wake may have lost its hello,
+   * so the client reconnects (4002) and resumes.
+   */
+  #closeHandshaking(ws: WebSocket, timeoutMs: number): void {
+    const acceptedAt = this.#sessions?.acceptedAt(ws);
+    if (acceptedAt !== undefined && Date.now() - acceptedAt > timeoutMs)
+      ws.close(CloseCode.HandshakeTimeout, "no hello in time");
+    else ws.close(CloseCode.InternalError, "session lost during the handshake");
   }
 
   /** `fresh`: accepted by this object now, not restored after a wake (see CreditMeter). */
@@ -144,7 +166,11 @@ export class NamespaceObject extends DurableObject<Env> {
       close: (code, reason) => ws.close(code, reason),
       bufferedAmount: () => meter.backlog,
       credit: (received) => meter.credit(received),
-      persist: (snapshot) => this.#sessions?.save(ws, snapshot),
+      persist: (snapshot) => {
+        // The first snapshot comes when the hello completed.
+        this.#handshakes?.done(ws);
+        this.#sessions?.save(ws, snapshot);
+      },
     };
   }
 
@@ -176,10 +202,16 @@ export class NamespaceObject extends DurableObject<Env> {
       const [client, server] = [pair[0], pair[1]];
       // Tagged with the namespace, so operators can find its sockets with getWebSockets(tag).
       this.ctx.acceptWebSocket(server, [namespace]);
-      this.#connections.set(
-        server,
-        core.accept({ namespace, remote, transport: this.#transport(server, true) }),
-      );
+      const connection = core.accept({
+        namespace,
+        remote,
+        transport: this.#transport(server, true),
+      });
+      this.#connections.set(server, connection);
+      // The core stamps the same (frozen) clock: its sweep and this deadline agree.
+      const now = Date.now();
+      this.#sessions?.accepted(server, now);
+      this.#handshakes?.accepted(server, now);
       const offered = request.headers.get("Sec-WebSocket-Protocol");
       return new Response(null, {
         status: 101,
@@ -202,7 +234,7 @@ export class NamespaceObject extends DurableObject<Env> {
       ws.close(CloseCode.InternalError, "unknown socket");
       return;
     }
-    connection.receive(typeof message === "string" ? message : '{"type":"binary"}');
+    connection.receive(typeof message === "string" ? message : BINARY_FRAME);
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -218,10 +250,19 @@ export class NamespaceObject extends DurableObject<Env> {
     this.#forget(ws);
   }
 
+  /** Closes, by relay-core's sweep, the connections that sent no `hello` in time (4003). */
+  override async alarm(): Promise<void> {
+    const core = this.#relay();
+    const now = Date.now();
+    core.sweep(now);
+    this.#handshakes?.fired(now);
+  }
+
   #forget(ws: WebSocket): void {
     this.#relay();
     this.#connections.get(ws)?.closed();
     this.#connections.delete(ws);
     this.#sessions?.forget(ws);
+    this.#handshakes?.done(ws);
   }
 }

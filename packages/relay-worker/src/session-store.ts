@@ -1,7 +1,13 @@
 import type { SessionSnapshot } from "@pubsubbud/relay-core";
+import { migrateSchema, readId, storedId } from "./schema.js";
 
 /** A snapshot without its subscriptions: what a socket's attachment holds. */
 type Attachment = Omit<SessionSnapshot, "subscriptions">;
+
+/** The attachment of a socket whose `hello` has not completed. */
+interface Handshaking {
+  acceptedAt: number;
+}
 
 /** What this object last stored for a socket, so a change writes only what changed. */
 interface Stored {
@@ -16,8 +22,9 @@ interface Stored {
  * Where each socket's session survives hibernation. The small part (client id, identity,
  * inbox, address) goes in the socket's attachment (16 KiB at most); the subscriptions go in the
  * object's SQLite table `pubsubbud_subs`, keyed by session, so a connection may hold as many as
- * `limits.maxSubscriptions` (256) whatever their length. A change writes only what changed: a
- * subscribe is one INSERT and the attachment is left alone.
+ * `limits.maxSubscriptions` (256) whatever their length (ids as JSON, see schema.ts). A change
+ * writes only what changed: a subscribe is one INSERT and the attachment is left alone. Until
+ * its `hello` completes, a socket's attachment holds only when it was accepted.
  */
 export class SessionStore {
   readonly #sql: SqlStorage;
@@ -25,10 +32,18 @@ export class SessionStore {
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
-    sql.exec(
-      `CREATE TABLE IF NOT EXISTS pubsubbud_subs (session TEXT NOT NULL, id TEXT NOT NULL,
-         pattern TEXT NOT NULL, PRIMARY KEY (session, id))`,
-    );
+    migrateSchema(sql);
+  }
+
+  /** Notes when `ws` was accepted, so a wake before its `hello` can tell how long it waited. */
+  accepted(ws: WebSocket, at: number): void {
+    ws.serializeAttachment({ acceptedAt: at } satisfies Handshaking);
+  }
+
+  /** When a socket without a session was accepted, or undefined (a session, or not known). */
+  acceptedAt(ws: WebSocket): number | undefined {
+    const attachment = ws.deserializeAttachment() as Partial<Handshaking> | null;
+    return typeof attachment?.acceptedAt === "number" ? attachment.acceptedAt : undefined;
   }
 
   /** Stores the session of `ws`, writing only the rows and attachment that changed. */
@@ -51,7 +66,7 @@ export class SessionStore {
         this.#sql.exec(
           `DELETE FROM pubsubbud_subs WHERE session = ? AND id = ?`,
           snapshot.session,
-          id,
+          storedId(id),
         );
         stored.subscriptions.delete(id);
       }
@@ -60,7 +75,7 @@ export class SessionStore {
         this.#sql.exec(
           `INSERT OR REPLACE INTO pubsubbud_subs (session, id, pattern) VALUES (?, ?, ?)`,
           snapshot.session,
-          id,
+          storedId(id),
           pattern,
         );
         stored.subscriptions.set(id, pattern);
@@ -77,7 +92,7 @@ export class SessionStore {
       `SELECT session, id, pattern FROM pubsubbud_subs ORDER BY rowid`,
     )) {
       const list = bySession.get(row.session) ?? [];
-      list.push([row.id, row.pattern]);
+      list.push([readId(row.id), row.pattern]);
       bySession.set(row.session, list);
     }
     const found = new Map<WebSocket, SessionSnapshot>();

@@ -12,6 +12,15 @@ import {
   type StopListening,
 } from "@pubsubbud/relay-core";
 import { randomId } from "@pubsubbud/relay-core/internal";
+import { MESSAGE_OVERHEAD_BYTES, migrateSchema, readId, storedId } from "./schema.js";
+
+/**
+ * The replay window's byte bound in a Durable Object (`RETENTION_MAX_BYTES`): 16 MiB. A resume
+ * holds the missed messages in the isolate's memory at once (relay-core's `since` answers an
+ * array), as their stored text and then parsed, and an isolate has 128 MB for everything; half
+ * relay-core's 32 MiB leaves room for that twice over beside the sessions. @default 16777216
+ */
+export const DEFAULT_WORKER_MAX_BYTES = 16 * 1024 * 1024;
 
 /**
  * The namespace log of one Durable Object, in its SQLite storage. A Durable Object is one
@@ -30,19 +39,12 @@ export function createSqliteBroker(
   now = Date.now,
   schedule?: (write: () => void) => void,
 ): Broker {
-  const { maxMessages, maxAgeMs, dedupeWindowMs, dedupeMaxIds } = {
+  const { maxMessages, maxAgeMs, maxBytes, dedupeWindowMs, dedupeMaxIds } = {
     ...DEFAULT_RETENTION,
+    maxBytes: DEFAULT_WORKER_MAX_BYTES,
     ...retention,
   };
-  sql.exec(`CREATE TABLE IF NOT EXISTS pubsubbud_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
-  sql.exec(
-    `CREATE TABLE IF NOT EXISTS pubsubbud_log (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, channel TEXT NOT NULL,
-       data TEXT NOT NULL, headers TEXT, ts INTEGER NOT NULL)`,
-  );
-  sql.exec(
-    `CREATE TABLE IF NOT EXISTS pubsubbud_seen (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, ts INTEGER NOT NULL)`,
-  );
-  sql.exec(`CREATE INDEX IF NOT EXISTS pubsubbud_seen_ts ON pubsubbud_seen (ts)`);
+  migrateSchema(sql);
 
   const meta = (key: string): string | undefined =>
     sql.exec<{ value: string }>(`SELECT value FROM pubsubbud_meta WHERE key = ?`, key).toArray()[0]
@@ -61,12 +63,17 @@ export function createSqliteBroker(
   }
   // Everything at or below this sequence number was trimmed: resume from before it is a gap.
   let trimmedThrough = Number(meta("trimmed_through") ?? 0);
+  // Bytes appended to the log through the trim point: `upto` counts from the same origin, so
+  // the window holds `lastUpto - trimmedUpto` bytes.
+  let trimmedUpto = Number(meta("trimmed_upto") ?? 0);
+  const last = sql
+    .exec<{ seq: number; upto: number }>(
+      `SELECT seq, upto FROM pubsubbud_log ORDER BY seq DESC LIMIT 1`,
+    )
+    .toArray()[0];
   // The newest sequence number: the log's last row, or the trim point if the log is empty.
-  let lastSeq = Math.max(
-    sql.exec<{ seq: number | null }>(`SELECT MAX(seq) AS seq FROM pubsubbud_log`).toArray()[0]
-      ?.seq ?? 0,
-    trimmedThrough,
-  );
+  let lastSeq = Math.max(last?.seq ?? 0, trimmedThrough);
+  let lastUpto = last?.upto ?? trimmedUpto;
   const listeners = new Set<BrokerListener>();
   let lastSweep = 0;
   // Messages are stamped in log order (a clock that steps back does not reorder them), so the
@@ -100,22 +107,48 @@ export function createSqliteBroker(
     return lo;
   };
 
+  /** `upto` of the log row `seq` (its primary key: one row read). */
+  const uptoAt = (seq: number): number | undefined =>
+    sql.exec<{ upto: number }>(`SELECT upto FROM pubsubbud_log WHERE seq = ?`, seq).toArray()[0]
+      ?.upto;
+  /**
+   * The oldest message through which the log must go for the rest to fit in `maxBytes`, found
+   * by bisecting sequence numbers (the log's are contiguous and `upto` grows with them), or 0.
+   */
+  const oversizeThrough = (): number => {
+    const floor = lastUpto - maxBytes;
+    if (trimmedUpto >= floor) return 0;
+    let lo = trimmedThrough; // keeping what follows it is too much
+    let hi = lastSeq; // keeping nothing fits
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      if ((uptoAt(mid) ?? lastUpto) >= floor) hi = mid;
+      else lo = mid;
+    }
+    return hi;
+  };
+
   const trimThrough = (through: number) => {
     if (through <= trimmedThrough) return;
+    trimmedUpto = uptoAt(through) ?? trimmedUpto;
     sql.exec(`DELETE FROM pubsubbud_log WHERE seq <= ?`, through);
     trimmedThrough = through;
     setMeta("trimmed_through", String(through));
+    setMeta("trimmed_upto", String(trimmedUpto));
   };
 
-  // Retention is enforced lazily to keep a publish at two INSERTs: by count once the log holds
-  // 10% more than the window, by age and for dedupe ids at most once a second. The window is a
-  // floor — resume never gets less than it promises.
+  // Retention is enforced lazily to keep a publish at two INSERTs: by count or bytes once the
+  // log holds 10% more than the window, by age and for dedupe ids at most once a second. The
+  // count and age are a floor (resume never gets less than they promise); the bytes a ceiling
+  // (at most 10% and one message over), which bounds what a resume reads into memory.
   const trim = (at: number) => {
     if (lastSeq - trimmedThrough > maxMessages + Math.ceil(maxMessages / 10))
       trimThrough(lastSeq - maxMessages);
+    if (lastUpto - trimmedUpto > maxBytes + Math.ceil(maxBytes / 10))
+      trimThrough(oversizeThrough());
     if (at - lastSweep < 1000) return;
     lastSweep = at;
-    trimThrough(Math.max(lastSeq - maxMessages, agedThrough(at - maxAgeMs)));
+    trimThrough(Math.max(lastSeq - maxMessages, agedThrough(at - maxAgeMs), oversizeThrough()));
     // Through the ts index: the rows read are the rows deleted.
     sql.exec(`DELETE FROM pubsubbud_seen WHERE ts < ?`, at - dedupeWindowMs);
     // Every message since the oldest remembered id left one row: past dedupeMaxIds, the oldest go.
@@ -133,7 +166,7 @@ export function createSqliteBroker(
   const toMessage = (row: Record<string, SqlStorageValue>): LogMessage => {
     const message: LogMessage = {
       channel: row.channel as string,
-      id: row.id as string,
+      id: readId(row.id),
       data: JSON.parse(row.data as string),
       ts: row.ts as number,
       offset: String(row.seq),
@@ -166,16 +199,26 @@ export function createSqliteBroker(
         .one().seq;
       return { offset: String(seen), duplicate: true };
     }
+    const id = storedId(input.id);
+    const upto =
+      lastUpto +
+      id.length +
+      input.channel.length +
+      data.length +
+      (headers?.length ?? 0) +
+      MESSAGE_OVERHEAD_BYTES;
     lastSeq = seq;
     lastTs = at;
+    lastUpto = upto;
     sql.exec(
-      `INSERT INTO pubsubbud_log (seq, id, channel, data, headers, ts) VALUES (?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO pubsubbud_log (seq, id, channel, data, headers, ts, upto) VALUES (?, ?, ?, ?, ?, ?, ?)`,
       seq,
-      input.id,
+      id,
       input.channel,
       data,
       headers,
       at,
+      upto,
     );
     const message: LogMessage = {
       channel: input.channel,
@@ -230,13 +273,15 @@ export function createSqliteBroker(
       const after = position.offset === "" ? 0 : Number(position.offset);
       if (!Number.isSafeInteger(after) || after < trimmedThrough || after > lastSeq)
         return undefined;
-      return sql
-        .exec(
-          `SELECT seq, id, channel, data, headers, ts FROM pubsubbud_log WHERE seq > ? ORDER BY seq`,
-          after,
-        )
-        .toArray()
-        .map(toMessage);
+      // Row by row: each row's text is garbage once parsed, so the rows and the messages are
+      // never in memory together. The byte bound keeps the whole answer near `maxBytes`.
+      const missed: LogMessage[] = [];
+      for (const row of sql.exec(
+        `SELECT seq, id, channel, data, headers, ts FROM pubsubbud_log WHERE seq > ? ORDER BY seq`,
+        after,
+      ))
+        missed.push(toMessage(row));
+      return missed;
     },
     compareOffsets: compareDecimalOffsets,
     healthy: () => true,
