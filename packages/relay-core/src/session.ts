@@ -194,7 +194,7 @@ export class Session implements Connection, DeliverySocket {
 
   /** One decoded frame, or why it could not be: behind a hello still being answered, it waits. */
   #take(result: DecodeResult<ClientFrame>): void {
-    if (this.#state === "hello") (this.#pending ??= []).push(result);
+    if (this.#state === "hello") this.#pending?.push(result);
     else if (result.ok) this.#handle(result.frame);
     else if (this.#state === "handshake") this.#refuseHandshake(result.message);
     else this.#violation(result.code, result.message, result.id);
@@ -308,6 +308,7 @@ export class Session implements Connection, DeliverySocket {
     if (this.#state === "handshake") {
       if (frame.type !== "hello") return this.#refuseHandshake(`got ${frame.type}`);
       this.#state = "hello";
+      this.#pending = [];
       this.#hello(frame).catch((error: unknown) => {
         this.#engine.logger.error("handshake failed", { session: this.id, error: String(error) });
         this.refuse(ErrorCode.Internal, "the relay could not set up the session; reconnect");
