@@ -86,12 +86,15 @@ export function patternError(
  * with a reason instead of failing inside the broker or arriving changed.
  */
 export function dataError(data: unknown): string | undefined {
+  let text: string | undefined;
   try {
-    if (JSON.stringify(data) === undefined) return `data must be a JSON value, not ${typeof data}`;
+    text = JSON.stringify(data);
   } catch (error) {
     return `data cannot be serialized as JSON: ${(error as Error).message.split("\n")[0]}`;
   }
-  const nonFinite = findNonFinite(data, "data");
+  if (text === undefined) return `data must be a JSON value, not ${typeof data}`;
+  // JSON.stringify writes NaN and ±Infinity as null: data without a null needs no walk.
+  const nonFinite = text.includes("null") ? findNonFinite(data, "data") : undefined;
   return nonFinite && nonFiniteMessage(nonFinite);
 }
 

@@ -57,44 +57,10 @@ export interface NonFinite {
  * The first number in a JSON value that is not finite (NaN or ±Infinity, which JSON cannot
  * carry: `JSON.parse` turns `1e400` into Infinity, `JSON.stringify` turns Infinity into `null`),
  * or `undefined`. An object's `toJSON` is followed, as `JSON.stringify` does; the value must be
- * free of cycles (serialize it first). Walked iteratively, so nesting cannot overflow the stack;
- * paths are only built once a number was found.
+ * free of cycles (serialize it first). Walked iteratively, so nesting cannot overflow the stack.
+ * Callers walk only what a cheap test of the text flagged (the walk builds every path).
  */
 export function findNonFinite(value: unknown, root: string): NonFinite | undefined {
-  return hasNonFinite(value) ? locateNonFinite(value, root) : undefined;
-}
-
-/** What `JSON.stringify` serializes in place of `node`. */
-const serialized = (node: object): unknown =>
-  typeof (node as { toJSON?: unknown }).toJSON === "function"
-    ? (node as { toJSON(): unknown }).toJSON()
-    : node;
-
-function hasNonFinite(value: unknown): boolean {
-  const values: unknown[] = [value];
-  while (values.length > 0) {
-    let node = values.pop();
-    if (typeof node === "number") {
-      if (!Number.isFinite(node)) return true;
-      continue;
-    }
-    if (node === null || typeof node !== "object") continue;
-    node = serialized(node);
-    if (Array.isArray(node)) for (const child of node) values.push(child);
-    else if (node !== null && typeof node === "object")
-      for (const child of Object.values(node)) values.push(child);
-    else values.push(node);
-  }
-  return false;
-}
-
-const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]{0,39}$/;
-const keyPath = (path: string, key: string): string =>
-  IDENTIFIER.test(key)
-    ? `${path}.${key}`
-    : `${path}[${JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key)}]`;
-
-function locateNonFinite(value: unknown, root: string): NonFinite | undefined {
   const values: unknown[] = [value];
   const paths: string[] = [root];
   while (values.length > 0) {
@@ -123,6 +89,18 @@ function locateNonFinite(value: unknown, root: string): NonFinite | undefined {
   }
   return undefined;
 }
+
+/** What `JSON.stringify` serializes in place of `node`. */
+const serialized = (node: object): unknown =>
+  typeof (node as { toJSON?: unknown }).toJSON === "function"
+    ? (node as { toJSON(): unknown }).toJSON()
+    : node;
+
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]{0,39}$/;
+const keyPath = (path: string, key: string): string =>
+  IDENTIFIER.test(key)
+    ? `${path}.${key}`
+    : `${path}[${JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key)}]`;
 
 /** Says what to fix about a number JSON cannot carry, found by {@link findNonFinite}. */
 export function nonFiniteMessage({ path, value }: NonFinite): string {

@@ -33,11 +33,6 @@ export class HandshakeAlarm {
     this.#deadlines.delete(ws);
   }
 
-  /** Sockets still waiting for their `hello`. */
-  get waiting(): number {
-    return this.#deadlines.size;
-  }
-
   /**
    * After the sweep at `now` (which closed every socket past its deadline): forgets those and
    * sets the alarm for the next deadline, if a socket is still waiting.

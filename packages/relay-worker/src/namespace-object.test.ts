@@ -62,6 +62,18 @@ async function subscribed(namespace: string, client: string, [id, pattern]: [str
   return { peer, welcome };
 }
 
+/** Connects and says hello resuming from `resume`, with one subscription. */
+async function resuming(
+  namespace: string,
+  client: string,
+  resume: { epoch: unknown; offset: string },
+  [id, pattern]: [string, string],
+) {
+  const peer = await connect(namespace);
+  peer.send({ type: "hello", client, resume, subscriptions: [{ id, pattern }] });
+  return peer;
+}
+
 describe("NamespaceObject in workerd", () => {
   it("rebuilds sessions, subscriptions, offsets and the epoch in a fresh instance, as after hibernation", async () => {
     const { peer, welcome } = await subscribed("wake", "wake-client-1", ["s", "room.*"]);
@@ -100,13 +112,10 @@ describe("NamespaceObject in workerd", () => {
 
     // Evicted for good (memory and sockets gone): a resume finds the same epoch and the log intact.
     await abortAllDurableObjects();
-    const resumer = await connect("wake");
-    resumer.send({
-      type: "hello",
-      client: "wake-client-2",
-      resume: { epoch: welcome.epoch, offset: "1" },
-      subscriptions: [{ id: "s", pattern: "room.*" }],
-    });
+    const resumer = await resuming("wake", "wake-client-2", { epoch: welcome.epoch, offset: "1" }, [
+      "s",
+      "room.*",
+    ]);
     expect(await resumer.next((f) => f.type === "welcome")).toMatchObject({
       epoch: welcome.epoch,
       offset: "3",
@@ -240,13 +249,7 @@ describe("NamespaceObject in workerd", () => {
       recovered: false,
       offset: "60",
     });
-    const inside = await connect("window");
-    inside.send({
-      type: "hello",
-      client: "window-inside",
-      resume: { epoch, offset: "15" },
-      subscriptions: [{ id: "s", pattern: "w.*" }],
-    });
+    const inside = await resuming("window", "window-inside", { epoch, offset: "15" }, ["s", "w.*"]);
     expect(await inside.next((f) => f.type === "welcome")).toMatchObject({ recovered: true });
     await inside.next((f) => f.data === 59);
     expect(inside.frames.filter((f) => f.type === "message")).toHaveLength(45);
@@ -331,13 +334,10 @@ describe("NamespaceObject ids across a wake", () => {
     await publisher.next((f) => f.type === "welcome");
     publisher.send({ type: "publish", id: "x\ud800", channel: "c.x", data: 1 });
     const live = await peer.next((f) => f.type === "message");
-    const resumer = await connect("pubid");
-    resumer.send({
-      type: "hello",
-      client: "pubid-resumer",
-      resume: { epoch: welcome.epoch, offset: "" },
-      subscriptions: [{ id: "s", pattern: "c.*" }],
-    });
+    const resumer = await resuming("pubid", "pubid-resumer", { epoch: welcome.epoch, offset: "" }, [
+      "s",
+      "c.*",
+    ]);
     const replayed = await resumer.next((f) => f.type === "message");
     expect(JSON.stringify(live.id)).toBe('"x\\ud800"');
     expect(JSON.stringify(replayed.id)).toBe(JSON.stringify(live.id));

@@ -1,5 +1,5 @@
 import type { SessionSnapshot } from "@pubsubbud/relay-core";
-import { migrateSchema, readId, storedId } from "./schema.js";
+import { readId, storedId } from "./schema.js";
 
 /** A snapshot without its subscriptions: what a socket's attachment holds. */
 type Attachment = Omit<SessionSnapshot, "subscriptions">;
@@ -31,8 +31,8 @@ export class SessionStore {
   readonly #stored = new Map<WebSocket, Stored>();
 
   constructor(sql: SqlStorage) {
+    // Its table comes with the log's: createSqliteBroker, made first, migrates them (schema.ts).
     this.#sql = sql;
-    migrateSchema(sql);
   }
 
   /** Notes when `ws` was accepted, so a wake before its `hello` can tell how long it waited. */
